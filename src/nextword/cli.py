@@ -1,0 +1,208 @@
+"""The `nextword` command: flags -> dataclasses -> library calls. No maths here.
+
+Every user mistake ends in one line on stderr (``nextword: error: ...``) and a non-zero exit.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+import numpy as np
+
+from nextword.errors import NextwordError
+
+SMOOTHINGS = ["mle", "add-delta", "laplace"]
+
+
+def progress(total=None, desc=None, unit="tok"):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, file=sys.stderr,
+                disable=None, leave=False, dynamic_ncols=True)
+
+
+def _corpus(spec: str, tokenizer: str | None = None, stream: bool = False):
+    from nextword.text.corpora import load_corpus
+
+    return load_corpus(spec, tokenizer=tokenizer, stream=stream)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="nextword")
+def cli():
+    """nextword: build, evaluate and sample language models.
+
+    CORPUS is a file path, `default` (Python's own documentation, embedded), or a standard
+    corpus with a split: ptb:train, ptb:valid, ptb:test, wikitext-2:train, ..., tinyshakespeare.
+    Standard corpora are read from $NEXTWORD_DATA (fallback: ../shared/data).
+    """
+
+
+# ---- train ----------------------------------------------------------------------------------
+@cli.command()
+@click.option("--model", "model_type", default="ngram", show_default=True,
+              type=click.Choice(["ngram"]), help="Which kind of model to train.")
+@click.option("--corpus", default="default", show_default=True, help="Training corpus.")
+@click.option("--valid", "valid_spec", default=None, help="Held-out corpus to report perplexity on.")
+@click.option("--output", "-o", type=click.Path(path_type=Path), required=True,
+              help="Directory the model is saved in.")
+@click.option("--order", "-n", default=3, show_default=True, type=int, help="n of the n-gram model.")
+@click.option("--smoothing", default="add-delta", show_default=True,
+              type=click.Choice(SMOOTHINGS), help="N-gram estimator.")
+@click.option("--delta", default=0.25, show_default=True, type=float, help="δ of add-δ smoothing.")
+@click.option("--min-count", default=1, show_default=True, type=int,
+              help="Words seen fewer times become <unk>.")
+@click.option("--max-vocab", default=None, type=int, help="Keep at most this many vocabulary entries.")
+@click.option("--tokenizer", default=None, type=click.Choice(["whitespace", "word", "word-lower"]),
+              help="How to split lines of a plain file (default: whitespace).")
+@click.option("--stream", is_flag=True, help="Treat each file as one stream, not one sentence per line.")
+def train(model_type, corpus, valid_spec, output, order, smoothing, delta, min_count, max_vocab,
+          tokenizer, stream):
+    """Train a model on CORPUS and save it in OUTPUT."""
+    from nextword.ngram.estimators import make_estimator
+    from nextword.ngram.model import NgramModel, check_order
+
+    check_order(order)
+    estimator = make_estimator(smoothing, delta=delta)
+    started = time.perf_counter()
+    with progress(desc="reading", unit="sent") as bar:
+        sentences = []
+        for sentence in _corpus(corpus, tokenizer, stream):
+            sentences.append(sentence)
+            bar.update()
+    if not sentences:
+        raise NextwordError(f"{corpus}: no sentences to train on")
+    lm = NgramModel.fit(sentences, order=order, estimator=estimator, min_count=min_count,
+                        max_vocab=max_vocab)
+    lm.save(output)
+    elapsed = time.perf_counter() - started
+    sizes = ", ".join(f"{k}-grams {v:,}" for k, v in lm.describe()["ngrams"].items())
+    click.echo(f"trained {order}-gram {estimator.name} model on {corpus} in {elapsed:.2f} s: "
+               f"vocabulary {len(lm.vocab):,}; {sizes}", err=True)
+    click.echo(f"saved to {output}", err=True)
+    if valid_spec:
+        _report(_evaluate(lm, valid_spec, tokenizer), valid_spec, as_json=False)
+
+
+# ---- eval -----------------------------------------------------------------------------------
+def _evaluate(lm, spec, tokenizer=None, allow_unnormalised=False):
+    from nextword.evaluate import evaluate
+
+    with progress(desc=f"scoring {spec}") as bar:
+        return evaluate(lm, _corpus(spec, tokenizer), progress=bar,
+                        allow_unnormalised=allow_unnormalised)
+
+
+def _report(result, spec, as_json):
+    if as_json:
+        click.echo(json.dumps({"corpus": spec, **result.as_dict()}, sort_keys=True))
+        return
+    label = "perplexity" if result.normalised else "unnormalised perplexity (not a probability)"
+    click.echo(f"{spec}: {result.tokens:,} tokens in {result.sentences:,} sentences, "
+               f"{result.oov:,} OOV")
+    click.echo(f"  cross-entropy {result.cross_entropy:.4f} nats/token "
+               f"({result.bits_per_token:.4f} bits)")
+    click.echo(f"  {label} {result.perplexity:.2f} "
+               f"(excluding OOV: {result.perplexity_excluding_oov:.2f})")
+
+
+@cli.command("eval")
+@click.argument("model_path", type=click.Path(path_type=Path))
+@click.option("--corpus", default="default:test", show_default=True, help="Corpus to score.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@click.option("--tokenizer", default=None, type=click.Choice(["whitespace", "word", "word-lower"]))
+@click.option("--unnormalised", is_flag=True,
+              help="Report a 'perplexity' even for a model that gives scores, not probabilities.")
+def eval_command(model_path, corpus, as_json, tokenizer, unnormalised):
+    """Perplexity of a saved model (directory or ARPA file) on CORPUS."""
+    from nextword.model import load_model
+
+    lm = load_model(model_path)
+    _report(_evaluate(lm, corpus, tokenizer, unnormalised), corpus, as_json)
+
+
+# ---- generate -------------------------------------------------------------------------------
+@cli.command()
+@click.argument("model_path", type=click.Path(path_type=Path))
+@click.option("--count", "-k", default=5, show_default=True, type=int, help="Sentences to sample.")
+@click.option("--seed", default=None, type=int, help="Random seed (same seed, same sentences).")
+@click.option("--temperature", default=1.0, show_default=True, type=float)
+@click.option("--top-k", default=None, type=int, help="Sample among the k most likely tokens.")
+@click.option("--top-p", default=None, type=float, help="Nucleus sampling: smallest set reaching p.")
+@click.option("--max-length", default=100, show_default=True, type=int,
+              help="Stop a sentence after this many words.")
+def generate(model_path, count, seed, temperature, top_k, top_p, max_length):
+    """Sample COUNT sentences from a saved model, one per line."""
+    from nextword.generate import SamplingConfig, generate as sample
+    from nextword.model import load_model
+
+    config = SamplingConfig(temperature, top_k, top_p, max_length)
+    lm = load_model(model_path)
+    for sentence in sample(lm, count, seed, config):
+        click.echo(" ".join(sentence))
+
+
+# ---- info -----------------------------------------------------------------------------------
+@cli.command()
+@click.argument("model_path", type=click.Path(path_type=Path))
+def info(model_path):
+    """What a saved model is: type, order or size, vocabulary."""
+    from nextword.model import load_model
+
+    click.echo(json.dumps(load_model(model_path).describe(), indent=2, sort_keys=True))
+
+
+# ---- demo -----------------------------------------------------------------------------------
+@cli.command()
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("runs/demo"),
+              show_default=True, help="Where the demo model is saved.")
+@click.option("--seed", default=0, show_default=True, type=int)
+def demo(output, seed):
+    """The main job on the embedded corpus: train, measure held-out perplexity, sample."""
+    from nextword.evaluate import evaluate
+    from nextword.generate import SamplingConfig, generate as sample
+    from nextword.ngram.estimators import make_estimator
+    from nextword.ngram.model import NgramModel
+
+    train_spec, test_spec = "default:train", "default:test"
+    sentences = list(_corpus(train_spec))
+    click.echo(f"corpus: Python's built-in documentation ({len(sentences):,} training sentences)")
+    for smoothing, order in [("add-delta", 1), ("add-delta", 2), ("add-delta", 3)]:
+        lm = NgramModel.fit(sentences, order=order, estimator=make_estimator(smoothing))
+        result = evaluate(lm, _corpus(test_spec))
+        click.echo(f"  {order}-gram {smoothing:<10} test perplexity {result.perplexity:8.2f} "
+                   f"({result.tokens:,} tokens, {result.oov} OOV)")
+    lm.save(output)
+    click.echo(f"saved the last model to {output}; samples (seed {seed}, temperature 0.8):")
+    for sentence in sample(lm, 5, seed, SamplingConfig(temperature=0.8, max_length=30)):
+        click.echo("  " + " ".join(sentence))
+
+
+def main(argv=None) -> int:
+    """Entry point: one-line errors, no tracebacks for user mistakes."""
+    try:
+        cli.main(args=argv, prog_name="nextword", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as error:   # bare group: show help, exit 0
+        click.echo(error.ctx.get_help())
+    except click.ClickException as error:
+        click.echo(f"nextword: error: {error.format_message()}", err=True)
+        return error.exit_code if error.exit_code else 2
+    except click.exceptions.Abort:
+        click.echo("nextword: interrupted", err=True)
+        return 130
+    except NextwordError as error:
+        click.echo(f"nextword: error: {error}", err=True)
+        return 1
+    except KeyboardInterrupt:
+        click.echo("nextword: interrupted", err=True)
+        return 130
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

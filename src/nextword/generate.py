@@ -1,0 +1,77 @@
+"""Sampling sentences from any model: from <s> until </s>, with temperature, top-k and top-p."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nextword.errors import NextwordError
+from nextword.model import LanguageModel
+from nextword.text.vocabulary import BOS_ID, EOS_ID
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    """temperature < 1 sharpens, > 1 flattens; top_k / top_p keep the k most likely tokens /
+    the smallest set whose probability reaches p (nucleus sampling); max_length caps a sentence."""
+
+    temperature: float = 1.0
+    top_k: int | None = None
+    top_p: float | None = None
+    max_length: int = 100
+
+    def __post_init__(self):
+        if not self.temperature > 0:
+            raise NextwordError(f"temperature must be > 0, got {self.temperature}")
+        if self.top_k is not None and self.top_k < 1:
+            raise NextwordError(f"top-k must be >= 1, got {self.top_k}")
+        if self.top_p is not None and not 0 < self.top_p <= 1:
+            raise NextwordError(f"top-p must be in (0, 1], got {self.top_p}")
+        if self.max_length < 1:
+            raise NextwordError(f"max-length must be >= 1, got {self.max_length}")
+
+
+def sampling_distribution(logprobs: np.ndarray, config: SamplingConfig) -> np.ndarray:
+    """Turn ln P(w | history) into the distribution actually sampled from.
+
+    p_T(w) ∝ exp(ln P(w) / T), then zero outside the top k / the top-p nucleus, renormalised.
+    """
+    scaled = logprobs / config.temperature
+    scaled = scaled - scaled[np.isfinite(scaled)].max()
+    probs = np.exp(scaled)                                   # exp(-inf) = 0 for <s>
+    if config.top_k is not None and config.top_k < np.count_nonzero(probs):
+        threshold = np.partition(probs, -config.top_k)[-config.top_k]
+        probs = np.where(probs >= threshold, probs, 0.0)
+    if config.top_p is not None and config.top_p < 1:
+        order = np.argsort(-probs, kind="stable")
+        cumulative = np.cumsum(probs[order]) / probs.sum()
+        keep = order[: int(np.searchsorted(cumulative, config.top_p)) + 1]   # reach p, inclusive
+        mask = np.zeros_like(probs, dtype=bool)
+        mask[keep] = True
+        probs = np.where(mask, probs, 0.0)
+    return probs / probs.sum()
+
+
+def sample_ids(model: LanguageModel, rng: np.random.Generator,
+               config: SamplingConfig = SamplingConfig()) -> list[int]:
+    """One sentence of word ids (without <s> and </s>), drawn token by token."""
+    state = model.initial_state()
+    ids: list[int] = []
+    while len(ids) < config.max_length:
+        probs = sampling_distribution(model.next_logprobs(state), config)
+        token = int(rng.choice(len(probs), p=probs))
+        if token == EOS_ID:
+            break
+        assert token != BOS_ID, "models give <s> no probability"
+        ids.append(token)
+        state = model.advance(state, token)
+    return ids
+
+
+def generate(model: LanguageModel, count: int = 1, seed: int | None = None,
+             config: SamplingConfig = SamplingConfig()) -> list[list[str]]:
+    """`count` sentences as token lists; the same seed gives the same sentences."""
+    if count < 0:
+        raise NextwordError(f"count must be >= 0, got {count}")
+    rng = np.random.default_rng(seed)
+    return [model.vocab.decode(sample_ids(model, rng, config)) for _ in range(count)]

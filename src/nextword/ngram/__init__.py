@@ -1,0 +1,6 @@
+"""N-gram language models: counting, estimators, the model, file formats."""
+from nextword.ngram.counts import NgramCounts, PaddedStream, count_ngrams
+from nextword.ngram.estimators import MLE, AddDelta
+from nextword.ngram.model import NgramModel
+
+__all__ = ["NgramCounts", "PaddedStream", "count_ngrams", "MLE", "AddDelta", "NgramModel"]

@@ -1,0 +1,132 @@
+"""Counting n-grams of every order 1..n with NumPy: no Python loop per token.
+
+Sentences become one padded stream, ``<s> w1 .. wm </s> <s> ...``; an n-gram never crosses a
+sentence boundary, and ``<s>`` occurs only first (no ``<s> <s>``), as in KenLM.
+
+The counts are kept as a trie of sorted arrays, one table per order::
+
+    order 1: row = word id (the whole vocabulary, count 0 allowed)
+    order k: keys[k][r] = parent * V + word, sorted ascending; parent = row of the
+             (k-1)-gram prefix in table k-1, word = the last word, V = len(vocab)
+
+so every k-gram is found with one binary search per order (`lookup`), vectorised.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+
+from nextword.text.vocabulary import BOS_ID, EOS_ID
+
+KEY_DTYPE = np.int64
+ROW_DTYPE = np.int64
+NOT_FOUND = -1      # an n-gram or context absent from the table
+NO_HISTORY = -2     # the context would reach back before <s>
+
+
+@dataclass
+class PaddedStream:
+    """Sentences as one array: ids (L,), the sentence of each position (L,), sentence starts."""
+
+    ids: np.ndarray
+    sentence: np.ndarray
+    starts: np.ndarray
+
+    @classmethod
+    def from_sentences(cls, sentences: Iterable[np.ndarray]) -> "PaddedStream":
+        sentences = list(sentences)
+        lengths = np.fromiter((len(s) for s in sentences), dtype=np.int64, count=len(sentences)) + 2
+        starts = np.cumsum(lengths) - lengths
+        ids = np.empty(int(lengths.sum()), dtype=np.int32)
+        is_word = np.ones(len(ids), dtype=bool)
+        is_word[starts] = False
+        is_word[starts + lengths - 1] = False
+        ids[starts] = BOS_ID
+        ids[starts + lengths - 1] = EOS_ID
+        if len(sentences):
+            ids[is_word] = np.concatenate([np.asarray(s, dtype=np.int32) for s in sentences])
+        sentence = np.repeat(np.arange(len(sentences), dtype=np.int64), lengths)
+        return cls(ids, sentence, starts)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def same_sentence(self, k: int) -> np.ndarray:
+        """Mask over positions i: does the k-gram starting at i stay inside one sentence?"""
+        valid = np.zeros(len(self.ids), dtype=bool)
+        if k <= len(self.ids):
+            valid[: len(self.ids) - k + 1] = self.sentence[: len(self.ids) - k + 1] == self.sentence[k - 1:]
+        return valid
+
+
+@dataclass
+class NgramCounts:
+    """Counts of every k-gram, k = 1..order, as a trie of sorted arrays (see module doc).
+
+    Index lists by order: ``keys[k]``, ``counts[k]``; ``keys[0]``, ``keys[1]`` are None.
+    """
+
+    vocab_size: int
+    order: int
+    keys: list
+    counts: list
+
+    def words(self, k: int) -> np.ndarray:
+        return np.arange(self.vocab_size) if k == 1 else self.keys[k] % self.vocab_size
+
+    def parents(self, k: int) -> np.ndarray:
+        return self.keys[k] // self.vocab_size
+
+    def size(self, k: int) -> int:
+        return len(self.counts[k])
+
+    def lookup(self, k: int, parent_rows: np.ndarray, words: np.ndarray) -> np.ndarray:
+        return lookup(self.keys[k], self.vocab_size, parent_rows, words)
+
+    def ngrams(self, k: int) -> np.ndarray:
+        """The k-grams of table k as an (N, k) array of word ids, oldest word first."""
+        columns = [self.words(k)]
+        rows = np.arange(self.size(k))
+        for j in range(k, 1, -1):
+            rows = self.keys[j][rows] // self.vocab_size
+            columns.append(self.words(j - 1)[rows])
+        return np.stack(columns[::-1], axis=1)
+
+
+def lookup(keys: np.ndarray, vocab_size: int, parent_rows: np.ndarray, words: np.ndarray) -> np.ndarray:
+    """Rows of the n-grams (parent, word) in a sorted key table; NOT_FOUND where absent."""
+    parent_rows = np.asarray(parent_rows, dtype=ROW_DTYPE)
+    query = parent_rows * vocab_size + words
+    rows = np.searchsorted(keys, query)
+    rows = np.minimum(rows, len(keys) - 1) if len(keys) else np.zeros_like(query)
+    found = (parent_rows >= 0) & (len(keys) > 0)
+    if len(keys):
+        found &= keys[rows] == query
+    return np.where(found, rows, NOT_FOUND)
+
+
+def count_ngrams(stream: PaddedStream, vocab_size: int, order: int) -> NgramCounts:
+    """Count all k-grams, k = 1..order, inside the sentences of a padded stream.
+
+    Table k is built from table k-1: the k-gram starting at i is (the (k-1)-gram starting at i,
+    the word at i+k-1), so its key is row_{k-1}[i] * V + ids[i+k-1]; np.unique gives the
+    sorted keys, the counts and the new rows in one call.
+    """
+    if order < 1:
+        raise ValueError(f"order must be >= 1, got {order}")
+    ids = stream.ids.astype(KEY_DTYPE)
+    keys: list = [None, None]
+    counts: list = [None, np.bincount(ids, minlength=vocab_size).astype(np.int64)]
+    rows = ids                                  # row of the k-gram starting at each position
+    for k in range(2, order + 1):
+        valid = stream.same_sentence(k)
+        starts = np.flatnonzero(valid)
+        key = rows[starts] * vocab_size + ids[starts + k - 1]
+        unique, inverse, count = np.unique(key, return_inverse=True, return_counts=True)
+        keys.append(unique)
+        counts.append(count.astype(np.int64))
+        rows = np.full(len(ids), NOT_FOUND, dtype=ROW_DTYPE)
+        rows[starts] = inverse
+    return NgramCounts(vocab_size, order, keys, counts)

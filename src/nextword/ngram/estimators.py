@@ -1,0 +1,111 @@
+"""Estimators turn counts into the stored tables of an n-gram model.
+
+Every estimator returns, per order k, ln p(w | h) for each stored k-gram and ln bo(h) for each
+stored (k-1)-gram used as a context. What happens to a word *not* stored after a seen context
+is the estimator's `fallback`:
+
+    "backoff"  P(w | h) = bo(h) · P(w | h')      (ARPA, Katz, Kneser–Ney, ...)
+    "uniform"  P(w | h) = bo(h) · 1/|V|          (add-δ: the unseen share is spread evenly)
+
+and when the context h itself was never seen, every estimator uses the next shorter context h'
+(the lecture's backoff), so no probability is undefined.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nextword.errors import NextwordError
+from nextword.ngram.counts import NgramCounts
+from nextword.text.vocabulary import BOS_ID
+
+
+@dataclass
+class Tables:
+    """What a fitted n-gram model stores (natural logs). Lists are indexed by order k."""
+
+    logprob: list                   # logprob[k][row], k = 1..n
+    logbackoff: list                # logbackoff[k][row], k = 1..n-1 (context tables)
+    fallback: str = "backoff"       # see module docstring
+    unseen_context_logbackoff: float = 0.0   # ln bo of a context never seen (0: plain backoff)
+    unigram_is_context: np.ndarray | None = None   # uniform fallback: was this word ever a context?
+
+
+def context_counts(counts: NgramCounts, k: int) -> np.ndarray:
+    """c(h) = sum_w c(h, w): how often each row of table k-1 was followed by a word."""
+    return np.bincount(counts.parents(k), weights=counts.counts[k], minlength=counts.size(k - 1))
+
+
+def unigram_total(counts: NgramCounts) -> float:
+    """N: every predicted token (words and </s>); <s> is never predicted."""
+    return float(counts.counts[1].sum() - counts.counts[1][BOS_ID])
+
+
+@dataclass(frozen=True)
+class AddDelta:
+    """Add-δ (Lidstone) smoothing; δ = 1 is Laplace, δ = 0 is MLE.
+
+    P(w | h) = (c(h, w) + δ) / (c(h) + δ·|V|)       for a seen context h
+    P(w | h) = P(w | h')                           for a context never seen (backoff)
+
+    |V| counts every token a model predicts (the vocabulary without <s>). In table form the
+    unseen words of a seen h share bo(h) = δ|V| / (c(h) + δ|V|) uniformly.
+    """
+
+    delta: float = 0.25
+    name: str = field(default="add-delta", init=False)
+
+    def __post_init__(self):
+        if not (self.delta > 0 or (self.delta == 0 and type(self) is MLE)):
+            raise NextwordError(f"delta must be > 0, got {self.delta} (use mle for delta = 0)")
+
+    def params(self) -> dict:
+        return {"delta": self.delta}
+
+    def estimate(self, counts: NgramCounts, num_outcomes: int) -> Tables:
+        delta, V = self.delta, num_outcomes
+        with np.errstate(divide="ignore"):
+            N = unigram_total(counts)
+            c_w = counts.counts[1].astype(np.float64)
+            unigram = np.log((c_w + delta) / (N + delta * V))
+            unigram[BOS_ID] = -np.inf                  # <s> is context only
+            logprob = [None, unigram]
+            logbackoff: list = [None]
+            is_context = None
+            for k in range(2, counts.order + 1):
+                c_h = context_counts(counts, k)                          # per row of table k-1
+                c_hw = counts.counts[k]
+                logprob.append(np.log((c_hw + delta) / (c_h[counts.parents(k)] + delta * V)))
+                logbackoff.append(np.log(delta * V / (c_h + delta * V)))
+                if k == 2:
+                    is_context = c_h > 0
+        return Tables(logprob, logbackoff, "uniform", 0.0, is_context)
+
+
+@dataclass(frozen=True)
+class MLE(AddDelta):
+    """Maximum likelihood: P(w | h) = c(h, w) / c(h); zero for a word never seen after h.
+
+    A context never seen backs off to the next shorter one, as for add-δ.
+    """
+
+    delta: float = field(default=0.0, init=False)
+    name: str = field(default="mle", init=False)
+
+    def params(self) -> dict:
+        return {}
+
+
+ESTIMATORS = {"mle": MLE, "add-delta": AddDelta}
+
+
+def make_estimator(name: str, **params):
+    """An estimator by its CLI name; parameters it does not take are ignored."""
+    if name == "laplace":
+        return AddDelta(1.0)
+    if name == "add-delta":
+        return AddDelta(params.get("delta", 0.25))
+    if name == "mle":
+        return MLE()
+    raise NextwordError(f"unknown smoothing {name!r}; choose one of {', '.join(ESTIMATORS)}")

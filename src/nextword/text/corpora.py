@@ -1,0 +1,159 @@
+"""Corpora: files the user names, the standard benchmarks by name, and an embedded default.
+
+A corpus is a re-iterable stream of sentences, each a list of token strings. By default every
+line is a sentence (blank lines included, as KenLM counts them: a blank line is ``<s> </s>``);
+``stream=True`` treats each file as one long sentence.
+
+Corpus specs understood by :func:`load_corpus`:
+    path/to/file.txt            a plain UTF-8 file (whitespace tokens unless a tokenizer is named)
+    ptb:train|valid|test        Penn Treebank (Mikolov's 10k-word version)
+    wikitext-2:train|valid|test WikiText-2 (tokenised, with <unk>)
+    tinyshakespeare[:train|valid]  Karpathy's Tiny Shakespeare (first 90% / last 10% of lines)
+    default[:train|valid|test]  text embedded in every Python installation (see below)
+
+The standard corpora are read from ``$NEXTWORD_DATA`` or, failing that, ``../shared/data``
+beside the checkout (or beside the current directory).
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from nextword.errors import NextwordError
+from nextword.fileio import read_lines
+from nextword.text.tokenize import get_tokenizer, word_tokenize
+
+DATA_ENV = "NEXTWORD_DATA"
+
+# name -> (directory, {split: file}, tokenizer)
+STANDARD = {
+    "ptb": ("ptb", {s: f"ptb.{s}.txt" for s in ("train", "valid", "test")}, "whitespace"),
+    "wikitext-2": (
+        "wikitext-2",
+        {s: f"wiki.{s}.tokens" for s in ("train", "valid", "test")},
+        "whitespace",
+    ),
+    "tinyshakespeare": ("tinyshakespeare", {s: "input.txt" for s in ("all", "train", "valid")}, "word"),
+}
+DEFAULT_SPLITS = ("train", "valid", "test")
+
+
+@dataclass
+class Corpus:
+    """A named, re-iterable source of tokenised sentences."""
+
+    name: str
+    produce: Callable[[], Iterator[list[str]]] = field(repr=False)
+
+    def __iter__(self) -> Iterator[list[str]]:
+        return self.produce()
+
+    def num_tokens(self) -> int:
+        """Words plus one </s> per sentence: the tokens a model predicts."""
+        return sum(len(sentence) + 1 for sentence in self)
+
+
+def data_dir() -> Path:
+    """Where the standard corpora live: $NEXTWORD_DATA, else ../shared/data near us."""
+    if os.environ.get(DATA_ENV):
+        return Path(os.environ[DATA_ENV])
+    checkout = Path(__file__).resolve().parents[3]
+    for candidate in (checkout.parent / "shared" / "data", Path.cwd().parent / "shared" / "data"):
+        if candidate.is_dir():
+            return candidate
+    return checkout.parent / "shared" / "data"
+
+
+def file_corpus(paths, tokenizer: str = "whitespace", stream: bool = False, name: str | None = None,
+                line_range: tuple[float, float] = (0.0, 1.0)) -> Corpus:
+    """Sentences from plain-text files; `line_range` keeps a fraction of the lines (for splits)."""
+    paths = [Path(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
+    tokenize = get_tokenizer(tokenizer)
+    for path in paths:
+        if not path.exists():
+            raise NextwordError(f"{path}: no such file")
+        if path.is_file() and path.stat().st_size == 0:
+            raise NextwordError(f"{path}: empty file, nothing to read")
+
+    def lines(path: Path) -> Iterator[str]:
+        if line_range == (0.0, 1.0):
+            yield from read_lines(path)
+            return
+        all_lines = list(read_lines(path))
+        start, stop = (round(f * len(all_lines)) for f in line_range)
+        yield from all_lines[start:stop]
+
+    def produce() -> Iterator[list[str]]:
+        for path in paths:
+            if stream:
+                yield [token for line in lines(path) for token in tokenize(line)]
+            else:
+                for line in lines(path):
+                    yield tokenize(line)
+
+    return Corpus(name or ",".join(str(p) for p in paths), produce)
+
+
+def standard_corpus(name: str, split: str, stream: bool = False) -> Corpus:
+    directory, files, tokenizer = STANDARD[name]
+    if split not in files:
+        raise NextwordError(f"{name} has no split {split!r}; choose one of {', '.join(files)}")
+    path = data_dir() / directory / files[split]
+    if not path.exists():
+        raise NextwordError(
+            f"{name}:{split} not found: looked for {path}; set ${DATA_ENV} to the folder holding "
+            f"'{directory}/'"
+        )
+    line_range = {"train": (0.0, 0.9), "valid": (0.9, 1.0)}.get(split, (0.0, 1.0)) \
+        if name == "tinyshakespeare" else (0.0, 1.0)
+    return file_corpus(path, tokenizer, stream=stream, name=f"{name}:{split}", line_range=line_range)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])")
+
+
+def _default_sentences() -> list[list[str]]:
+    """Sentences of the English help text that ships inside CPython (``pydoc_data.topics``)."""
+    from pydoc_data.topics import topics
+
+    sentences = []
+    for key in sorted(topics):
+        for paragraph in re.split(r"\n\s*\n", topics[key]):
+            text = " ".join(paragraph.split())
+            for sentence in _SENTENCE_END.split(text):
+                tokens = word_tokenize(sentence, lowercase=True)
+                if tokens:
+                    sentences.append(tokens)
+    return sentences
+
+
+def default_corpus(split: str = "train") -> Corpus:
+    """The embedded corpus: Python's own documentation, split 18:1:1 by sentence position
+    (sentence i goes to valid when i % 20 == 18, to test when i % 20 == 19)."""
+    if split not in DEFAULT_SPLITS:
+        raise NextwordError(f"default has no split {split!r}; choose one of {', '.join(DEFAULT_SPLITS)}")
+    pick = {"train": lambda i: i % 20 < 18, "valid": lambda i: i % 20 == 18, "test": lambda i: i % 20 == 19}[split]
+
+    def produce() -> Iterator[list[str]]:
+        return (s for i, s in enumerate(_default_sentences()) if pick(i))
+
+    return Corpus(f"default:{split}", produce)
+
+
+def load_corpus(spec: str, tokenizer: str | None = None, stream: bool = False) -> Corpus:
+    """Resolve a corpus spec (see module docstring) into a Corpus."""
+    if not spec:
+        raise NextwordError("empty corpus name")
+    name, _, split = spec.partition(":")
+    if name == "default" and not Path(spec).exists():
+        return default_corpus(split or "train")
+    if name in STANDARD and not Path(spec).exists():
+        return standard_corpus(name, split or ("all" if name == "tinyshakespeare" else "train"), stream)
+    path = Path(spec)
+    if not path.exists():
+        known = ", ".join(["default", *(f"{n}:SPLIT" for n in STANDARD)])
+        raise NextwordError(f"{spec}: no such file, and not a known corpus name ({known})")
+    return file_corpus(path, tokenizer or "whitespace", stream=stream)
