@@ -15,6 +15,7 @@ import numpy as np
 from nextword.errors import NextwordError
 
 SMOOTHINGS = ["mle", "add-delta", "laplace"]
+NEURAL_MODELS = ["window", "rnn", "lstm", "gru"]          # nextword.neural (issue 5)
 
 
 def progress(total=None, desc=None, unit="tok"):
@@ -41,10 +42,112 @@ def cli():
     """
 
 
+# ---- neural training options (issue 5): nextword train --model window|rnn|lstm|gru --------
+def _duration(ctx, param, value):
+    """'90', '90s', '30m', '1.5h' -> seconds."""
+    if value is None:
+        return None
+    text = value.strip().lower()
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        return float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
+    except (ValueError, IndexError):
+        raise click.BadParameter(f"{value!r} is not a duration like 90s, 30m or 1.5h") from None
+
+
+def neural_options(function):
+    """Flags of the neural models; None means 'from the preset, else the default'."""
+    from nextword.neural.optim import OPTIMIZERS
+
+    options = [
+        click.option("--preset", default=None, help="Named configuration (see docs/neural.md); "
+                     "flags override its fields."),
+        click.option("--embedding-dim", type=int, default=None, help="Size of word embeddings."),
+        click.option("--hidden-dim", type=int, default=None, help="Hidden units per layer."),
+        click.option("--layers", "num_layers", type=int, default=None, help="Recurrent layers."),
+        click.option("--window", type=int, default=None, help="Words of context of the window model."),
+        click.option("--activation", type=click.Choice(["tanh", "relu"]), default=None,
+                     help="Hidden activation of the window model."),
+        click.option("--dropout", type=float, default=None, help="Dropout probability p."),
+        click.option("--tie/--no-tie", default=None, help="Tie input embeddings and output matrix."),
+        click.option("--init", type=click.Choice(["xavier", "xavier-normal", "uniform", "kaiming",
+                                                  "pytorch"]), default=None, help="Weight init."),
+        click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=None),
+        click.option("--lr", type=float, default=None, help="Learning rate."),
+        click.option("--weight-decay", type=float, default=None),
+        click.option("--clip", type=float, default=None, help="Max gradient norm (0: off)."),
+        click.option("--batch-size", type=int, default=None, help="Parallel streams B."),
+        click.option("--bptt", type=int, default=None, help="Segment length T (truncated BPTT)."),
+        click.option("--epochs", type=int, default=None),
+        click.option("--seed", type=int, default=None),
+        click.option("--time-budget", callback=_duration, default=None,
+                     help="Stop training after this wall-clock time, e.g. 30m (evaluation included)."),
+        click.option("--softmax", type=click.Choice(["full", "sampled"]), default=None,
+                     help="Training softmax (evaluation always uses the full one)."),
+        click.option("--precision", type=click.Choice(["fp32", "bf16"]), default=None,
+                     help="bf16: autocast matrix products (CPUs with avx512_bf16/AMX, GPUs)."),
+        click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None),
+        click.option("--threads", type=int, default=None, help="torch.set_num_threads."),
+        click.option("--resume", is_flag=True, help="Continue the interrupted run in OUTPUT."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _train_neural(model_type, corpus, valid_spec, output, min_count, max_vocab, tokenizer, stream,
+                  flags):
+    """Flags -> (model config, train config) -> nextword.neural.train."""
+    from dataclasses import fields
+
+    from nextword.neural.checkpoint import config_from_dict
+    from nextword.neural.presets import get_preset
+    from nextword.neural.train import TrainConfig, train as train_neural
+    from nextword.text.vocabulary import Vocabulary
+
+    model_fields, train_fields = {}, {}
+    if flags["preset"]:
+        kind, model_fields, train_fields = get_preset(flags["preset"])
+        if kind != model_type:
+            raise NextwordError(f"preset {flags['preset']} is a {kind} model; use --model {kind}")
+    resume = flags.pop("resume")
+    given = {k: v for k, v in flags.items() if v is not None and k != "preset"}
+    train_names = {f.name for f in fields(TrainConfig)}
+    for name, value in given.items():
+        if name in train_names:
+            train_fields[name] = value
+        elif name in ("window", "activation") and model_type != "window":
+            raise NextwordError(f"--{name} is an option of the window model, not of {model_type}")
+        elif name == "num_layers" and model_type == "window":
+            raise NextwordError("--layers is an option of the recurrent models, not of window")
+        else:
+            model_fields[name] = value
+    if not valid_spec:
+        raise NextwordError("neural models need a validation corpus: pass --valid (e.g. ptb:valid)")
+    train_config = TrainConfig(**train_fields)
+    with progress(desc="reading", unit="sent") as bar:
+        sentences = []
+        for sentence in _corpus(corpus, tokenizer, stream):
+            sentences.append(sentence)
+            bar.update()
+    if not sentences:
+        raise NextwordError(f"{corpus}: no sentences to train on")
+    vocab = Vocabulary.build(sentences, min_count=min_count, max_size=max_vocab)
+    model_config = config_from_dict(model_type, {"vocab_size": len(vocab), **model_fields})
+    result = train_neural(model_config, train_config, vocab, sentences,
+                          list(_corpus(valid_spec, tokenizer)), output, resume=resume,
+                          progress=lambda desc, total: progress(total, desc))
+    click.echo(f"{result.status}: {model_type} after {result.position.step:,} steps "
+               f"({result.position.tokens:,} tokens, {result.position.elapsed:.0f} s, "
+               f"{result.tokens_per_second:,.0f} training tokens/s); best {valid_spec} perplexity "
+               f"{result.best_valid_perplexity:.2f}", err=True)
+    click.echo(f"saved to {output} (best model on validation; log {output}/train_log.jsonl)", err=True)
+
+
 # ---- train ----------------------------------------------------------------------------------
 @cli.command()
 @click.option("--model", "model_type", default="ngram", show_default=True,
-              type=click.Choice(["ngram"]), help="Which kind of model to train.")
+              type=click.Choice(["ngram", *NEURAL_MODELS]), help="Which kind of model to train.")
 @click.option("--corpus", default="default", show_default=True, help="Training corpus.")
 @click.option("--valid", "valid_spec", default=None, help="Held-out corpus to report perplexity on.")
 @click.option("--output", "-o", type=click.Path(path_type=Path), required=True,
@@ -59,9 +162,13 @@ def cli():
 @click.option("--tokenizer", default=None, type=click.Choice(["whitespace", "word", "word-lower"]),
               help="How to split lines of a plain file (default: whitespace).")
 @click.option("--stream", is_flag=True, help="Treat each file as one stream, not one sentence per line.")
+@neural_options
 def train(model_type, corpus, valid_spec, output, order, smoothing, delta, min_count, max_vocab,
-          tokenizer, stream):
+          tokenizer, stream, **neural):
     """Train a model on CORPUS and save it in OUTPUT."""
+    if model_type in NEURAL_MODELS:
+        return _train_neural(model_type, corpus, valid_spec, output, min_count, max_vocab,
+                             tokenizer, stream, neural)
     from nextword.ngram.estimators import make_estimator
     from nextword.ngram.model import NgramModel, check_order
 
@@ -116,11 +223,15 @@ def _report(result, spec, as_json):
 @click.option("--tokenizer", default=None, type=click.Choice(["whitespace", "word", "word-lower"]))
 @click.option("--unnormalised", is_flag=True,
               help="Report a 'perplexity' even for a model that gives scores, not probabilities.")
-def eval_command(model_path, corpus, as_json, tokenizer, unnormalised):
+@click.option("--per-sentence", is_flag=True,
+              help="Neural models: reset the hidden state at each line (default: one stream).")
+def eval_command(model_path, corpus, as_json, tokenizer, unnormalised, per_sentence):
     """Perplexity of a saved model (directory or ARPA file) on CORPUS."""
     from nextword.model import load_model
 
     lm = load_model(model_path)
+    if per_sentence and hasattr(lm, "per_sentence"):   # n-gram models are per sentence anyway
+        lm.per_sentence = True
     _report(_evaluate(lm, corpus, tokenizer, unnormalised), corpus, as_json)
 
 

@@ -1,0 +1,150 @@
+"""The neural networks behind the one LanguageModel interface: `nextword eval` and `generate`
+treat them exactly as n-gram models.
+
+Scoring convention (see batching.py): by default the test text is one stream, `</s>` closing
+each line and the hidden state carried across lines, the stream starting from `</s>`: the first
+word of a line is predicted from everything before it (the convention of the PTB literature).
+Each word and each `</s>` is predicted once, as with the n-gram model, so token counts agree.
+With ``per_sentence=True`` the state is reset at every line, which starts from `<s>` (read as
+`</s>`, see `batching.input_ids`).
+"""
+from __future__ import annotations
+
+from itertools import islice
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+import torch
+
+from nextword.model import LanguageModel, register
+from nextword.neural.batching import input_ids
+from nextword.neural.checkpoint import load_net, save_weights, write_model_files
+from nextword.neural.layers import NeuralNet
+from nextword.text.vocabulary import EOS_ID, Vocabulary
+
+CHUNK_TOKENS = 8192          # tokens run through the network per call when scoring a stream
+DECODE_ROWS = 2048           # positions turned into (rows, V) logits at once (memory bound)
+SENTENCES_PER_BATCH = 256    # per-sentence scoring: lines run side by side
+
+
+@torch.inference_mode()
+def target_logprobs(net: NeuralNet, inputs: torch.Tensor, targets: torch.Tensor, state):
+    """ln ŷ(t)[x(t+1)] for (T, B) inputs and targets; returns ((T, B) float32, new state)."""
+    features, state = net(inputs, state)                            # (T, B, d)
+    flat = features.reshape(-1, features.size(-1))                  # (T·B, d)
+    wanted = targets.reshape(-1, 1)
+    out = torch.empty(flat.size(0), device=flat.device)
+    for i in range(0, flat.size(0), DECODE_ROWS):
+        logits = net.logits(flat[i: i + DECODE_ROWS]).float()      # (rows, V)
+        out[i: i + DECODE_ROWS] = (logits.gather(1, wanted[i: i + DECODE_ROWS]).squeeze(1)
+                                   - torch.logsumexp(logits, dim=1))   # log softmax at the target
+    return out.view(targets.shape), state
+
+
+@register("window")
+@register("rnn")
+@register("lstm")
+@register("gru")
+class NeuralLM(LanguageModel):
+    """A trained network + its vocabulary, answering the LanguageModel calls.
+
+    >>> import torch; from nextword.neural.recurrent import RecurrentConfig, build_net
+    >>> vocab = Vocabulary.build([["a", "b"]])
+    >>> lm = NeuralLM(build_net(RecurrentConfig("lstm", len(vocab), 8, 8, 1)), vocab)
+    >>> p = np.exp(lm.next_logprobs(lm.initial_state())); round(float(p.sum()), 5), p[1]
+    (1.0, 0.0)
+    """
+
+    def __init__(self, net: NeuralNet, vocab: Vocabulary, per_sentence: bool = False,
+                 device: str | torch.device = "cpu"):
+        self.net = net.to(device).eval()
+        self.vocab = vocab
+        self.config = net.config
+        self.per_sentence = per_sentence
+        self.device = torch.device(device)
+
+    # ---- scoring ----------------------------------------------------------------------------
+    def sentence_logprobs(self, sentences: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        if self.per_sentence:
+            yield from self._per_sentence(iter(sentences))
+        else:
+            yield from self._stream(iter(sentences))
+
+    def _stream(self, sentences: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+        """One stream, hidden state carried from chunk to chunk and line to line."""
+        state = self.net.initial_state(1, self.device)
+        previous = EOS_ID                                  # the stream starts with </s>
+        while True:
+            batch, size = [], 0
+            for ids in sentences:
+                batch.append(ids)
+                size += len(ids) + 1
+                if size >= CHUNK_TOKENS:
+                    break
+            if not batch:
+                return
+            targets = np.concatenate([np.append(ids, EOS_ID) for ids in batch]).astype(np.int64)
+            inputs = np.concatenate([[previous], targets[:-1]])   # teacher forcing: true tokens
+            previous = int(targets[-1])
+            logprobs, state = target_logprobs(
+                self.net, self._tensor(input_ids(inputs)), self._tensor(targets), state)
+            logprobs = logprobs[:, 0].double().cpu().numpy()
+            yield from np.split(logprobs, np.cumsum([len(ids) + 1 for ids in batch])[:-1])
+
+    def _per_sentence(self, sentences: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+        """Each line from a fresh state reading <s>; lines of similar length run side by side."""
+        while batch := list(islice(sentences, SENTENCES_PER_BATCH)):
+            order = sorted(range(len(batch)), key=lambda i: len(batch[i]))
+            results: list = [None] * len(batch)
+            for start in range(0, len(order), 64):
+                group = order[start: start + 64]
+                length = max(len(batch[i]) for i in group) + 1
+                targets = np.full((length, len(group)), EOS_ID, dtype=np.int64)   # padded after
+                for column, i in enumerate(group):       # the end: causal, so harmless
+                    targets[: len(batch[i]), column] = batch[i]
+                inputs = np.concatenate([np.full((1, len(group)), EOS_ID), targets[:-1]])
+                state = self.net.initial_state(len(group), self.device)
+                logprobs, _ = target_logprobs(
+                    self.net, self._tensor(inputs), self._tensor(targets), state)
+                logprobs = logprobs.double().cpu().numpy()
+                for column, i in enumerate(group):
+                    results[i] = logprobs[: len(batch[i]) + 1, column]
+            yield from results
+
+    def _tensor(self, array: np.ndarray) -> torch.Tensor:
+        array = np.asarray(array, dtype=np.int64)
+        return torch.as_tensor(array.reshape(len(array), -1), device=self.device)   # (T, B)
+
+    # ---- sampling state: (network state, ln P of the next token) ----------------------------
+    def initial_state(self):
+        return self._step(self.net.initial_state(1, self.device), EOS_ID)   # <s>, read as </s>
+
+    def advance(self, state, token: int):
+        return self._step(state[0], int(input_ids(np.int64(token))))
+
+    def next_logprobs(self, state) -> np.ndarray:
+        return state[1].copy()
+
+    @torch.inference_mode()
+    def _step(self, net_state, token: int):
+        features, net_state = self.net(self._tensor(np.array([token])), net_state)   # (1, 1, d)
+        logprobs = torch.log_softmax(self.net.logits(features[0, 0]).float(), dim=-1)  # (V,)
+        return net_state, logprobs.double().cpu().numpy()
+
+    # ---- storage ----------------------------------------------------------------------------
+    def describe(self) -> dict:
+        from dataclasses import asdict
+
+        return {"type": self.config.kind, "vocabulary": len(self.vocab),
+                "parameters": self.net.num_parameters(), "config": asdict(self.config)}
+
+    def save(self, directory: str | Path) -> None:
+        directory = Path(directory)
+        save_weights(directory, self.net)             # weights first: model.json names them
+        write_model_files(directory, self.config, self.vocab)
+
+    @classmethod
+    def load(cls, directory: str | Path, meta: dict) -> "NeuralLM":
+        net, _, vocab = load_net(directory, meta)
+        return cls(net, vocab)

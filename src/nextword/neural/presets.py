@@ -1,0 +1,72 @@
+"""Named configurations, each after the setup it reproduces; CLI flags override their fields.
+
+A preset is (model type, model-config fields, train-config fields). The `*-budget` presets are
+ours: tuned for a 30-minute budget on a 2-core CPU (docs/neural.md, docs/benchmarks.md).
+"""
+from __future__ import annotations
+
+from nextword.errors import NextwordError
+
+PRESETS: dict[str, tuple[str, dict, dict]] = {
+    # PyTorch's examples/word_language_model defaults: 2x200 LSTM, tied, dropout 0.2,
+    # SGD lr 20 divided by 4 when validation stalls, clip 0.25, 35-step segments, batch 20
+    "pytorch-example-lstm": (
+        "lstm",
+        dict(embedding_dim=200, hidden_dim=200, num_layers=2, dropout=0.2, tie=True, init="uniform"),
+        dict(optimizer="sgd", lr=20.0, clip=0.25, bptt=35, batch_size=20, epochs=40,
+             lr_factor=0.25, early_stop=0),
+    ),
+    # Zaremba, Sutskever & Vinyals 2014, "small": 2x200 LSTM, no dropout (test ppl 114.5)
+    "zaremba-small": (
+        "lstm",
+        dict(embedding_dim=200, hidden_dim=200, num_layers=2, dropout=0.0, tie=False, init="uniform"),
+        dict(optimizer="sgd", lr=1.0, clip=5.0, bptt=20, batch_size=20, epochs=13, lr_factor=0.5),
+    ),
+    # Zaremba et al. 2014, "medium": 2x650 LSTM, dropout 0.5 (test ppl 82.7; slow on a CPU)
+    "zaremba-medium": (
+        "lstm",
+        dict(embedding_dim=650, hidden_dim=650, num_layers=2, dropout=0.5, tie=False, init="uniform"),
+        dict(optimizer="sgd", lr=1.0, clip=5.0, bptt=35, batch_size=20, epochs=39, lr_factor=0.8),
+    ),
+    # Mikolov et al. 2010/2011 RNNLM: one Elman layer (test ppl 124.7 for the single model)
+    "mikolov-rnn": (
+        "rnn",
+        dict(embedding_dim=200, hidden_dim=200, num_layers=1, dropout=0.0, tie=False),
+        dict(optimizer="sgd", lr=1.0, clip=0.25, bptt=20, batch_size=20, epochs=20, lr_factor=0.5),
+    ),
+    # Bengio et al. 2003: 5-gram window (4 words of context), tanh hidden layer
+    "bengio-window": (
+        "window",
+        dict(window=4, embedding_dim=100, hidden_dim=500, activation="tanh", dropout=0.0),
+        dict(optimizer="sgd", lr=0.5, clip=1.0, bptt=100, batch_size=64, epochs=20, lr_factor=0.5),
+    ),
+    # ours, for a 30-minute CPU budget: bf16 matmuls, sampled softmax then full, Adam-type steps
+    "lstm-budget": (
+        "lstm",
+        dict(embedding_dim=256, hidden_dim=256, num_layers=2, dropout=0.4, tie=True),
+        dict(optimizer="nadamw", lr=3e-3, weight_decay=0.01, clip=0.5, bptt=35, batch_size=64,
+             epochs=200, lr_factor=0.5, patience=0, early_stop=6, evals_per_epoch=2,
+             softmax="sampled", num_samples=1024, full_softmax_final=0.3, precision="bf16"),
+    ),
+    "rnn-budget": (
+        "rnn",
+        dict(embedding_dim=256, hidden_dim=256, num_layers=1, dropout=0.3, tie=True),
+        dict(optimizer="nadamw", lr=2e-3, weight_decay=0.01, clip=0.5, bptt=35, batch_size=64,
+             epochs=200, lr_factor=0.5, early_stop=6, evals_per_epoch=2,
+             softmax="sampled", num_samples=1024, full_softmax_final=0.3, precision="bf16"),
+    ),
+    "window-budget": (
+        "window",
+        dict(window=6, embedding_dim=256, hidden_dim=512, activation="tanh", dropout=0.4, tie=True),
+        dict(optimizer="nadamw", lr=2e-3, weight_decay=0.01, clip=1.0, bptt=35, batch_size=256,
+             epochs=200, lr_factor=0.5, early_stop=6, evals_per_epoch=2,
+             softmax="sampled", num_samples=1024, full_softmax_final=0.3, precision="bf16"),
+    ),
+}
+
+
+def get_preset(name: str) -> tuple[str, dict, dict]:
+    if name not in PRESETS:
+        raise NextwordError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    kind, model_fields, train_fields = PRESETS[name]
+    return kind, dict(model_fields), dict(train_fields)
