@@ -394,15 +394,21 @@ class Trainer:
             saved["train_config"], saved["model"], saved["position"]
         except (KeyError, TypeError):
             raise NextwordError(f"{path}: not a nextword resume checkpoint") from None
-        if kind != self.model_config.kind or model_config != _config_dict(self.model_config):
-            raise NextwordError(
-                f"{path}: the run being resumed is a {kind} model {model_config}, not the "
-                f"{self.model_config.kind} model asked for; repeat the original model options")
         saved_vocab = Vocabulary.load(self.output / VOCAB_FILE)
         if saved_vocab != self.vocab or saved["vocab_size"] != len(self.vocab):
             raise NextwordError(
                 f"{self.output / VOCAB_FILE}: the run being resumed has another vocabulary "
-                f"({len(saved_vocab):,} entries); resume with the same training corpus")
+                f"({len(saved_vocab):,} entries, not {len(self.vocab):,}); resume with the same "
+                f"training corpus and vocabulary options")
+        asked = _config_dict(self.model_config)
+        if kind != self.model_config.kind or model_config != asked:
+            differ = ", ".join(f"{k}={model_config.get(k)} (asked {asked.get(k)})"
+                               for k in sorted(set(model_config) | set(asked))
+                               if model_config.get(k) != asked.get(k))
+            raise NextwordError(
+                f"{path}: the run being resumed is a {kind} model, not the "
+                f"{self.model_config.kind} model asked for{': ' + differ if differ else ''}; "
+                f"repeat the original model options")
         return saved
 
 
