@@ -198,6 +198,7 @@ def test_cli_train_eval_generate_like_an_ngram(corpus_files, capsys):
     assert results[0]["tokens"] == results[1]["tokens"] == 22 + 1 + 3     # words + </s>, blank line
     assert results[0]["oov"] == 1
     assert main(["eval", str(d / "lstm"), "--corpus", str(d / "test.txt"), "--per-sentence"]) == 0
+    assert "26 tokens in 6 sentences, 1 OOV" in capsys.readouterr().out
     assert main(["generate", str(d / "lstm"), "--seed", "1", "-k", "3", "--max-length", "10"]) == 0
     assert capsys.readouterr().out.count("\n") == 3                    # one line per sentence
 
