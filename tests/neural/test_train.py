@@ -166,6 +166,14 @@ def test_resume_errors(trained, vocab, sentences):
               trained / "lstm", resume=True)
 
 
+def test_a_fresh_run_does_not_overwrite_a_resumable_one(trained, vocab, sentences):
+    before = (trained / "lstm" / WEIGHTS_FILE).read_bytes()
+    with pytest.raises(NextwordError, match="holds a training run .* pass --resume"):
+        train(tiny_config("lstm", len(vocab)), tiny_train(), vocab, sentences, sentences[:4],
+              trained / "lstm")
+    assert (trained / "lstm" / WEIGHTS_FILE).read_bytes() == before
+
+
 def test_log_and_plot_are_written(trained):
     lines = (trained / "lstm" / LOG_FILE).read_text().splitlines()
     record = json.loads(lines[-1])

@@ -242,6 +242,10 @@ class Trainer:
             sampler_rng.set_state(resume_state["sampler_rng"])
             state = _to(resume_state["state"], device)
         else:
+            if (self.output / RESUME_FILE).exists():
+                raise NextwordError(
+                    f"{self.output}: holds a training run (resume.pt); pass --resume to continue "
+                    f"it, or choose another --output (nothing was overwritten)")
             write_model_files(self.output, self.model_config, self.vocab,
                               {"training": asdict(config)})
         set_lr(optimizer, schedule.lr)
