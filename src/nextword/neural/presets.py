@@ -52,8 +52,8 @@ PRESETS: dict[str, tuple[str, dict, dict]] = {
     ),
     "rnn-budget": (
         "rnn",
-        dict(embedding_dim=512, hidden_dim=512, num_layers=1, dropout=0.3, tie=True),
-        dict(optimizer="nadamw", lr=2e-3, weight_decay=0.01, clip=0.5, bptt=35, batch_size=64,
+        dict(embedding_dim=400, hidden_dim=400, num_layers=1, dropout=0.2, tie=True),
+        dict(optimizer="nadamw", lr=2e-3, weight_decay=0.01, clip=0.25, bptt=35, batch_size=20,
              epochs=1000, lr_factor=0.5, patience=0, early_stop=0, evals_per_epoch=2,
              softmax="sampled", num_samples=1024, full_softmax_final=0.25, precision="bf16"),
     ),
