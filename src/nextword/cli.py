@@ -44,7 +44,7 @@ def cli():
 # ---- train ----------------------------------------------------------------------------------
 @cli.command()
 @click.option("--model", "model_type", default="ngram", show_default=True,
-              type=click.Choice(["ngram"]), help="Which kind of model to train.")
+              type=click.Choice(["ngram", "numpy-rnn"]), help="Which kind of model to train.")
 @click.option("--corpus", default="default", show_default=True, help="Training corpus.")
 @click.option("--valid", "valid_spec", default=None, help="Held-out corpus to report perplexity on.")
 @click.option("--output", "-o", type=click.Path(path_type=Path), required=True,
@@ -59,9 +59,23 @@ def cli():
 @click.option("--tokenizer", default=None, type=click.Choice(["whitespace", "word", "word-lower"]),
               help="How to split lines of a plain file (default: whitespace).")
 @click.option("--stream", is_flag=True, help="Treat each file as one stream, not one sentence per line.")
+# -- options of the NumPy RNN (issue 4); unset ones take the model's defaults
+@click.option("--embedding-dim", default=None, type=int, help="Embedding size d [numpy-rnn: 32].")
+@click.option("--hidden-dim", default=None, type=int, help="Hidden state size H [numpy-rnn: 64].")
+@click.option("--epochs", default=None, type=int, help="Passes over the corpus [numpy-rnn: 3].")
+@click.option("--lr", default=None, type=float, help="SGD learning rate [numpy-rnn: 0.5].")
+@click.option("--bptt", default=None, type=int,
+              help="Truncation: each loss sends gradient back this many steps; 0 = full [numpy-rnn: 20].")
+@click.option("--clip", default=None, type=float, help="Largest global gradient norm [numpy-rnn: 5].")
+@click.option("--seed", default=None, type=int, help="Seed of weights and order [numpy-rnn: 0].")
 def train(model_type, corpus, valid_spec, output, order, smoothing, delta, min_count, max_vocab,
-          tokenizer, stream):
+          tokenizer, stream, embedding_dim, hidden_dim, epochs, lr, bptt, clip, seed):
     """Train a model on CORPUS and save it in OUTPUT."""
+    if model_type == "numpy-rnn":
+        options = dict(embedding_dim=embedding_dim, hidden_dim=hidden_dim, epochs=epochs, lr=lr,
+                       bptt=bptt, clip=clip, seed=seed)
+        return _train_numpy_rnn(corpus, valid_spec, output, min_count, max_vocab, tokenizer,
+                                stream, options)
     from nextword.ngram.estimators import make_estimator
     from nextword.ngram.model import NgramModel, check_order
 
@@ -82,6 +96,34 @@ def train(model_type, corpus, valid_spec, output, order, smoothing, delta, min_c
     sizes = ", ".join(f"{k}-grams {v:,}" for k, v in lm.describe()["ngrams"].items())
     click.echo(f"trained {order}-gram {estimator.name} model on {corpus} in {elapsed:.2f} s: "
                f"vocabulary {len(lm.vocab):,}; {sizes}", err=True)
+    click.echo(f"saved to {output}", err=True)
+    if valid_spec:
+        _report(_evaluate(lm, valid_spec, tokenizer), valid_spec, as_json=False)
+
+
+# ---- train --model numpy-rnn (issue 4) --------------------------------------------------------
+def _train_numpy_rnn(corpus, valid_spec, output, min_count, max_vocab, tokenizer, stream, options):
+    from nextword.reference.train import TrainConfig, train_numpy_rnn
+
+    options = {name: value for name, value in options.items() if value is not None}
+    if options.get("bptt") == 0:
+        options["bptt"] = None                                  # 0 on the command line: full BPTT
+    config = TrainConfig(min_count=min_count, max_vocab=max_vocab, **options)
+    sentences = list(_corpus(corpus, tokenizer, stream))
+    if not sentences:
+        raise NextwordError(f"{corpus}: no sentences to train on")
+    started = time.perf_counter()
+    steps = sum(len(sentence) + 1 for sentence in sentences)
+    with progress(total=steps * config.epochs, desc="training numpy-rnn") as bar:
+        lm = train_numpy_rnn(sentences, config, progress=bar)
+    lm.save(output)
+    elapsed = time.perf_counter() - started
+    click.echo(f"trained numpy-rnn (H {config.hidden_dim}, d {config.embedding_dim}, "
+               f"bptt {config.bptt or 'full'}) on {corpus} in {elapsed:.2f} s: vocabulary "
+               f"{len(lm.vocab):,}; {lm.describe()['parameters']:,} parameters", err=True)
+    for entry in lm.training["history"]:
+        click.echo(f"  epoch {entry['epoch']}: train cross-entropy "
+                   f"{entry['train_cross_entropy']:.4f} nats/token", err=True)
     click.echo(f"saved to {output}", err=True)
     if valid_spec:
         _report(_evaluate(lm, valid_spec, tokenizer), valid_spec, as_json=False)
@@ -179,6 +221,52 @@ def demo(output, seed):
     click.echo(f"saved the last model to {output}; samples (seed {seed}, temperature 0.8):")
     for sentence in sample(lm, 5, seed, SamplingConfig(temperature=0.8, max_length=30)):
         click.echo("  " + " ".join(sentence))
+
+
+# ---- explain (issue 4) -----------------------------------------------------------------------
+@cli.group()
+def explain():
+    """Show the maths behind a model, computed on the spot."""
+
+
+@explain.command("bptt")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None,
+              help="Also draw the table as a PNG plot in this file.")
+@click.option("--steps", default=20, show_default=True, type=int, help="Sequence length T.")
+@click.option("--hidden-dim", default=16, show_default=True, type=int, help="Hidden size H.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of weights and tokens.")
+def explain_bptt_command(as_json, plot_path, steps, hidden_dim, seed):
+    """Backpropagation through time on a small random RNN: ∂J(t)/∂W_h as a sum over steps i.
+
+    For the loss at the last step t = T, each row is the term ∂J(t)/∂W_h |_(i) contributed by the
+    use of W_h at step i; the checks (finite differences, sum, truncation) are run now.
+    """
+    from nextword.reference.explain import ExplainConfig, explain_bptt, plot_bptt
+
+    report = explain_bptt(ExplainConfig(steps=steps, hidden_dim=hidden_dim, seed=seed))
+    if plot_path is not None:
+        plot_bptt(report, plot_path)
+    if as_json:
+        click.echo(json.dumps({**report.as_dict(), "plot": str(plot_path) if plot_path else None},
+                              sort_keys=True))
+        return
+    c = report.config
+    click.echo(f"random Elman RNN: H {c.hidden_dim}, d {c.embedding_dim}, |V| {c.vocab_size}, "
+               f"T {c.steps}, seed {c.seed}; loss J(t) at t = {report.t}, "
+               f"‖∂J(t)/∂W_h‖ = {report.full_norm:.4e}")
+    click.echo(f"{'i':>4} {'t-i':>4} {'‖∂J(t)/∂W_h|(i)‖':>18} {'share':>10} "
+               f"{'error if k = t-i+1':>19}")
+    for row in report.rows:
+        click.echo(f"{row.i:>4} {row.distance:>4} {row.norm:>18.4e} {row.ratio:>10.3e} "
+                   f"{row.truncation_error:>19.3e}")
+    click.echo("share = ‖term‖ / ‖∂J(t)/∂W_h‖; the i = 1 term is 0 because h(0) = 0")
+    click.echo(f"gradient check (vs central differences, largest relative error): "
+               f"{report.gradient_check_max:.2e}")
+    click.echo(f"sum check ((1/T) Σ_t Σ_i terms vs backward): {report.sum_check:.2e}")
+    click.echo(f"truncation check (backward(k) vs last-k sums, all k): {report.truncation_check:.2e}")
+    if plot_path is not None:
+        click.echo(f"plot written to {plot_path}")
 
 
 def main(argv=None) -> int:
