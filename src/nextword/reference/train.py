@@ -95,7 +95,11 @@ def train_numpy_rnn(sentences: Iterable[Sequence[str]], config: TrainConfig = Tr
             h = None
             for start in range(0, len(inputs), TRAIN_SEGMENT):
                 segment = slice(start, start + TRAIN_SEGMENT)
-                loss, cache = forward(params, inputs[segment], targets[segment], h0=h)
+                with np.errstate(over="ignore", invalid="ignore"):   # divergence: see below
+                    loss, cache = forward(params, inputs[segment], targets[segment], h0=h)
+                if not math.isfinite(loss):
+                    raise NextwordError(f"training diverged in epoch {epoch} (loss {loss}); "
+                                        f"rerun with a smaller --lr or a --clip")
                 grads = backward(params, cache, truncation=config.bptt)
                 clipped += clip_global_norm(grads, config.clip) > (config.clip or math.inf)
                 sgd_step(params, grads, config.lr)
@@ -105,9 +109,6 @@ def train_numpy_rnn(sentences: Iterable[Sequence[str]], config: TrainConfig = Tr
                 updates += 1
             if progress is not None:
                 progress.update(len(inputs))
-        if not math.isfinite(total_loss):
-            raise NextwordError(f"training diverged in epoch {epoch} (loss {total_loss}); "
-                                f"rerun with a smaller --lr or a --clip")
         entry = {"epoch": epoch, "train_cross_entropy": total_loss / total_steps,
                  "updates": updates, "clipped_updates": int(clipped)}
         if valid is not None:
