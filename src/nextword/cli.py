@@ -63,7 +63,7 @@ def cli():
 @click.option("--embedding-dim", default=None, type=int, help="Embedding size d [numpy-rnn: 32].")
 @click.option("--hidden-dim", default=None, type=int, help="Hidden state size H [numpy-rnn: 64].")
 @click.option("--epochs", default=None, type=int, help="Passes over the corpus [numpy-rnn: 3].")
-@click.option("--lr", default=None, type=float, help="SGD learning rate [numpy-rnn: 0.5].")
+@click.option("--lr", default=None, type=float, help="SGD learning rate [numpy-rnn: 0.25].")
 @click.option("--bptt", default=None, type=int,
               help="Truncation: each loss sends gradient back this many steps; 0 = full [numpy-rnn: 20].")
 @click.option("--clip", default=None, type=float, help="Largest global gradient norm [numpy-rnn: 5].")

@@ -32,7 +32,7 @@ class TrainConfig:
     embedding_dim: int = 32
     hidden_dim: int = 64
     epochs: int = 3
-    lr: float = 0.5
+    lr: float = 0.25
     bptt: int | None = 20          # truncation k: J(t) sends gradient back k steps; None = full
     clip: float | None = 5.0       # largest global gradient norm; None = no clipping
     seed: int = 0
