@@ -6,6 +6,7 @@ is the estimator's `fallback`:
 
     "backoff"  P(w | h) = bo(h) · P(w | h')      (ARPA, Katz, Kneser–Ney, ...)
     "uniform"  P(w | h) = bo(h) · 1/|V|          (add-δ: the unseen share is spread evenly)
+               a NaN bo(h) marks a stored n-gram that was never followed by a word (c(h) = 0)
 
 and when the context h itself was never seen, every estimator uses the next shorter context h'
 (the lecture's backoff), so no probability is undefined.
@@ -29,7 +30,6 @@ class Tables:
     logbackoff: list                # logbackoff[k][row], k = 1..n-1 (context tables)
     fallback: str = "backoff"       # see module docstring
     unseen_context_logbackoff: float = 0.0   # ln bo of a context never seen (0: plain backoff)
-    unigram_is_context: np.ndarray | None = None   # uniform fallback: was this word ever a context?
 
 
 def context_counts(counts: NgramCounts, k: int) -> np.ndarray:
@@ -72,15 +72,13 @@ class AddDelta:
             unigram[BOS_ID] = -np.inf                  # <s> is context only
             logprob = [None, unigram]
             logbackoff: list = [None]
-            is_context = None
             for k in range(2, counts.order + 1):
                 c_h = context_counts(counts, k)                          # per row of table k-1
                 c_hw = counts.counts[k]
                 logprob.append(np.log((c_hw + delta) / (c_h[counts.parents(k)] + delta * V)))
-                logbackoff.append(np.log(delta * V / (c_h + delta * V)))
-                if k == 2:
-                    is_context = c_h > 0
-        return Tables(logprob, logbackoff, "uniform", 0.0, is_context)
+                # NaN marks a row never followed by a word: not a context, so back off past it
+                logbackoff.append(np.where(c_h > 0, np.log(delta * V / np.maximum(c_h + delta * V, 1e-300)), np.nan))
+        return Tables(logprob, logbackoff, "uniform", 0.0)
 
 
 @dataclass(frozen=True)

@@ -103,10 +103,9 @@ class NgramModel(LanguageModel):
             for j in range(n - 1, -1, -1):
                 if j == 0:
                     seen = ~done
-                else:
+                else:   # a context is seen if stored with a backoff (NaN: never followed by a word)
                     seen = ~done & (contexts[j] >= 0)
-                    if j == 1 and t.unigram_is_context is not None:
-                        seen &= t.unigram_is_context[np.maximum(contexts[1], 0)]
+                    seen[seen] = ~np.isnan(t.logbackoff[j][contexts[j][seen]])
                 stored = seen & (matches[j + 1] >= 0)
                 result[stored] = t.logprob[j + 1][matches[j + 1][stored]]
                 unstored = seen & ~stored
@@ -152,8 +151,12 @@ class NgramModel(LanguageModel):
     def initial_state(self) -> tuple:
         return (BOS_ID,)
 
+    def state_for(self, context: np.ndarray) -> tuple:
+        """An n-gram model conditions on the bare context: () is the unigram distribution."""
+        return tuple(int(t) for t in context)[-(self.order - 1):] if self.order > 1 else ()
+
     def advance(self, state: tuple, token: int) -> tuple:
-        return (state + (int(token),))[len(state) + 2 - self.order:] if self.order > 1 else ()
+        return (state + (int(token),))[-(self.order - 1):] if self.order > 1 else ()
 
     def next_logprobs(self, state: tuple) -> np.ndarray:
         """ln P(w | state) for every w at once: the context rows repeated over the vocabulary."""
@@ -190,8 +193,6 @@ class NgramModel(LanguageModel):
         arrays = {f"keys_{k}": self.keys[k] for k in range(2, self.order + 1)}
         arrays.update({f"logprob_{k}": t.logprob[k] for k in range(1, self.order + 1)})
         arrays.update({f"logbackoff_{k}": t.logbackoff[k] for k in range(1, self.order)})
-        if t.unigram_is_context is not None:
-            arrays["unigram_is_context"] = t.unigram_is_context
         for name, array in arrays.items():
             with atomic_path(directory / ARRAY_DIR / f"{name}.npy") as tmp:
                 with open(tmp, "wb") as handle:
@@ -208,8 +209,6 @@ class NgramModel(LanguageModel):
         directory = Path(directory)
         try:
             order = int(meta["order"])
-            names = set(meta["arrays"])
-
             def array(name):
                 path = directory / ARRAY_DIR / f"{name}.npy"
                 try:
@@ -223,7 +222,6 @@ class NgramModel(LanguageModel):
                 logbackoff=[None] + [array(f"logbackoff_{k}") for k in range(1, order)],
                 fallback=meta["fallback"],
                 unseen_context_logbackoff=float(meta["unseen_context_logbackoff"]),
-                unigram_is_context=array("unigram_is_context") if "unigram_is_context" in names else None,
             )
         except (KeyError, TypeError, ValueError) as error:
             raise NextwordError(f"{directory / MODEL_FILE}: malformed n-gram model ({error})") from None
