@@ -184,19 +184,15 @@ def wh_contributions(params: Params, cache: Cache, t: int) -> np.ndarray:
     if not 1 <= t <= cache.steps:
         raise NextwordError(f"step t must be in 1..{cache.steps}, got {t}")
     W_h, h = params["W_h"], cache.h
-    y_hat = np.exp(cache.log_y_hat[t])                                  # (V,)
-    y_hat[cache.targets[t - 1]] -= 1.0                                  # ŷ(t) - y(t)
-    dh = params["U"].T @ y_hat                                          # ∂J(t)/∂h(t)
+    d_theta = np.exp(cache.log_y_hat[t])                                # (V,) ŷ(t)
+    d_theta[cache.targets[t - 1]] -= 1.0                                # ŷ(t) - y(t)
+    dh = params["U"].T @ d_theta                                        # ∂J(t)/∂h(t)
     terms = np.zeros((t,) + W_h.shape, dtype=DTYPE)
     for i in range(t, 0, -1):
         delta = dh * (1.0 - h[i] ** 2)                                  # δ_t(i) = ∂J(t)/∂z(i)
         terms[i - 1] = np.outer(delta, h[i - 1])                        # ∂J(t)/∂W_h |_(i)
         dh = W_h.T @ delta                                              # ∂J(t)/∂h(i-1), one step back
     return terms
-
-
-def loss_only(params: Params, inputs: np.ndarray, targets: np.ndarray) -> float:
-    return forward(params, inputs, targets)[0]
 
 
 def finite_difference_gradients(params: Params, inputs: np.ndarray, targets: np.ndarray,
@@ -212,9 +208,9 @@ def finite_difference_gradients(params: Params, inputs: np.ndarray, targets: np.
         for index in chosen:
             saved = flat[index]
             flat[index] = saved + epsilon
-            plus = loss_only(params, inputs, targets)
+            plus = forward(params, inputs, targets)[0]
             flat[index] = saved - epsilon
-            minus = loss_only(params, inputs, targets)
+            minus = forward(params, inputs, targets)[0]
             flat[index] = saved
             out[index] = (plus - minus) / (2 * epsilon)
         numeric[name] = out.reshape(value.shape)

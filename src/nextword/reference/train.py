@@ -101,7 +101,8 @@ def train_numpy_rnn(sentences: Iterable[Sequence[str]], config: TrainConfig = Tr
                     raise NextwordError(f"training diverged in epoch {epoch} (loss {loss}); "
                                         f"rerun with a smaller --lr or a --clip")
                 grads = backward(params, cache, truncation=config.bptt)
-                clipped += clip_global_norm(grads, config.clip) > (config.clip or math.inf)
+                norm = clip_global_norm(grads, config.clip)
+                clipped += config.clip is not None and norm > config.clip
                 sgd_step(params, grads, config.lr)
                 h = cache.h[-1]                      # the state goes on; the gradient does not
                 total_loss += loss * cache.steps
