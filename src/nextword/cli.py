@@ -41,6 +41,31 @@ def cli():
     """
 
 
+# ---- options of nextword train --model numpy-rnn (issue 4) ------------------------------------
+# The neural models (issue 5) take flags of the same names; a merge keeps one definition of each.
+NUMPY_RNN_FLAGS = ("embedding_dim", "hidden_dim", "epochs", "lr", "bptt", "clip", "seed")
+
+
+def numpy_rnn_options(function):
+    """Flags of the NumPy RNN; None means the TrainConfig default."""
+    options = [
+        click.option("--embedding-dim", type=int, default=None,
+                     help="Embedding size d [numpy-rnn: 32]."),
+        click.option("--hidden-dim", type=int, default=None, help="Hidden size H [numpy-rnn: 64]."),
+        click.option("--epochs", type=int, default=None,
+                     help="Passes over the corpus [numpy-rnn: 3]."),
+        click.option("--lr", type=float, default=None, help="SGD learning rate [numpy-rnn: 0.25]."),
+        click.option("--bptt", type=int, default=None, help="numpy-rnn: each loss sends gradient "
+                     "back this many steps (truncated BPTT); 0 = full [20]."),
+        click.option("--clip", type=float, default=None, help="Max global gradient norm; 0 = off "
+                     "[numpy-rnn: 5]."),
+        click.option("--seed", type=int, default=None, help="Seed of weights and order [numpy-rnn: 0]."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
 # ---- train ----------------------------------------------------------------------------------
 @cli.command()
 @click.option("--model", "model_type", default="ngram", show_default=True,
@@ -59,23 +84,13 @@ def cli():
 @click.option("--tokenizer", default=None, type=click.Choice(["whitespace", "word", "word-lower"]),
               help="How to split lines of a plain file (default: whitespace).")
 @click.option("--stream", is_flag=True, help="Treat each file as one stream, not one sentence per line.")
-# -- options of the NumPy RNN (issue 4); unset ones take the model's defaults
-@click.option("--embedding-dim", default=None, type=int, help="Embedding size d [numpy-rnn: 32].")
-@click.option("--hidden-dim", default=None, type=int, help="Hidden state size H [numpy-rnn: 64].")
-@click.option("--epochs", default=None, type=int, help="Passes over the corpus [numpy-rnn: 3].")
-@click.option("--lr", default=None, type=float, help="SGD learning rate [numpy-rnn: 0.25].")
-@click.option("--bptt", default=None, type=int,
-              help="Truncation: each loss sends gradient back this many steps; 0 = full [numpy-rnn: 20].")
-@click.option("--clip", default=None, type=float, help="Largest global gradient norm [numpy-rnn: 5].")
-@click.option("--seed", default=None, type=int, help="Seed of weights and order [numpy-rnn: 0].")
+@numpy_rnn_options
 def train(model_type, corpus, valid_spec, output, order, smoothing, delta, min_count, max_vocab,
-          tokenizer, stream, embedding_dim, hidden_dim, epochs, lr, bptt, clip, seed):
+          tokenizer, stream, **neural):
     """Train a model on CORPUS and save it in OUTPUT."""
     if model_type == "numpy-rnn":
-        options = dict(embedding_dim=embedding_dim, hidden_dim=hidden_dim, epochs=epochs, lr=lr,
-                       bptt=bptt, clip=clip, seed=seed)
         return _train_numpy_rnn(corpus, valid_spec, output, min_count, max_vocab, tokenizer,
-                                stream, options)
+                                stream, neural)
     from nextword.ngram.estimators import make_estimator
     from nextword.ngram.model import NgramModel, check_order
 
@@ -102,12 +117,13 @@ def train(model_type, corpus, valid_spec, output, order, smoothing, delta, min_c
 
 
 # ---- train --model numpy-rnn (issue 4) --------------------------------------------------------
-def _train_numpy_rnn(corpus, valid_spec, output, min_count, max_vocab, tokenizer, stream, options):
+def _train_numpy_rnn(corpus, valid_spec, output, min_count, max_vocab, tokenizer, stream, flags):
     from nextword.reference.train import TrainConfig, train_numpy_rnn
 
-    options = {name: value for name, value in options.items() if value is not None}
-    if options.get("bptt") == 0:
-        options["bptt"] = None                                  # 0 on the command line: full BPTT
+    options = {name: flags[name] for name in NUMPY_RNN_FLAGS if flags.get(name) is not None}
+    for name in ("bptt", "clip"):
+        if options.get(name) == 0:
+            options[name] = None                                # 0 on the command line: off
     config = TrainConfig(min_count=min_count, max_vocab=max_vocab, **options)
     sentences = list(_corpus(corpus, tokenizer, stream))
     if not sentences:

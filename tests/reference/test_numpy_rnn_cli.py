@@ -67,6 +67,16 @@ def test_train_flag_errors_are_one_line(tmp_path, corpus_file, capsys, flags, me
     assert err.startswith("nextword: error: ") and message in err and err.count("\n") == 1
 
 
+def test_zero_turns_truncation_and_clipping_off(tmp_path, corpus_file, capsys):
+    assert main(["train", "--model", "numpy-rnn", "--corpus", str(corpus_file), "-o",
+                 str(tmp_path / "m"), "--hidden-dim", "4", "--embedding-dim", "2", "--epochs", "1",
+                 "--bptt", "0", "--clip", "0"]) == 0
+    capsys.readouterr()
+    assert main(["info", str(tmp_path / "m")]) == 0
+    config = json.loads(capsys.readouterr().out)["training"]["config"]
+    assert (config["bptt"], config["clip"]) == (None, None)
+
+
 def test_train_on_a_missing_file_names_it(tmp_path, capsys):
     missing = tmp_path / "nope.txt"
     assert main(["train", "--model", "numpy-rnn", "--corpus", str(missing), "-o",
@@ -102,3 +112,8 @@ def test_explain_bptt_errors(tmp_path, capsys):
     assert "bptt.svg: the plot is written as PNG" in capsys.readouterr().err
     assert main(["explain", "bptt", "--steps", "0"]) == 1
     assert "steps must be >= 1" in capsys.readouterr().err
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["explain", "bptt", "--steps", "3", "--plot", str(blocker / "bptt.png")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"nextword: error: {blocker / 'bptt.png'}: cannot write the plot")

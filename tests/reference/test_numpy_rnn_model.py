@@ -125,3 +125,12 @@ def test_a_vocabulary_of_another_size_is_refused(lm, tmp_path):
     Vocabulary.build([["only", "four", "other", "words"]]).save(tmp_path / "m" / "vocab.txt")
     with pytest.raises(NextwordError, match="do not fit a vocabulary of 7"):
         load_model(tmp_path / "m")
+
+
+def test_saving_where_a_file_stands_is_an_error(lm, tmp_path):
+    blocker = tmp_path / "taken"
+    blocker.write_text("a file, not a directory")
+    with pytest.raises(NextwordError, match=r"taken: cannot save the model"):
+        lm.save(blocker)
+    with pytest.raises(NextwordError, match=r"taken/inside: cannot save the model \(Not a dir"):
+        lm.save(blocker / "inside")

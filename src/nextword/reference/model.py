@@ -103,14 +103,17 @@ class NumpyRNNModel(LanguageModel):
     def save(self, directory: str | Path) -> None:
         """model.json + vocab.txt + weights.npz (plain arrays, no pickle)."""
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        with atomic_path(directory / WEIGHTS_FILE) as tmp:
-            with open(tmp, "wb") as handle:                             # a handle: no ".npz" added
-                np.savez(handle, **{name: self.params[name] for name in PARAM_NAMES})
-        self.vocab.save(directory / VOCAB_FILE)
-        write_json_atomic(directory / MODEL_FILE, {
-            "type": TYPE_NAME, "config": asdict(self.config), "training": self.training,
-        })
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            with atomic_path(directory / WEIGHTS_FILE) as tmp:
+                with open(tmp, "wb") as handle:                         # a handle: no ".npz" added
+                    np.savez(handle, **{name: self.params[name] for name in PARAM_NAMES})
+            self.vocab.save(directory / VOCAB_FILE)
+            write_json_atomic(directory / MODEL_FILE, {
+                "type": TYPE_NAME, "config": asdict(self.config), "training": self.training,
+            })
+        except OSError as error:
+            raise NextwordError(f"{directory}: cannot save the model ({error.strerror})") from None
 
     @classmethod
     def load(cls, directory: str | Path, meta: dict) -> "NumpyRNNModel":
