@@ -75,8 +75,11 @@ def explain_bptt(config: ExplainConfig = ExplainConfig()) -> BPTTReport:
     targets = rng.integers(0, sizes.output_size, size=T)
     _, cache = forward(params, inputs, targets)
 
-    # the table: the last step's loss, split over the steps where W_h was used
-    terms = wh_contributions(params, cache, T)                          # (T, H, H)
+    # every J(t) split over the steps i where W_h was used: all_terms[t-1] is (t, H, H)
+    all_terms = [wh_contributions(params, cache, t) for t in range(1, T + 1)]
+
+    # the table: the last step's loss
+    terms = all_terms[-1]                                               # (T, H, H)
     full = terms.sum(axis=0)                                            # ∂J(T)/∂W_h
     full_norm = float(np.linalg.norm(full))
     rows = []
@@ -87,7 +90,6 @@ def explain_bptt(config: ExplainConfig = ExplainConfig()) -> BPTTReport:
                                     float(np.linalg.norm(kept - full) / full_norm)))
 
     # the checks, computed now
-    all_terms = [wh_contributions(params, cache, t) for t in range(1, T + 1)]
     summed = sum(terms_t.sum(axis=0) for terms_t in all_terms) / T       # (1/T) Σ_t Σ_i
     sum_check = relative_error(summed, backward(params, cache)["W_h"])
     truncation_check = 0.0

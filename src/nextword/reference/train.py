@@ -18,6 +18,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from nextword.errors import NextwordError
+from nextword.evaluate import evaluate
 from nextword.reference.model import NumpyRNNModel, sentence_arrays
 from nextword.reference.rnn import Params, backward, forward
 from nextword.text.vocabulary import Vocabulary
@@ -76,8 +77,6 @@ def train_numpy_rnn(sentences: Iterable[Sequence[str]], config: TrainConfig = Tr
     The per-epoch history (training cross-entropy averaged over the epoch's updates, and the
     held-out cross-entropy when `valid` is given, in nats per token) is kept in `model.training`.
     """
-    from nextword.evaluate import evaluate
-
     sentences = sentences if isinstance(sentences, list) else list(sentences)
     if not sentences:
         raise NextwordError("the training corpus has no sentences")
