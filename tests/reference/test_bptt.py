@@ -178,3 +178,34 @@ def test_bad_truncation_and_step_are_errors(small_rnn):
         wh_contributions(params, cache, t=10)
     with pytest.raises(NextwordError, match="hidden-dim"):
         RNNConfig(4, 3, embedding_dim=2, hidden_dim=0)
+
+
+@pytest.mark.parametrize("k", [1, 3, 9])
+def test_truncated_gradients_of_every_parameter_match_per_step_copies_in_torch(small_rnn, k):
+    """Give every step i its own copies of W_h, W_e, b1 and its own leaf e(i) in torch; the
+    gradient of J(t) for step i's copies is that step's term. Keeping the terms with
+    t - k < i <= t and adding the output layer gives what backward(truncation=k) must return."""
+    params, inputs, targets = small_rnn
+    _, cache = forward(params, inputs, targets)
+    T = len(inputs)
+    tensor = {name: torch.from_numpy(value) for name, value in params.items()}
+    expected = {name: np.zeros_like(value) for name, value in params.items()}
+    for t in range(1, T + 1):
+        leaf = lambda x: x.clone().requires_grad_(True)
+        W_h, W_e, b1 = ([leaf(tensor[n]) for _ in range(t)] for n in ("W_h", "W_e", "b1"))
+        e = [leaf(tensor["E"][inputs[i]]) for i in range(t)]
+        U, b2 = leaf(tensor["U"]), leaf(tensor["b2"])
+        h = torch.zeros(5, dtype=torch.float64)
+        for i in range(t):                                      # step i + 1
+            h = torch.tanh(W_h[i] @ h + W_e[i] @ e[i] + b1[i])
+        (-torch.log_softmax(U @ h + b2, dim=0)[targets[t - 1]] / T).backward()   # J(t) / T
+        expected["U"] += U.grad.numpy()
+        expected["b2"] += b2.grad.numpy()
+        for i in range(max(0, t - k), t):                       # the last k steps only
+            expected["W_h"] += W_h[i].grad.numpy()
+            expected["W_e"] += W_e[i].grad.numpy()
+            expected["b1"] += b1[i].grad.numpy()
+            expected["E"][inputs[i]] += e[i].grad.numpy()
+    truncated = backward(params, cache, truncation=k)
+    for name in PARAM_NAMES:
+        assert np.abs(truncated[name] - expected[name]).max() <= 1e-10 * np.abs(expected[name]).max(), name
