@@ -253,10 +253,11 @@ def explain():
 @click.option("--hidden-dim", default=16, show_default=True, type=int, help="Hidden size H.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of weights and tokens.")
 def explain_bptt_command(as_json, plot_path, steps, hidden_dim, seed):
-    """Backpropagation through time on a small random RNN: ∂J(t)/∂W_h as a sum over steps i.
+    """Backpropagation through time, step by step, on a small random RNN.
 
-    For the loss at the last step t = T, each row is the term ∂J(t)/∂W_h |_(i) contributed by the
-    use of W_h at step i; the checks (finite differences, sum, truncation) are run now.
+    ∂J(t)/∂W_h is a sum over the steps i = 1..t at which W_h was used. For the loss at the last
+    step t = T, each row is the term ∂J(t)/∂W_h |_(i); the checks (finite differences, sum,
+    truncation) are run now.
     """
     from nextword.reference.explain import ExplainConfig, explain_bptt, plot_bptt
 
