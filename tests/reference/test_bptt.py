@@ -11,6 +11,7 @@ from nextword.errors import NextwordError
 from nextword.reference.rnn import (
     PARAM_NAMES, RNNConfig, backward, forward, gradient_check, relative_error, wh_contributions,
 )
+from rnn_fixtures import small_rnn  # noqa: F401  (a fixture)
 
 
 def hand_params():

@@ -7,6 +7,7 @@ import math
 import pytest
 
 from nextword.cli import main
+from rnn_fixtures import tiny_corpus  # noqa: F401  (a fixture)
 
 
 @pytest.fixture

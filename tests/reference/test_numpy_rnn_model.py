@@ -14,6 +14,7 @@ from nextword.reference import model as model_module
 from nextword.reference.model import NumpyRNNModel, output_index, sentence_arrays
 from nextword.reference.rnn import forward
 from nextword.text.vocabulary import BOS_ID, EOS_ID, Vocabulary
+from rnn_fixtures import tiny_corpus  # noqa: F401  (a fixture)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 from nextword.errors import NextwordError
 from nextword.evaluate import evaluate
 from nextword.reference.train import TrainConfig, clip_global_norm, sgd_step, train_numpy_rnn
+from rnn_fixtures import tiny_corpus  # noqa: F401  (a fixture)
 
 
 def test_clip_global_norm_by_hand():

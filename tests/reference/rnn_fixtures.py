@@ -1,4 +1,8 @@
-"""Fixtures of the NumPy RNN tests: a small seeded network and sequence, a tiny corpus."""
+"""Fixtures of the NumPy RNN tests: a small seeded network and sequence, a tiny corpus.
+
+Imported by name into the test modules rather than kept in a conftest.py: another package's
+tests import `conftest` by name, and a second conftest.py here would shadow theirs.
+"""
 from __future__ import annotations
 
 import numpy as np
