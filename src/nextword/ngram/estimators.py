@@ -30,6 +30,9 @@ class Tables:
     fallback: str = "backoff"       # see module docstring
     unseen_context_logbackoff: float = 0.0   # ln bo of a context never seen (0: plain backoff)
     unigram_is_context: np.ndarray | None = None   # uniform fallback: was this word ever a context?
+    keys: list | None = None        # pruned trie keys, when the estimator dropped n-grams
+    notes: list = field(default_factory=list)      # what the user should know (fallbacks used)
+    details: dict = field(default_factory=dict)    # facts worth saving (discounts per order)
 
 
 def context_counts(counts: NgramCounts, k: int) -> np.ndarray:
@@ -63,7 +66,10 @@ class AddDelta:
     def params(self) -> dict:
         return {"delta": self.delta}
 
-    def estimate(self, counts: NgramCounts, num_outcomes: int) -> Tables:
+    def estimate(self, counts: NgramCounts, num_outcomes: int, cutoffs=None) -> Tables:
+        if cutoffs is not None and any(cutoffs):
+            raise NextwordError(f"count cut-offs (--prune) need a backoff estimator; {self.name} "
+                                "spreads unseen mass uniformly, which pruned counts would distort")
         delta, V = self.delta, num_outcomes
         with np.errstate(divide="ignore"):
             N = unigram_total(counts)
@@ -97,15 +103,41 @@ class MLE(AddDelta):
         return {}
 
 
-ESTIMATORS = {"mle": MLE, "add-delta": AddDelta}
+ESTIMATORS = ["mle", "add-delta", "laplace", "kneser-ney", "modified-kneser-ney", "katz",
+              "witten-bell", "absolute", "stupid-backoff"]
 
 
 def make_estimator(name: str, **params):
-    """An estimator by its CLI name; parameters it does not take are ignored."""
+    """An estimator by its CLI name; parameters it does not take are ignored.
+
+    Parameters: delta (add-delta), discount_fallback (Kneser–Ney), discount (absolute),
+    alpha (stupid backoff).
+    """
     if name == "laplace":
         return AddDelta(1.0)
     if name == "add-delta":
         return AddDelta(params.get("delta", 0.25))
     if name == "mle":
         return MLE()
+    if name in ("kneser-ney", "modified-kneser-ney"):
+        from nextword.ngram.kneser_ney import KneserNey, ModifiedKneserNey
+
+        cls = KneserNey if name == "kneser-ney" else ModifiedKneserNey
+        return cls(discount_fallback=bool(params.get("discount_fallback", False)))
+    if name == "katz":
+        from nextword.ngram.katz import Katz
+
+        return Katz()
+    if name == "witten-bell":
+        from nextword.ngram.witten_bell import WittenBell
+
+        return WittenBell()
+    if name == "absolute":
+        from nextword.ngram.absolute import AbsoluteDiscounting
+
+        return AbsoluteDiscounting(params.get("discount"))
+    if name == "stupid-backoff":
+        from nextword.ngram.stupid_backoff import StupidBackoff
+
+        return StupidBackoff(params.get("alpha", 0.4))
     raise NextwordError(f"unknown smoothing {name!r}; choose one of {', '.join(ESTIMATORS)}")

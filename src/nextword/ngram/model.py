@@ -45,7 +45,7 @@ class NgramModel(LanguageModel):
     @classmethod
     def fit(cls, sentences: Iterable[Sequence[str]], order: int, estimator,
             vocab: Vocabulary | None = None, min_count: int = 1,
-            max_vocab: int | None = None) -> "NgramModel":
+            max_vocab: int | None = None, prune=None) -> "NgramModel":
         """Count the training sentences and estimate; the vocabulary comes from them unless given."""
         check_order(order)
         sentences = sentences if isinstance(sentences, list) else list(sentences)
@@ -55,13 +55,24 @@ class NgramModel(LanguageModel):
             raise NextwordError("the training corpus has no sentences")
         stream = PaddedStream.from_sentences(vocab.encode(s) for s in sentences)
         counts = count_ngrams(stream, len(vocab), order)
-        return cls.from_counts(counts, vocab, estimator)
+        return cls.from_counts(counts, vocab, estimator, prune)
 
     @classmethod
-    def from_counts(cls, counts: NgramCounts, vocab: Vocabulary, estimator) -> "NgramModel":
-        tables = estimator.estimate(counts, vocab.num_outcomes)
-        description = {"name": estimator.name, **estimator.params()}
-        return cls(vocab, counts.order, counts.keys, tables, description, counts.counts)
+    def from_counts(cls, counts: NgramCounts, vocab: Vocabulary, estimator,
+                    prune=None) -> "NgramModel":
+        """Estimate from counts; `prune` = count cut-offs per order (KenLM's --prune)."""
+        if prune is not None and any(prune):
+            tables = estimator.estimate(counts, vocab.num_outcomes, cutoffs=prune)
+        else:
+            tables = estimator.estimate(counts, vocab.num_outcomes)
+        description = {"name": estimator.name, **estimator.params(), **tables.details}
+        if prune is not None and any(prune):
+            description["prune"] = [int(c) for c in prune]
+        if tables.notes:
+            description["notes"] = list(tables.notes)
+        keys = tables.keys if tables.keys is not None else counts.keys
+        raw = counts.counts if tables.keys is None else None
+        return cls(vocab, counts.order, keys, tables, description, raw)
 
     # ---- scoring ----------------------------------------------------------------------------
     def _match_rows(self, stream: PaddedStream) -> list:
