@@ -14,7 +14,8 @@ import numpy as np
 
 from nextword.errors import NextwordError
 
-SMOOTHINGS = ["mle", "add-delta", "laplace"]
+SMOOTHINGS = ["mle", "add-delta", "laplace", "kneser-ney", "modified-kneser-ney", "katz",
+              "witten-bell", "absolute", "stupid-backoff"]
 
 
 def progress(total=None, desc=None, unit="tok"):
@@ -59,14 +60,28 @@ def cli():
 @click.option("--tokenizer", default=None, type=click.Choice(["whitespace", "word", "word-lower"]),
               help="How to split lines of a plain file (default: whitespace).")
 @click.option("--stream", is_flag=True, help="Treat each file as one stream, not one sentence per line.")
+# ---- n-gram engine options (issue 3) ----
+@click.option("--prune", "prune_spec", default=None, metavar="'T1 T2 ...'",
+              help="Count cut-offs per order, KenLM style: '0 0 1' drops 3-grams (and longer) "
+                   "seen once. The first must be 0; they must not decrease.")
+@click.option("--prune-to", "prune_to", default=None, type=int, metavar="SIZE",
+              help="Relative-entropy (Stolcke) pruning until at most SIZE n-grams remain.")
+@click.option("--discount-fallback", is_flag=True,
+              help="Kneser-Ney: use discounts 0.5, 1, 1.5 where the count-of-counts cannot give them.")
+@click.option("--discount", default=None, type=float, help="Fixed D of absolute discounting.")
+@click.option("--alpha", default=0.4, show_default=True, type=float,
+              help="Backoff factor of stupid backoff.")
+# ---- end of n-gram engine options ----
 def train(model_type, corpus, valid_spec, output, order, smoothing, delta, min_count, max_vocab,
-          tokenizer, stream):
+          tokenizer, stream, prune_spec, prune_to, discount_fallback, discount, alpha):
     """Train a model on CORPUS and save it in OUTPUT."""
     from nextword.ngram.estimators import make_estimator
     from nextword.ngram.model import NgramModel, check_order
 
     check_order(order)
-    estimator = make_estimator(smoothing, delta=delta)
+    estimator = make_estimator(smoothing, delta=delta, discount_fallback=discount_fallback,
+                               discount=discount, alpha=alpha)
+    prune = _parse_prune(prune_spec)
     started = time.perf_counter()
     with progress(desc="reading", unit="sent") as bar:
         sentences = []
@@ -76,7 +91,13 @@ def train(model_type, corpus, valid_spec, output, order, smoothing, delta, min_c
     if not sentences:
         raise NextwordError(f"{corpus}: no sentences to train on")
     lm = NgramModel.fit(sentences, order=order, estimator=estimator, min_count=min_count,
-                        max_vocab=max_vocab)
+                        max_vocab=max_vocab, prune=prune)
+    if prune_to is not None:
+        from nextword.ngram.entropy_pruning import entropy_prune
+
+        lm = entropy_prune(lm, prune_to)
+    for note in lm.estimator.get("notes", []):
+        click.echo(f"nextword: note: {note}", err=True)
     lm.save(output)
     elapsed = time.perf_counter() - started
     sizes = ", ".join(f"{k}-grams {v:,}" for k, v in lm.describe()["ngrams"].items())
@@ -85,6 +106,35 @@ def train(model_type, corpus, valid_spec, output, order, smoothing, delta, min_c
     click.echo(f"saved to {output}", err=True)
     if valid_spec:
         _report(_evaluate(lm, valid_spec, tokenizer), valid_spec, as_json=False)
+
+
+def _parse_prune(spec):
+    """'0 0 1' or '0,0,1' -> (0, 0, 1); checked against the order by the estimator."""
+    if spec is None:
+        return None
+    try:
+        return tuple(int(part) for part in spec.replace(",", " ").split())
+    except ValueError:
+        raise NextwordError(f"--prune takes whole numbers, one per order, got {spec!r}") from None
+
+
+# ---- export (issue 3) ------------------------------------------------------------------------
+@cli.command()
+@click.argument("model_path", type=click.Path(path_type=Path))
+@click.option("--arpa", "arpa_path", type=click.Path(path_type=Path), required=True,
+              help="ARPA file to write (log10 probabilities, readable by KenLM and SRILM).")
+def export(model_path, arpa_path):
+    """Write a saved n-gram model as an ARPA file."""
+    from nextword.model import load_model
+    from nextword.ngram.arpa import write_arpa
+    from nextword.ngram.model import NgramModel
+
+    lm = load_model(model_path)
+    if not isinstance(lm, NgramModel):
+        raise NextwordError(f"{model_path}: only n-gram models can be written as ARPA files")
+    sizes = write_arpa(lm, arpa_path)
+    click.echo(f"wrote {arpa_path}: " + ", ".join(f"{k}-grams {v:,}" for k, v in sizes.items()),
+               err=True)
 
 
 # ---- eval -----------------------------------------------------------------------------------

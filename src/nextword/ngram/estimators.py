@@ -40,6 +40,13 @@ def context_counts(counts: NgramCounts, k: int) -> np.ndarray:
     return np.bincount(counts.parents(k), weights=counts.counts[k], minlength=counts.size(k - 1))
 
 
+def unigram_counts(counts: NgramCounts) -> np.ndarray:
+    """c(w) as floats, with <s> set to 0: it is counted once per sentence but never predicted."""
+    c_w = counts.counts[1].astype(np.float64)
+    c_w[BOS_ID] = 0.0
+    return c_w
+
+
 def unigram_total(counts: NgramCounts) -> float:
     """N: every predicted token (words and </s>); <s> is never predicted."""
     return float(counts.counts[1].sum() - counts.counts[1][BOS_ID])
@@ -71,7 +78,7 @@ class AddDelta:
             raise NextwordError(f"count cut-offs (--prune) need a backoff estimator; {self.name} "
                                 "spreads unseen mass uniformly, which pruned counts would distort")
         delta, V = self.delta, num_outcomes
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):
             N = unigram_total(counts)
             c_w = counts.counts[1].astype(np.float64)
             unigram = np.log((c_w + delta) / (N + delta * V))

@@ -96,4 +96,4 @@ def prune_rows(keys: list, vocab_size: int, tables: Tables, keep: list) -> Table
         new_row_of = np.full(len(mask), -1, dtype=np.int64)
         new_row_of[mask] = np.arange(int(mask.sum()))
     return Tables(logprob, logbackoff, tables.fallback, tables.unseen_context_logbackoff,
-                  tables.unigram_is_context, new_keys)
+                  tables.unigram_is_context, new_keys, tables.notes, tables.details)
