@@ -222,6 +222,9 @@ def _entry(lines: _Lines, line: str | None, k: int, n: int, expected: int, got: 
         backoff_text = parts[-1]
     elif len(parts) == k + 1:
         backoff_text = None
+    elif len(parts) == k + 2:
+        raise lines.error(f"{k}-grams are the highest order the header announces, and take no "
+                          f"backoff column; got {line!r}")
     else:
         raise lines.error(f"a {k}-gram entry needs a probability, {k} word(s)"
                           f"{' and an optional backoff' if k < n else ''}; got {line!r}")

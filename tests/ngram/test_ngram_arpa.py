@@ -1,0 +1,137 @@
+"""ARPA files: the writer's format, round trips, KenLM reading our files, bad files refused."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from nextword.errors import NextwordError
+from nextword.model import load_model
+from nextword.ngram.arpa import read_arpa, write_arpa
+from nextword.ngram.estimators import make_estimator
+from nextword.ngram.model import NgramModel
+
+
+@pytest.fixture(scope="module")
+def mkn3(small_text):
+    return NgramModel.fit(small_text, order=3, estimator=make_estimator("modified-kneser-ney"))
+
+
+def sentence_log10(lm, text):
+    return np.array([float(v.sum()) / math.log(10) for v in
+                     lm.sentence_logprobs(lm.vocab.encode(s) for s in text)])
+
+
+def test_format_follows_lmplz(abba, tmp_path):
+    """Header counts = entries; <unk> first; <s> written as 0; tab separators; no backoff at
+    the top order; P(a) = 7/24 (see the KN test) as %.9g log10."""
+    lm = NgramModel.fit(abba, order=2, estimator=make_estimator("modified-kneser-ney",
+                                                                discount_fallback=True))
+    path = tmp_path / "abba.arpa"
+    write_arpa(lm, path)
+    lines = path.read_text().split("\n")
+    assert lines[:4] == ["\\data\\", "ngram 1=5", "ngram 2=6", ""]
+    assert lines[4] == "\\1-grams:"
+    assert lines[5].split("\t")[1] == "<unk>"
+    assert lines[6].split("\t")[:2] == ["0", "<s>"]
+    a = next(line for line in lines if line.split("\t")[1:2] == ["a"])
+    assert float(a.split("\t")[0]) == pytest.approx(math.log10(7 / 24), abs=1e-8)
+    bigrams = lines[lines.index("\\2-grams:") + 1: lines.index("\\2-grams:") + 7]
+    assert all(len(line.split("\t")) == 2 for line in bigrams)
+    assert lines[-2:] == ["\\end\\", ""]
+
+
+def test_round_trip_same_scores(mkn3, small_test_text, tmp_path):
+    write_arpa(mkn3, tmp_path / "m.arpa")
+    back = read_arpa(tmp_path / "m.arpa")
+    assert back.vocab == mkn3.vocab and back.order == 3
+    assert np.allclose(sentence_log10(back, small_test_text), sentence_log10(mkn3, small_test_text),
+                       atol=1e-6)
+
+
+def test_load_model_reads_arpa_and_saves_binary(mkn3, small_test_text, tmp_path):
+    write_arpa(mkn3, tmp_path / "m.arpa")
+    lm = load_model(tmp_path / "m.arpa")
+    lm.save(tmp_path / "binary")
+    again = load_model(tmp_path / "binary")
+    assert np.allclose(sentence_log10(again, small_test_text), sentence_log10(mkn3, small_test_text),
+                       atol=1e-6)
+
+
+@pytest.mark.parametrize("name,prune", [("modified-kneser-ney", None), ("modified-kneser-ney", (0, 1, 1)),
+                                        ("katz", None), ("witten-bell", None), ("kneser-ney", None)])
+def test_kenlm_scores_our_files_the_same(small_text, small_test_text, tmp_path, name, prune):
+    """The `kenlm` module (C++) reads the file and gives every token the same log10 probability
+    within 1e-5 and every sentence within 1e-4 (test sentences contain OOVs: both use <unk>).
+    Sentence totals are summed from kenlm's per-token scores: its `Model.score` adds float32
+    numbers, which alone moves a 60-word sentence by up to ~2e-4."""
+    import kenlm
+
+    lm = NgramModel.fit(small_text, order=3, estimator=make_estimator(name), prune=prune)
+    write_arpa(lm, tmp_path / "m.arpa")
+    theirs = kenlm.Model(str(tmp_path / "m.arpa"))
+    ours = [v / math.log(10) for v in lm.sentence_logprobs(lm.vocab.encode(s) for s in small_test_text)]
+    for sentence, mine in zip(small_test_text, ours):
+        tokens = np.array([score for score, _, _ in theirs.full_scores(" ".join(sentence))])
+        assert np.abs(tokens - mine).max() < 1e-5
+        assert abs(tokens.sum() - mine.sum()) < 1e-4
+        assert theirs.score(" ".join(sentence)) == pytest.approx(mine.sum(), rel=1e-5)
+
+
+def test_reads_srilm_style_file(tmp_path):
+    """SRILM writes -99 for <s>, may omit <unk> (KenLM then uses -100) and a zero backoff."""
+    path = tmp_path / "srilm.arpa"
+    path.write_text("\\data\\\nngram 1=3\nngram 2=1\n\n\\1-grams:\n-99\t<s>\t-0.30103\n"
+                    "-0.30103\ta\n-0.30103\t</s>\n\n\\2-grams:\n-0.1\t<s> a\n\n\\end\\\n")
+    lm = read_arpa(path)
+    assert lm.prob("a") == pytest.approx(10 ** -0.1)
+    assert lm.prob("</s>") == pytest.approx(10 ** (-0.30103 - 0.30103))
+    assert lm.logprob("<unk>", ("a",)) == pytest.approx(-100 * math.log(10))
+    assert "no <unk>" in lm.estimator["notes"][0]
+
+
+def test_export_refuses_uniform_fallback_and_stupid_backoff(abba, tmp_path):
+    add_delta = NgramModel.fit(abba, order=2, estimator=make_estimator("add-delta"))
+    with pytest.raises(NextwordError, match="uniformly"):
+        write_arpa(add_delta, tmp_path / "x.arpa")
+    stupid = NgramModel.fit(abba, order=2, estimator=make_estimator("stupid-backoff"))
+    with pytest.raises(NextwordError, match="stupid backoff"):
+        write_arpa(stupid, tmp_path / "x.arpa")
+    assert not (tmp_path / "x.arpa").exists()
+
+
+GOOD = ("\\data\\\nngram 1=4\nngram 2=2\n\n\\1-grams:\n-1\t<unk>\t0\n0\t<s>\t-0.5\n-0.5\ta\t-0.2\n"
+        "-0.4\t</s>\t0\n\n\\2-grams:\n-0.2\t<s> a\n-0.3\ta </s>\n\n\\end\\\n")
+
+
+@pytest.mark.parametrize("broken,line,message", [
+    (GOOD.replace("ngram 2=2", "ngram 2=3"), 14, "section has 2 entries, the header announces 3"),
+    (GOOD.replace("ngram 2=2", "ngram 2=1"), 13, "more entries than the 1"),
+    (GOOD.replace("ngram 1=4", "ngram 1=5"), 10, "section has 4 entries, the header announces 5"),
+    (GOOD.replace("-0.5\ta\t-0.2", "-0.5\ta\tx.2"), 8, "bad number"),
+    (GOOD.replace("-0.3\ta </s>", "0.3\ta </s>"), 13, "must be <= 0"),
+    (GOOD.replace("\n\\end\\\n", "\n"), 14, "without the \\end\\ line"),
+    (GOOD[:GOOD.index("-0.3\ta")], 12, "file ends inside the \\2-grams: section after 1 of the 2"),
+    (GOOD.replace("\\2-grams:", "\\3-grams:"), 11, "expected the \\2-grams: section"),
+    (GOOD.replace("-0.2\t<s> a", "-0.2\t<s> b"), 12, "'b' appears in a 2-gram but not among"),
+    (GOOD.replace("ngram 2=2\n", ""), 5, "highest order the header announces"),
+    (GOOD.replace("\\data\\", "data"), 15, "no \\data\\ line"),
+    (GOOD.replace("-0.4\t</s>\t0", "-0.4\tb\t0"), 9, "lack </s>"),
+])
+def test_malformed_files_name_the_line(tmp_path, broken, line, message):
+    path = tmp_path / "bad.arpa"
+    path.write_text(broken)
+    with pytest.raises(NextwordError) as error:
+        read_arpa(path)
+    text = str(error.value)
+    assert text.startswith(f"{path}:{line}: ") and message in text and "\n" not in text
+
+
+def test_good_file_reads(tmp_path):
+    path = tmp_path / "good.arpa"
+    path.write_text(GOOD)
+    lm = read_arpa(path)
+    assert lm.prob("a") == pytest.approx(10 ** -0.2)
+    assert lm.prob("</s>", ("a",)) == pytest.approx(10 ** -0.3)
+    assert lm.prob("</s>") == pytest.approx(10 ** (-0.5 - 0.4))     # bo(<s>) · P(</s>)
