@@ -77,17 +77,44 @@ class NgramModel(LanguageModel):
     # ---- scoring ----------------------------------------------------------------------------
     def _match_rows(self, stream: PaddedStream) -> list:
         """m[k][t]: row of the k-gram ending at position t; NO_HISTORY if it would start
-        before the sentence's <s>, NOT_FOUND if it was never stored."""
+        before the sentence's <s>, NOT_FOUND if it was never stored.
+
+        A k-gram can only be stored if its (k-1)-word prefix is (a trie), so each order searches
+        only the positions whose prefix was found: at order 5 that is a small share."""
         position = np.arange(len(stream)) - stream.starts[stream.sentence]   # 0 at <s>
-        m = [None, stream.ids.astype(np.int64)]
+        ids = stream.ids.astype(np.int64)
+        m = [None, ids]
         for k in range(2, self.order + 1):
-            previous = np.empty_like(m[k - 1])
-            previous[0] = NOT_FOUND
-            previous[1:] = m[k - 1][:-1]
-            rows = lookup(self.keys[k], self.vocab_size, previous, stream.ids)
+            rows = np.full(len(ids), NOT_FOUND, dtype=np.int64)
+            t = np.flatnonzero(m[k - 1][:-1] >= 0) + 1           # prefix (ending at t-1) found
+            rows[t] = lookup(self.keys[k], self.vocab_size, m[k - 1][t - 1], ids[t])
             rows[position < k - 1] = NO_HISTORY
             m.append(rows)
         return m
+
+    def _logprobs_from_matches(self, m: list, positions: np.ndarray) -> np.ndarray:
+        """ARPA scoring from the match table: the longest stored n-gram ending at t, plus the
+        ln bo of every longer context ending at t-1 (stored: its value; unseen: the
+        estimator's unseen-context value; before <s>: 0)."""
+        t = self.tables
+        n = self.order
+        longest = np.ones(len(positions), dtype=np.int64)                  # (P,)
+        matched = [None, m[1][positions]]
+        for k in range(2, n + 1):
+            matched.append(m[k][positions])
+            longest[matched[k] >= 0] = k                                   # matches nest
+        result = np.empty(len(positions))
+        for k in range(1, n + 1):
+            hit = longest == k
+            result[hit] = t.logprob[k][matched[k][hit]]
+        for j in range(1, n):                                              # backed-off contexts
+            context = m[j][positions - 1]
+            backs_off = longest <= j
+            stored = backs_off & (context >= 0)
+            result[stored] += t.logbackoff[j][context[stored]]
+            if t.unseen_context_logbackoff:
+                result[backs_off & (context == NOT_FOUND)] += t.unseen_context_logbackoff
+        return result
 
     def _logprobs(self, contexts: list, words: np.ndarray) -> np.ndarray:
         """ln P(w | h) for many (h, w): contexts[j] holds the row of the j-word context
@@ -154,8 +181,11 @@ class NgramModel(LanguageModel):
         predicted = np.ones(len(stream), dtype=bool)
         predicted[stream.starts] = False                     # <s> is never predicted
         positions = np.flatnonzero(predicted)
-        contexts = [None] + [m[j][positions - 1] for j in range(1, self.order)]
-        logprobs = self._logprobs(contexts, stream.ids[positions].astype(np.int64))
+        if self.tables.fallback == "backoff":
+            logprobs = self._logprobs_from_matches(m, positions)
+        else:
+            contexts = [None] + [m[j][positions - 1] for j in range(1, self.order)]
+            logprobs = self._logprobs(contexts, stream.ids[positions].astype(np.int64))
         lengths = np.fromiter((len(s) + 1 for s in batch), dtype=np.int64, count=len(batch))
         return np.split(logprobs, np.cumsum(lengths)[:-1])
 
@@ -164,7 +194,8 @@ class NgramModel(LanguageModel):
         return (BOS_ID,)
 
     def advance(self, state: tuple, token: int) -> tuple:
-        return (state + (int(token),))[len(state) + 2 - self.order:] if self.order > 1 else ()
+        """Keep the last n-1 tokens (the old slice kept too few from order 4 on)."""
+        return (state + (int(token),))[-(self.order - 1):] if self.order > 1 else ()
 
     def next_logprobs(self, state: tuple) -> np.ndarray:
         """ln P(w | state) for every w at once: the context rows repeated over the vocabulary."""
