@@ -71,9 +71,12 @@ def cli():
 @click.option("--discount", default=None, type=float, help="Fixed D of absolute discounting.")
 @click.option("--alpha", default=0.4, show_default=True, type=float,
               help="Backoff factor of stupid backoff.")
+@click.option("--chunk-tokens", default=None, type=int, metavar="N",
+              help="Count the corpus N tokens at a time and merge (bounded memory for the text).")
 # ---- end of n-gram engine options ----
 def train(model_type, corpus, valid_spec, output, order, smoothing, delta, min_count, max_vocab,
-          tokenizer, stream, prune_spec, prune_to, discount_fallback, discount, alpha):
+          tokenizer, stream, prune_spec, prune_to, discount_fallback, discount, alpha,
+          chunk_tokens):
     """Train a model on CORPUS and save it in OUTPUT."""
     from nextword.ngram.estimators import make_estimator
     from nextword.ngram.model import NgramModel, check_order
@@ -83,15 +86,22 @@ def train(model_type, corpus, valid_spec, output, order, smoothing, delta, min_c
                                discount=discount, alpha=alpha)
     prune = _parse_prune(prune_spec)
     started = time.perf_counter()
-    with progress(desc="reading", unit="sent") as bar:
-        sentences = []
-        for sentence in _corpus(corpus, tokenizer, stream):
-            sentences.append(sentence)
-            bar.update()
-    if not sentences:
-        raise NextwordError(f"{corpus}: no sentences to train on")
-    lm = NgramModel.fit(sentences, order=order, estimator=estimator, min_count=min_count,
-                        max_vocab=max_vocab, prune=prune)
+    if chunk_tokens is not None:
+        if chunk_tokens < 1:
+            raise NextwordError(f"--chunk-tokens must be >= 1, got {chunk_tokens}")
+        lm = NgramModel.fit_stream(_corpus(corpus, tokenizer, stream), order=order,
+                                   estimator=estimator, min_count=min_count, max_vocab=max_vocab,
+                                   prune=prune, chunk_tokens=chunk_tokens)
+    else:
+        with progress(desc="reading", unit="sent") as bar:
+            sentences = []
+            for sentence in _corpus(corpus, tokenizer, stream):
+                sentences.append(sentence)
+                bar.update()
+        if not sentences:
+            raise NextwordError(f"{corpus}: no sentences to train on")
+        lm = NgramModel.fit(sentences, order=order, estimator=estimator, min_count=min_count,
+                            max_vocab=max_vocab, prune=prune)
     if prune_to is not None:
         from nextword.ngram.entropy_pruning import entropy_prune
 

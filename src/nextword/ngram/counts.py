@@ -187,3 +187,56 @@ def count_ngrams(stream: PaddedStream, vocab_size: int, order: int) -> NgramCoun
         rows = np.full(len(ids), NOT_FOUND, dtype=ROW_DTYPE)
         rows[starts] = inverse
     return NgramCounts(vocab_size, order, keys, counts)
+
+
+# ---- counting in chunks ------------------------------------------------------------------------
+def merge_counts(total: NgramCounts | None, chunk: NgramCounts) -> NgramCounts:
+    """Add the counts of `chunk` to `total` (both tries over the same vocabulary).
+
+    Order by order: the chunk's parents are first renumbered into the merged table k-1, the
+    total's parents too (new rows were inserted there), then the sorted key sets are united::
+
+        chunk key  p_c * V + w  ->  new_row_of_chunk[k-1][p_c] * V + w
+        total key  p_t * V + w  ->  new_row_of_total[k-1][p_t] * V + w      (order preserved)
+        merged     = union of both;  counts added at their positions (searchsorted)
+    """
+    if total is None:
+        return chunk
+    V, n = total.vocab_size, total.order
+    keys: list = [None, None]
+    counts: list = [None, total.counts[1] + chunk.counts[1]]
+    total_rows = chunk_rows = None                  # old row -> merged row, for table k-1
+    for k in range(2, n + 1):
+        t_keys, c_keys = total.keys[k], chunk.keys[k]
+        if total_rows is not None:
+            t_keys = total_rows[t_keys // V] * V + t_keys % V
+            c_keys = chunk_rows[c_keys // V] * V + c_keys % V
+        merged = np.union1d(t_keys, c_keys)
+        total_rows = np.searchsorted(merged, t_keys)
+        chunk_rows = np.searchsorted(merged, c_keys)
+        count = np.zeros(len(merged), dtype=np.int64)
+        count[total_rows] += total.counts[k]
+        count[chunk_rows] += chunk.counts[k]
+        keys.append(merged)
+        counts.append(count)
+    return NgramCounts(V, n, keys, counts)
+
+
+def count_ngrams_chunked(encoded_sentences: Iterable[np.ndarray], vocab_size: int, order: int,
+                         chunk_tokens: int = 1 << 20) -> NgramCounts:
+    """Count sentences a chunk of about `chunk_tokens` tokens at a time, merging as it goes:
+    the token stream never sits in memory whole, only one chunk of it and the counts."""
+    if chunk_tokens < 1:
+        raise ValueError(f"chunk_tokens must be >= 1, got {chunk_tokens}")
+    total = None
+    batch: list = []
+    size = 0
+    for sentence in encoded_sentences:
+        batch.append(sentence)
+        size += len(sentence) + 2
+        if size >= chunk_tokens:
+            total = merge_counts(total, count_ngrams(PaddedStream.from_sentences(batch), vocab_size, order))
+            batch, size = [], 0
+    if batch or total is None:
+        total = merge_counts(total, count_ngrams(PaddedStream.from_sentences(batch), vocab_size, order))
+    return total

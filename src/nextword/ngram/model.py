@@ -58,6 +58,23 @@ class NgramModel(LanguageModel):
         return cls.from_counts(counts, vocab, estimator, prune)
 
     @classmethod
+    def fit_stream(cls, corpus, order: int, estimator, vocab: Vocabulary | None = None,
+                   min_count: int = 1, max_vocab: int | None = None, prune=None,
+                   chunk_tokens: int = 1 << 20) -> "NgramModel":
+        """Like `fit`, for a re-iterable corpus too large to hold: one pass builds the
+        vocabulary, a second counts it `chunk_tokens` tokens at a time (see count_ngrams_chunked)."""
+        from nextword.ngram.counts import count_ngrams_chunked
+
+        check_order(order)
+        if vocab is None:
+            vocab = Vocabulary.build(corpus, min_count=min_count, max_size=max_vocab)
+        counts = count_ngrams_chunked((vocab.encode(s) for s in corpus), len(vocab), order,
+                                      chunk_tokens)
+        if counts.counts[1].sum() == 0:
+            raise NextwordError("the training corpus has no sentences")
+        return cls.from_counts(counts, vocab, estimator, prune)
+
+    @classmethod
     def from_counts(cls, counts: NgramCounts, vocab: Vocabulary, estimator,
                     prune=None) -> "NgramModel":
         """Estimate from counts; `prune` = count cut-offs per order (KenLM's --prune)."""
