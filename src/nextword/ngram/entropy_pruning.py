@@ -11,7 +11,10 @@ the increase in relative entropy (Stolcke's eq. 8, natural log) is
     ΔH(h, w) = -P(h) [ P(w|h) (ln α'(h) + ln P(w|h') - ln P(w|h)) + num(h) (ln α'(h) - ln α(h)) ]
 
 P(h) = P(h1) P(h2 | h1) ... from the model itself (P(<s>) taken as P(</s>): each sentence starts
-once and ends once). Every ΔH is computed on the original model, as in Stolcke's paper; the
+once and ends once), as Stolcke does; for Kneser–Ney models, whose lower orders are continuation
+distributions and poor estimates of how often a history occurs, the relative frequency c(h)/N
+is used instead when the counts are at hand (Chelba et al. 2010; on the PTB 5-gram pruned to
+246k n-grams: 157.1 against 166.8 test perplexity). `history` forces either choice. Every ΔH is computed on the original model, as in Stolcke's paper; the
 threshold θ is found by bisection so that the pruned model has at most the target number of
 n-grams; an n-gram that is still the context of a kept longer n-gram stays. Unigrams are never
 pruned. The backoff weights are then recomputed order by order on the pruned model.
@@ -27,6 +30,7 @@ from nextword.ngram.interpolated import prune_rows
 from nextword.text.vocabulary import BOS_ID, EOS_ID
 
 TINY = 1e-300
+MIN_LEFT_OVER = 1e-12      # as Katz: a context whose stored words take all the mass keeps this
 
 
 def _ngram_ids(keys: list, V: int, k: int) -> np.ndarray:
@@ -58,8 +62,12 @@ def _backoff_logprobs(model, k: int, ids: np.ndarray) -> np.ndarray:
     return lower._logprobs(contexts, ids[:, -1].astype(np.int64))
 
 
-def _history_logprobs(model) -> list:
-    """ln P(h) for every row of tables 1..n-1 (chain rule along the trie)."""
+def _history_logprobs(model, history: str = "model") -> list:
+    """ln P(h) for every row of tables 1..n-1: chain rule along the trie, or c(h) / N."""
+    if history == "counts":
+        c = model.counts
+        N = float(c[1].sum() - c[1][BOS_ID])
+        return [None] + [np.log(np.maximum(c[j], 1) / N) for j in range(1, model.order)]
     t, V = model.tables, model.vocab_size
     unigram = np.array(t.logprob[1], dtype=np.float64)
     unigram[BOS_ID] = unigram[EOS_ID]
@@ -69,10 +77,10 @@ def _history_logprobs(model) -> list:
     return out
 
 
-def _delta_entropy(model) -> list:
+def _delta_entropy(model, history: str = "model") -> list:
     """ΔH[k][row] for every stored k-gram, k = 2..n (see the module docstring)."""
     t, V = model.tables, model.vocab_size
-    history = _history_logprobs(model)
+    history = _history_logprobs(model, history)
     delta: list = [None, None]
     for k in range(2, model.order + 1):
         parents = model.keys[k] // V
@@ -104,9 +112,20 @@ def _keep_masks(model, delta: list, theta: float) -> list:
     return keep
 
 
-def entropy_prune(model, target_size: int):
-    """A new model with at most `target_size` n-grams (all orders, unigrams included)."""
+def entropy_prune(model, target_size: int, history: str = "auto"):
+    """A new model with at most `target_size` n-grams (all orders, unigrams included).
+
+    history: how P(h) is estimated: "model" (Stolcke), "counts" (c(h)/N, needs a model fitted
+    in this process), "auto" (counts for Kneser–Ney models when available, else model)."""
     from nextword.ngram.model import NgramModel
+
+    if history == "auto":
+        kneser_ney = model.estimator.get("name") in ("kneser-ney", "modified-kneser-ney")
+        history = "counts" if kneser_ney and model.counts is not None else "model"
+    if history not in ("model", "counts"):
+        raise NextwordError(f"history must be 'model', 'counts' or 'auto', got {history!r}")
+    if history == "counts" and model.counts is None:
+        raise NextwordError("history='counts' needs the raw counts: fit the model in this process")
 
     t = model.tables
     if t.fallback != "backoff" or t.unseen_context_logbackoff != 0.0 or not model.normalised:
@@ -118,7 +137,7 @@ def entropy_prune(model, target_size: int):
         raise NextwordError(f"cannot prune to {target_size:,} n-grams: unigrams alone are {V:,}")
     if model.order < 2 or target_size >= size:
         return model
-    delta = _delta_entropy(model)
+    delta = _delta_entropy(model, history)
     values = np.concatenate([d for d in delta[2:]])
     lo, hi = float(values.min()) - 1.0, float(values.max()) + 1.0
     for _ in range(60):                           # bisection on θ: size falls as θ grows
@@ -135,7 +154,7 @@ def entropy_prune(model, target_size: int):
                     details=dict(t.details))
     kept = V + sum(len(pruned.keys[k]) for k in range(2, model.order + 1))
     description = dict(model.estimator, entropy_pruned_to=int(target_size),
-                       entropy_threshold=float(hi))
+                       entropy_threshold=float(hi), entropy_history=history)
     result = NgramModel(model.vocab, model.order, pruned.keys, tables, description)
     result.pruned_from = (size, kept)
     return result
@@ -158,6 +177,6 @@ def _renormalise(model, pruned: Tables) -> list:
         num = 1.0 - np.bincount(parents, weights=p, minlength=size)
         den = 1.0 - np.bincount(parents, weights=p_lower, minlength=size)
         has_words = np.bincount(parents, minlength=size) > 0
-        alpha = np.maximum(num, TINY) / np.maximum(den, TINY)
+        alpha = np.maximum(num, MIN_LEFT_OVER) / np.maximum(den, MIN_LEFT_OVER)
         logbackoff[k - 1] = np.where(has_words, np.log(alpha), 0.0)   # no word left: α = 1
     return logbackoff

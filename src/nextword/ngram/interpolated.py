@@ -51,7 +51,7 @@ def cutoff_masks(counts: NgramCounts, cutoffs: tuple) -> list:
 
 
 def interpolate(counts: NgramCounts, u: list, gamma: list, num_outcomes: int,
-                keep: list | None = None) -> Tables:
+                keep: list | None = None, suffix: list | None = None) -> Tables:
     """Tables of P(w | h) = u(w | h) + γ(h) P(w | h') for u[k][row], γ[0] (a float) and
     γ[k][context row of table k]; `keep` (cut-offs) drops rows and moves their u into γ."""
     n, V = counts.order, counts.vocab_size
@@ -62,7 +62,7 @@ def interpolate(counts: NgramCounts, u: list, gamma: list, num_outcomes: int,
             gone = ~keep[k]
             gamma[k - 1] += np.bincount(counts.parents(k)[gone], weights=u[k][gone],
                                         minlength=counts.size(k - 1))
-    suffix = all_suffix_rows(counts.keys, V, n)
+    suffix = suffix if suffix is not None else all_suffix_rows(counts.keys, V, n)
     p = [None, u[1] + gamma[0] / num_outcomes]                       # (V,)
     p[1][BOS_ID] = 0.0                                               # <s> is context only
     for k in range(2, n + 1):

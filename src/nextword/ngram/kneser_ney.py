@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nextword.errors import NextwordError
-from nextword.ngram.counts import NgramCounts, all_suffix_rows, first_words
+from nextword.ngram.counts import NgramCounts, all_suffix_rows
 from nextword.ngram.estimators import Tables
 from nextword.ngram.interpolated import check_cutoffs, cutoff_masks, interpolate
 from nextword.text.vocabulary import BOS_ID
@@ -38,18 +38,21 @@ from nextword.text.vocabulary import BOS_ID
 FALLBACK_DISCOUNTS = (0.5, 1.0, 1.5)      # lmplz --discount_fallback defaults
 
 
-def adjusted_counts(counts: NgramCounts) -> list:
+def adjusted_counts(counts: NgramCounts, suffix: list | None = None) -> list:
     """a[k][row] for every table (stage 1 of the module docstring)."""
     n, V = counts.order, counts.vocab_size
-    suffix = all_suffix_rows(counts.keys, V, n)
+    suffix = suffix if suffix is not None else all_suffix_rows(counts.keys, V, n)
     a: list = [None]
+    first = np.arange(V)                                   # w1 of each k-gram, k = 1
     for k in range(1, n + 1):
         raw = counts.counts[k].astype(np.int64)
+        if k > 1:
+            first = first[counts.parents(k)]
         if k == n:
             a_k = raw.copy()
         else:
             continuation = np.bincount(suffix[k + 1], minlength=counts.size(k))   # N1+(• g)
-            a_k = np.where(first_words(counts.keys, V, k) == BOS_ID, raw, continuation)
+            a_k = np.where(first == BOS_ID, raw, continuation)
         if k == 1:
             a_k[BOS_ID] = 0
         a.append(a_k)
@@ -143,7 +146,8 @@ class ModifiedKneserNey:
         if self.discounts is not None and len(self.discounts) != counts.order:
             raise NextwordError(f"{len(self.discounts)} discount triples given for an "
                                 f"order-{counts.order} model")
-        a = adjusted_counts(counts)
+        suffix = all_suffix_rows(counts.keys, counts.vocab_size, counts.order)
+        a = adjusted_counts(counts, suffix)
         D, notes = self.order_discounts(a)
         u: list = [None]
         gamma: list = []
@@ -163,7 +167,7 @@ class ModifiedKneserNey:
                 with np.errstate(divide="ignore", invalid="ignore"):
                     gamma.append(np.where(denominator > 0, discounted / denominator, 0.0))
                 u.append((a_k - D_of) / denominator[parents])
-        tables = interpolate(counts, u, gamma, num_outcomes, cutoff_masks(counts, cutoffs))
+        tables = interpolate(counts, u, gamma, num_outcomes, cutoff_masks(counts, cutoffs), suffix)
         tables.notes.extend(notes)
         tables.details["discounts"] = [list(d) for d in D[1:]]
         return tables
