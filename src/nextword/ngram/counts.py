@@ -14,6 +14,7 @@ so every k-gram is found with one binary search per order (`lookup`), vectorised
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain, repeat
 from typing import Iterable
 
 import numpy as np
@@ -48,6 +49,30 @@ class PaddedStream:
         if len(sentences):
             ids[is_word] = np.concatenate([np.asarray(s, dtype=np.int32) for s in sentences])
         sentence = np.repeat(np.arange(len(sentences), dtype=np.int64), lengths)
+        return cls(ids, sentence, starts)
+
+    @classmethod
+    def from_tokens(cls, sentences: list, index: dict) -> "PaddedStream":
+        """Encode token lists (unknown -> <unk> = 0) straight into the padded stream: one
+        dictionary pass in C over all tokens, the markers written around them by slicing."""
+        lengths = np.fromiter(map(len, sentences), dtype=np.int64, count=len(sentences))
+        words = np.fromiter(map(index.get, chain.from_iterable(sentences), repeat(0)),
+                            dtype=np.int32, count=int(lengths.sum()))
+        return cls.from_lengths(words, lengths)
+
+    @classmethod
+    def from_lengths(cls, words: np.ndarray, lengths: np.ndarray) -> "PaddedStream":
+        """The padded stream of concatenated word ids and the length of each sentence."""
+        padded = lengths + 2
+        starts = np.cumsum(padded) - padded
+        ids = np.empty(int(padded.sum()), dtype=np.int32)
+        is_word = np.ones(len(ids), dtype=bool)
+        is_word[starts] = False
+        is_word[starts + padded - 1] = False
+        ids[starts] = BOS_ID
+        ids[starts + padded - 1] = EOS_ID
+        ids[is_word] = words
+        sentence = np.repeat(np.arange(len(lengths), dtype=np.int64), padded)
         return cls(ids, sentence, starts)
 
     def __len__(self) -> int:
@@ -181,62 +206,78 @@ def count_ngrams(stream: PaddedStream, vocab_size: int, order: int) -> NgramCoun
         valid = stream.same_sentence(k)
         starts = np.flatnonzero(valid)
         key = rows[starts] * vocab_size + ids[starts + k - 1]
-        unique, inverse, count = np.unique(key, return_inverse=True, return_counts=True)
+        if k == order:                        # the top order needs no rows for a next order
+            unique, count = np.unique(key, return_counts=True)
+        else:
+            unique, inverse, count = np.unique(key, return_inverse=True, return_counts=True)
+            rows = np.full(len(ids), NOT_FOUND, dtype=ROW_DTYPE)
+            rows[starts] = inverse
         keys.append(unique)
         counts.append(count.astype(np.int64))
-        rows = np.full(len(ids), NOT_FOUND, dtype=ROW_DTYPE)
-        rows[starts] = inverse
     return NgramCounts(vocab_size, order, keys, counts)
 
 
 # ---- counting in chunks ------------------------------------------------------------------------
-def merge_counts(total: NgramCounts | None, chunk: NgramCounts) -> NgramCounts:
-    """Add the counts of `chunk` to `total` (both tries over the same vocabulary).
+def merge_counts(*parts: NgramCounts | None) -> NgramCounts:
+    """Add the counts of several tries over the same vocabulary (None entries are skipped).
 
-    Order by order: the chunk's parents are first renumbered into the merged table k-1, the
-    total's parents too (new rows were inserted there), then the sorted key sets are united::
+    Order by order: each part's parents are first renumbered into the merged table k-1, then
+    the keys of all parts are united in one sort, and the counts added at their merged rows::
 
-        chunk key  p_c * V + w  ->  new_row_of_chunk[k-1][p_c] * V + w
-        total key  p_t * V + w  ->  new_row_of_total[k-1][p_t] * V + w      (order preserved)
-        merged     = union of both;  counts added at their positions (searchsorted)
+        part key  p * V + w  ->  new_row_of[part][k-1][p] * V + w      (order preserved)
+        merged, row_of_each_key = unique(all parts' renumbered keys)
+        counts    = bincount(row_of_each_key, weights = the parts' counts)
+
+    One call merges many chunks at once, so counting a corpus in C chunks sorts each n-gram
+    type about C / fan_in times, not C times.
     """
-    if total is None:
-        return chunk
-    V, n = total.vocab_size, total.order
+    parts = [p for p in parts if p is not None]
+    if len(parts) == 1:
+        return parts[0]
+    V, n = parts[0].vocab_size, parts[0].order
     keys: list = [None, None]
-    counts: list = [None, total.counts[1] + chunk.counts[1]]
-    total_rows = chunk_rows = None                  # old row -> merged row, for table k-1
+    counts: list = [None, np.sum([p.counts[1] for p in parts], axis=0)]
+    new_rows: list = [None] * len(parts)          # per part: old row of table k-1 -> merged row
     for k in range(2, n + 1):
-        t_keys, c_keys = total.keys[k], chunk.keys[k]
-        if total_rows is not None:
-            t_keys = total_rows[t_keys // V] * V + t_keys % V
-            c_keys = chunk_rows[c_keys // V] * V + c_keys % V
-        merged = np.union1d(t_keys, c_keys)
-        total_rows = np.searchsorted(merged, t_keys)
-        chunk_rows = np.searchsorted(merged, c_keys)
-        count = np.zeros(len(merged), dtype=np.int64)
-        count[total_rows] += total.counts[k]
-        count[chunk_rows] += chunk.counts[k]
+        renumbered = []
+        for i, part in enumerate(parts):
+            key = part.keys[k]
+            if new_rows[i] is not None:
+                key = new_rows[i][key // V] * V + key % V
+            renumbered.append(key)
+        merged, inverse = np.unique(np.concatenate(renumbered), return_inverse=True)
+        weights = np.concatenate([part.counts[k] for part in parts])
+        counts.append(np.bincount(inverse, weights=weights, minlength=len(merged)).astype(np.int64))
         keys.append(merged)
-        counts.append(count)
+        bounds = np.cumsum([0] + [len(key) for key in renumbered])
+        new_rows = [inverse[bounds[i]:bounds[i + 1]] for i in range(len(parts))]
     return NgramCounts(V, n, keys, counts)
 
 
 def count_ngrams_chunked(encoded_sentences: Iterable[np.ndarray], vocab_size: int, order: int,
-                         chunk_tokens: int = 1 << 20) -> NgramCounts:
-    """Count sentences a chunk of about `chunk_tokens` tokens at a time, merging as it goes:
-    the token stream never sits in memory whole, only one chunk of it and the counts."""
+                         chunk_tokens: int = 1 << 20, fan_in: int = 8) -> NgramCounts:
+    """Count sentences a chunk of about `chunk_tokens` tokens at a time, merging the counts of
+    `fan_in` chunks at once into the total: the token stream is never in memory whole, only
+    one chunk of it, up to `fan_in` chunk count tables, and the total."""
     if chunk_tokens < 1:
         raise ValueError(f"chunk_tokens must be >= 1, got {chunk_tokens}")
     total = None
+    pending: list = []                             # count tables of chunks not merged yet
     batch: list = []
     size = 0
+
+    def count_batch():
+        pending.append(count_ngrams(PaddedStream.from_sentences(batch), vocab_size, order))
+
     for sentence in encoded_sentences:
         batch.append(sentence)
         size += len(sentence) + 2
         if size >= chunk_tokens:
-            total = merge_counts(total, count_ngrams(PaddedStream.from_sentences(batch), vocab_size, order))
+            count_batch()
             batch, size = [], 0
-    if batch or total is None:
-        total = merge_counts(total, count_ngrams(PaddedStream.from_sentences(batch), vocab_size, order))
-    return total
+            if len(pending) >= fan_in:
+                total = merge_counts(total, *pending)
+                pending.clear()
+    if batch or (total is None and not pending):
+        count_batch()
+    return merge_counts(total, *pending)

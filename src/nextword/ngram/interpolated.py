@@ -63,12 +63,16 @@ def interpolate(counts: NgramCounts, u: list, gamma: list, num_outcomes: int,
             gamma[k - 1] += np.bincount(counts.parents(k)[gone], weights=u[k][gone],
                                         minlength=counts.size(k - 1))
     suffix = suffix if suffix is not None else all_suffix_rows(counts.keys, V, n)
-    p = [None, u[1] + gamma[0] / num_outcomes]                       # (V,)
-    p[1][BOS_ID] = 0.0                                               # <s> is context only
-    for k in range(2, n + 1):
-        p.append(u[k] + gamma[k - 1][counts.parents(k)] * p[k - 1][suffix[k]])   # (N_k,)
+    p = u[1] + gamma[0] / num_outcomes                               # (V,)
+    p[BOS_ID] = 0.0                                                  # <s> is context only
+    logprob: list = [None]
     with np.errstate(divide="ignore"):
-        logprob = [None] + [np.log(p[k]) for k in range(1, n + 1)]
+        for k in range(1, n + 1):
+            if k > 1:                                                # (N_k,); u[k] is consumed
+                p_lower, p = p, u[k]
+                p += gamma[k - 1][counts.parents(k)] * p_lower[suffix[k]]
+                u[k] = None
+            logprob.append(np.log(p))
         logbackoff = [None] + [np.log(np.where(gamma[k] > 0, gamma[k], 1.0)) for k in range(1, n)]
     tables = Tables(logprob, logbackoff, "backoff", 0.0)
     if any(m is not None for m in keep):

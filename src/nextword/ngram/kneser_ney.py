@@ -154,6 +154,7 @@ class ModifiedKneserNey:
         for k in range(1, counts.order + 1):
             a_k = a[k].astype(np.float64)
             r = np.minimum(a[k], 3)                                    # 0, 1, 2 or 3+
+            a[k] = None                                                # keep the peak low
             D_of = np.array((0.0,) + D[k])[r]                         # D(a), 0 for a = 0
             if k == 1:
                 total = a_k.sum()                                      # Σ_x a(x)

@@ -53,7 +53,7 @@ class NgramModel(LanguageModel):
             vocab = Vocabulary.build(sentences, min_count=min_count, max_size=max_vocab)
         if not any(True for _ in sentences):
             raise NextwordError("the training corpus has no sentences")
-        stream = PaddedStream.from_sentences(vocab.encode(s) for s in sentences)
+        stream = PaddedStream.from_tokens(sentences, vocab.index)
         counts = count_ngrams(stream, len(vocab), order)
         return cls.from_counts(counts, vocab, estimator, prune)
 
@@ -271,8 +271,8 @@ class NgramModel(LanguageModel):
 
             def array(name):
                 path = directory / ARRAY_DIR / f"{name}.npy"
-                try:
-                    return np.load(path, mmap_mode="r", allow_pickle=False)
+                try:     # a plain ndarray view of the map: no np.memmap overhead per indexing
+                    return np.asarray(np.load(path, mmap_mode="r", allow_pickle=False))
                 except (OSError, ValueError) as error:
                     raise NextwordError(f"{path}: cannot read array ({error})") from None
 
