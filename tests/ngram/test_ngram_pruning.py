@@ -1,6 +1,8 @@
 """Count cut-offs (KenLM's --prune) and relative-entropy pruning (Stolcke 1998)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -89,3 +91,31 @@ def test_entropy_pruning_refuses_add_delta_and_too_small_targets(abba):
     lm = NgramModel.fit(abba, order=2, estimator=make_estimator("witten-bell"))
     with pytest.raises(NextwordError, match="unigrams alone"):
         entropy_prune(lm, 3)
+
+
+@pytest.mark.parametrize("name", ["katz", "modified-kneser-ney"])
+def test_delta_entropy_is_the_measured_divergence(small_text, name):
+    """Remove one n-gram, renormalise, and measure P(h) · KL(P(·|h) || P'(·|h)) over the whole
+    vocabulary: it equals the predicted ΔH (Stolcke's closed form)."""
+    from nextword.ngram import entropy_pruning as ep
+    from nextword.ngram.estimators import Tables
+    from nextword.ngram.interpolated import prune_rows
+
+    lm = NgramModel.fit(small_text, order=3, estimator=make_estimator(name))
+    V = lm.vocab_size
+    delta = ep._delta_entropy(lm, "model")
+    history = ep._history_logprobs(lm, "model")
+    children = np.bincount(lm.keys[3] // V, minlength=len(lm.keys[2]))
+    rng = np.random.default_rng(0)
+    for k, row in [(3, 11), (3, 4321), (2, int(rng.choice(np.flatnonzero(children == 0))))]:
+        keep = [None, None] + [np.ones(len(lm.keys[j]), dtype=bool) for j in (2, 3)]
+        keep[k][row] = False
+        pruned = prune_rows(lm.keys, V, lm.tables, keep)
+        smaller = NgramModel(lm.vocab, 3, pruned.keys,
+                             Tables(pruned.logprob, ep._renormalise(lm, pruned), "backoff", 0.0))
+        context = tuple(int(w) for w in ep._ngram_ids(lm.keys, V, k)[row][:-1])
+        p, q = np.exp(lm.next_logprobs(context)), np.exp(smaller.next_logprobs(context))
+        seen = p > 0
+        kl = float((p[seen] * np.log(p[seen] / q[seen])).sum())
+        p_h = math.exp(history[k - 1][lm.keys[k][row] // V])
+        assert p_h * kl == pytest.approx(delta[k][row], rel=1e-6)
