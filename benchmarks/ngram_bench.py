@@ -76,9 +76,11 @@ def table(headers, rows) -> str:
 
 def child_run(args) -> tuple[float, float]:
     """Wall seconds and max RSS (MB) of `nextword ARGS` in a fresh Python process."""
-    code = ("import resource, sys; from nextword.cli import main; code = main(sys.argv[1:]); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr); "
-            "sys.exit(code)")
+    # VmHWM (peak RSS of this process's memory map) rather than ru_maxrss, which on Linux keeps
+    # the RSS of the forked copy of this (large) benchmark process from before exec
+    code = ("import sys; from nextword.cli import main; code = main(sys.argv[1:]); "
+            "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]; "
+            "print(int(hwm.split()[1]), file=sys.stderr); sys.exit(code)")
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", code, *map(str, args)], check=True, env=env,

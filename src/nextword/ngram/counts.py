@@ -219,65 +219,72 @@ def count_ngrams(stream: PaddedStream, vocab_size: int, order: int) -> NgramCoun
 
 # ---- counting in chunks ------------------------------------------------------------------------
 def merge_counts(*parts: NgramCounts | None) -> NgramCounts:
-    """Add the counts of several tries over the same vocabulary (None entries are skipped).
+    """Add the counts of tries over the same vocabulary (None entries are skipped), pairwise."""
+    total = None
+    for part in parts:
+        total = part if total is None else _merge_two(total, part)
+    if total is None:
+        raise ValueError("nothing to merge")
+    return total
 
-    Order by order: each part's parents are first renumbered into the merged table k-1, then
-    the keys of all parts are united in one sort, and the counts added at their merged rows::
 
-        part key  p * V + w  ->  new_row_of[part][k-1][p] * V + w      (order preserved)
-        merged, row_of_each_key = unique(all parts' renumbered keys)
-        counts    = bincount(row_of_each_key, weights = the parts' counts)
+def _merge_two(total: NgramCounts, chunk: NgramCounts) -> NgramCounts:
+    """Insert a chunk's n-grams into the total, order by order, without re-sorting the total.
 
-    One call merges many chunks at once, so counting a corpus in C chunks sorts each n-gram
-    type about C / fan_in times, not C times.
+    Both tables are sorted; renumbering parents is monotone, so they stay sorted::
+
+        chunk key  p * V + w  ->  chunk_rows[p] * V + w       (its parent's row in the merged k-1)
+        total key  p * V + w  ->  total_rows[p] * V + w
+        at = searchsorted(total keys, chunk keys)             found: add the count there
+        merged = insert(total keys, at[new], chunk keys[new]) new:   insert, in order
+
+    Memory: the total, the merged copy and the chunk; time: one copy of the total per chunk.
     """
-    parts = [p for p in parts if p is not None]
-    if len(parts) == 1:
-        return parts[0]
-    V, n = parts[0].vocab_size, parts[0].order
+    V, n = total.vocab_size, total.order
     keys: list = [None, None]
-    counts: list = [None, np.sum([p.counts[1] for p in parts], axis=0)]
-    new_rows: list = [None] * len(parts)          # per part: old row of table k-1 -> merged row
+    counts: list = [None, total.counts[1] + chunk.counts[1]]
+    total_rows = chunk_rows = None
     for k in range(2, n + 1):
-        renumbered = []
-        for i, part in enumerate(parts):
-            key = part.keys[k]
-            if new_rows[i] is not None:
-                key = new_rows[i][key // V] * V + key % V
-            renumbered.append(key)
-        merged, inverse = np.unique(np.concatenate(renumbered), return_inverse=True)
-        weights = np.concatenate([part.counts[k] for part in parts])
-        counts.append(np.bincount(inverse, weights=weights, minlength=len(merged)).astype(np.int64))
+        t_keys, c_keys = total.keys[k], chunk.keys[k]
+        if total_rows is not None:
+            t_keys = total_rows[t_keys // V] * V + t_keys % V
+            c_keys = chunk_rows[c_keys // V] * V + c_keys % V
+        at = np.searchsorted(t_keys, c_keys)
+        found = at < len(t_keys)
+        found[found] = t_keys[at[found]] == c_keys[found]
+        new = ~found
+        inserted_at = at[new]                                  # sorted: c_keys is sorted
+        merged = np.insert(t_keys, inserted_at, c_keys[new])
+        # row of each old total row in the merged table: shifted by the insertions before it
+        total_rows = np.arange(len(t_keys)) + np.searchsorted(inserted_at, np.arange(len(t_keys)),
+                                                              side="right")
+        chunk_rows = np.empty(len(c_keys), dtype=np.int64)
+        chunk_rows[found] = total_rows[at[found]]
+        chunk_rows[new] = inserted_at + np.arange(int(new.sum()))
+        count = np.zeros(len(merged), dtype=np.int64)
+        count[total_rows] = total.counts[k]
+        count[chunk_rows] += chunk.counts[k]
         keys.append(merged)
-        bounds = np.cumsum([0] + [len(key) for key in renumbered])
-        new_rows = [inverse[bounds[i]:bounds[i + 1]] for i in range(len(parts))]
+        counts.append(count)
     return NgramCounts(V, n, keys, counts)
 
 
 def count_ngrams_chunked(encoded_sentences: Iterable[np.ndarray], vocab_size: int, order: int,
-                         chunk_tokens: int = 1 << 20, fan_in: int = 8) -> NgramCounts:
-    """Count sentences a chunk of about `chunk_tokens` tokens at a time, merging the counts of
-    `fan_in` chunks at once into the total: the token stream is never in memory whole, only
-    one chunk of it, up to `fan_in` chunk count tables, and the total."""
+                         chunk_tokens: int = 1 << 20) -> NgramCounts:
+    """Count sentences a chunk of about `chunk_tokens` tokens at a time, merging each chunk into
+    the total as it goes: the token stream is never in memory whole, only one chunk of it, its
+    counts and the total."""
     if chunk_tokens < 1:
         raise ValueError(f"chunk_tokens must be >= 1, got {chunk_tokens}")
     total = None
-    pending: list = []                             # count tables of chunks not merged yet
     batch: list = []
     size = 0
-
-    def count_batch():
-        pending.append(count_ngrams(PaddedStream.from_sentences(batch), vocab_size, order))
-
     for sentence in encoded_sentences:
         batch.append(sentence)
         size += len(sentence) + 2
         if size >= chunk_tokens:
-            count_batch()
+            total = merge_counts(total, count_ngrams(PaddedStream.from_sentences(batch), vocab_size, order))
             batch, size = [], 0
-            if len(pending) >= fan_in:
-                total = merge_counts(total, *pending)
-                pending.clear()
-    if batch or (total is None and not pending):
-        count_batch()
-    return merge_counts(total, *pending)
+    if batch or total is None:
+        total = merge_counts(total, count_ngrams(PaddedStream.from_sentences(batch), vocab_size, order))
+    return total
