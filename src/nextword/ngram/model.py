@@ -110,27 +110,21 @@ class NgramModel(LanguageModel):
         return m
 
     def _logprobs_from_matches(self, m: list, positions: np.ndarray) -> np.ndarray:
-        """ARPA scoring from the match table: the longest stored n-gram ending at t, plus the
-        ln bo of every longer context ending at t-1 (stored: its value; unseen: the
-        estimator's unseen-context value; before <s>: 0)."""
+        """ARPA scoring from the match table, top order down: at order k a position takes
+        ln p(stored k-gram) + the ln bo of every context it backed off from (lengths n-1..k;
+        stored: its value; never seen: the estimator's unseen-context value; before <s>: 0).
+        Dense NumPy operations only (gathers with clamped rows, then np.where)."""
         t = self.tables
-        n = self.order
-        longest = np.ones(len(positions), dtype=np.int64)                  # (P,)
-        matched = [None, m[1][positions]]
-        for k in range(2, n + 1):
-            matched.append(m[k][positions])
-            longest[matched[k] >= 0] = k                                   # matches nest
-        result = np.empty(len(positions))
-        for k in range(1, n + 1):
-            hit = longest == k
-            result[hit] = t.logprob[k][matched[k][hit]]
-        for j in range(1, n):                                              # backed-off contexts
-            context = m[j][positions - 1]
-            backs_off = longest <= j
-            stored = backs_off & (context >= 0)
-            result[stored] += t.logbackoff[j][context[stored]]
-            if t.unseen_context_logbackoff:
-                result[backs_off & (context == NOT_FOUND)] += t.unseen_context_logbackoff
+        result = np.full(len(positions), np.nan)                        # (P,)
+        backoff = np.zeros(len(positions))                              # (P,)
+        for k in range(self.order, 0, -1):
+            if k < self.order:                                          # back off from length k
+                context = m[k][positions - 1]
+                unseen = np.where(context == NOT_FOUND, t.unseen_context_logbackoff, 0.0)
+                backoff += np.where(context >= 0, t.logbackoff[k][np.maximum(context, 0)], unseen)
+            rows = m[k][positions]
+            first = (rows >= 0) & np.isnan(result)                      # longest match so far
+            result = np.where(first, t.logprob[k][np.maximum(rows, 0)] + backoff, result)
         return result
 
     def _logprobs(self, contexts: list, words: np.ndarray) -> np.ndarray:
