@@ -90,9 +90,10 @@ def train(model_type, corpus, valid_spec, output, order, smoothing, delta, min_c
     # build then peaks well under 300 MB. One chunk unless --chunk-tokens asks for smaller ones.
     if chunk_tokens is not None and chunk_tokens < 1:
         raise NextwordError(f"--chunk-tokens must be >= 1, got {chunk_tokens}")
-    lm = NgramModel.fit_stream(_corpus(corpus, tokenizer, stream), order=order, estimator=estimator,
-                               min_count=min_count, max_vocab=max_vocab, prune=prune,
-                               chunk_tokens=chunk_tokens or DEFAULT_CHUNK_TOKENS)
+    with progress(desc="reading (vocabulary, then counts)", unit="sent") as bar:
+        lm = NgramModel.fit_stream(_Counted(_corpus(corpus, tokenizer, stream), bar), order=order,
+                                   estimator=estimator, min_count=min_count, max_vocab=max_vocab,
+                                   prune=prune, chunk_tokens=chunk_tokens or DEFAULT_CHUNK_TOKENS)
     if prune_to is not None:
         from nextword.ngram.entropy_pruning import entropy_prune
 
@@ -107,6 +108,18 @@ def train(model_type, corpus, valid_spec, output, order, smoothing, delta, min_c
     click.echo(f"saved to {output}", err=True)
     if valid_spec:
         _report(_evaluate(lm, valid_spec, tokenizer), valid_spec, as_json=False)
+
+
+class _Counted:
+    """A re-iterable corpus that moves a progress bar by one per sentence read."""
+
+    def __init__(self, corpus, bar):
+        self.corpus, self.bar = corpus, bar
+
+    def __iter__(self):
+        for sentence in self.corpus:
+            self.bar.update()
+            yield sentence
 
 
 DEFAULT_CHUNK_TOKENS = 1 << 26      # 67M tokens: a corpus the size of PTB or WikiText-103 is one chunk

@@ -21,7 +21,14 @@ from nextword.ngram.interpolated import check_cutoffs, cutoff_masks, interpolate
 
 @dataclass(frozen=True)
 class AbsoluteDiscounting:
-    """Interpolated absolute discounting; `discount` fixes D for every order (else estimated)."""
+    """Interpolated absolute discounting; `discount` fixes D for every order (else estimated).
+
+    >>> from nextword.ngram.model import NgramModel
+    >>> text = [["a", "b"], ["a", "b"], ["b", "a"]]
+    >>> lm = NgramModel.fit(text, order=2, estimator=AbsoluteDiscounting(0.5))
+    >>> round(lm.prob("b", ("a",)), 6)      # 1.5/3 + (0.5 · 2/3) · 11.5/36
+    0.606481
+    """
 
     discount: float | None = None
     name: str = field(default="absolute", init=False)

@@ -46,7 +46,13 @@ def good_turing_discounts(c: np.ndarray, K: int) -> np.ndarray | None:
 
 @dataclass(frozen=True)
 class Katz:
-    """Katz backoff with Good–Turing discounts for counts up to `K`; see the module docstring."""
+    """Katz backoff with Good–Turing discounts for counts up to `K`; see the module docstring.
+
+    >>> from nextword.ngram.model import NgramModel
+    >>> lm = NgramModel.fit([["a", "b"], ["a", "b"], ["b", "a"]], order=2, estimator=Katz())
+    >>> lm.prob("b", ("a",))            # Good–Turing undefined here: d_2 = 1 - 0.5/2; 0.75 · 2/3
+    0.5
+    """
 
     K: int = 5
     name: str = field(default="katz", init=False)

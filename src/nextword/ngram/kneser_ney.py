@@ -101,6 +101,14 @@ class ModifiedKneserNey:
     See the module docstring for the formulas. `discount_fallback` replaces undefined or out-of-
     range discounts of an order by (0.5, 1, 1.5); `discounts` fixes them by hand, one (D1, D2, D3+)
     per order.
+
+    >>> from nextword.ngram.model import NgramModel
+    >>> text = [["a", "b"], ["a", "b"], ["b", "a"]]        # too small for its own discounts
+    >>> lm = NgramModel.fit(text, order=2, estimator=ModifiedKneserNey(discount_fallback=True))
+    >>> round(lm.prob("b", ("a",)), 6)   # u = (2 - 1)/3, γ(a) = (0.5 + 1)/3, P(b) = 1/6 + (1/2)/4
+    0.479167
+    >>> lm.estimator["notes"][0][:46]
+    'cannot compute Kneser-Ney discounts for 1-gram'
     """
 
     discount_fallback: bool = False

@@ -24,7 +24,15 @@ from nextword.ngram.interpolated import check_cutoffs, cutoff_masks, prune_rows
 
 @dataclass(frozen=True)
 class StupidBackoff:
-    """Brants et al.'s stupid backoff with factor `alpha`; see the module docstring."""
+    """Brants et al.'s stupid backoff with factor `alpha`; see the module docstring.
+
+    >>> from nextword.ngram.model import NgramModel
+    >>> lm = NgramModel.fit([["a", "b"], ["a", "b"], ["b", "a"]], order=2, estimator=StupidBackoff())
+    >>> round(lm.prob("</s>"), 6)       # never after <s>: 0.4 · c(</s>)/N = 0.4 · 3/9
+    0.133333
+    >>> lm.normalised
+    False
+    """
 
     alpha: float = 0.4
     name: str = field(default="stupid-backoff", init=False)

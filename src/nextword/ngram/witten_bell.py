@@ -22,7 +22,13 @@ from nextword.ngram.interpolated import check_cutoffs, cutoff_masks, interpolate
 
 @dataclass(frozen=True)
 class WittenBell:
-    """Interpolated Witten–Bell; see the module docstring for the formula."""
+    """Interpolated Witten–Bell; see the module docstring for the formula.
+
+    >>> from nextword.ngram.model import NgramModel
+    >>> lm = NgramModel.fit([["a", "b"], ["a", "b"], ["b", "a"]], order=2, estimator=WittenBell())
+    >>> lm.prob("b", ("a",))     # c(a b) = 2, c(a) = 3, N1+(a •) = 2: 2/5 + 2/5 · P(b) = 5/16
+    0.525
+    """
 
     name: str = field(default="witten-bell", init=False)
 
