@@ -135,3 +135,32 @@ def test_good_file_reads(tmp_path):
     assert lm.prob("a") == pytest.approx(10 ** -0.2)
     assert lm.prob("</s>", ("a",)) == pytest.approx(10 ** -0.3)
     assert lm.prob("</s>") == pytest.approx(10 ** (-0.5 - 0.4))     # bo(<s>) · P(</s>)
+
+
+def test_block_reader_and_line_fallback_agree(mkn3, small_test_text, tmp_path, monkeypatch):
+    """Entries are parsed a block at a time when laid out as lmplz writes them, line by line
+    otherwise (here: SRILM-style lines without a zero backoff in some blocks); same model."""
+    from nextword.ngram import arpa
+
+    write_arpa(mkn3, tmp_path / "m.arpa")
+    text = (tmp_path / "m.arpa").read_text().split("\n")
+    srilm = [line[:-2] if line.endswith("\t0") and i % 5 == 0 else line for i, line in enumerate(text)]
+    (tmp_path / "s.arpa").write_text("\n".join(srilm))
+    monkeypatch.setattr(arpa, "BLOCK_LINES", 7)
+    expected = sentence_log10(mkn3, small_test_text)
+    for name in ("m.arpa", "s.arpa"):
+        assert np.allclose(sentence_log10(read_arpa(tmp_path / name), small_test_text), expected, atol=1e-6)
+
+
+def test_error_in_a_later_block_names_its_line(mkn3, tmp_path, monkeypatch):
+    from nextword.ngram import arpa
+
+    write_arpa(mkn3, tmp_path / "m.arpa")
+    lines = (tmp_path / "m.arpa").read_text().split("\n")
+    bad = lines.index("\\3-grams:") + 40                         # 40th trigram entry
+    lines[bad] = lines[bad].replace("\t", "\tnot-a-word ", 1)
+    (tmp_path / "m.arpa").write_text("\n".join(lines))
+    monkeypatch.setattr(arpa, "BLOCK_LINES", 16)
+    with pytest.raises(NextwordError) as error:
+        read_arpa(tmp_path / "m.arpa")
+    assert str(error.value).startswith(f"{tmp_path / 'm.arpa'}:{bad + 1}: ")

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import re
+from itertools import islice, repeat
 from pathlib import Path
 
 import numpy as np
@@ -122,6 +123,19 @@ class _Lines:
             return raw.decode("utf-8").rstrip("\r\n")
         except UnicodeDecodeError as error:
             raise self.error(f"invalid UTF-8 at byte {error.start} of the line") from None
+
+    def raw_block(self, count: int) -> list:
+        """Up to `count` raw lines (bytes, newline kept), without advancing `number`."""
+        return list(islice(self.handle, count))
+
+    def replay(self, raw: list, first: int):
+        """Decode lines of a raw block one by one, as `next` would, numbering from `first`."""
+        for j, line in enumerate(raw):
+            self.number = first + j
+            try:
+                yield line.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as error:
+                raise self.error(f"invalid UTF-8 at byte {error.start} of the line") from None
 
     def error(self, message: str, line: int | None = None) -> NextwordError:
         return NextwordError(f"{where(self.path, line or self.number)}: {message}")
@@ -269,16 +283,28 @@ def _read_order(lines: _Lines, k: int, count: int, n: int, vocab: Vocabulary, ke
     _section_start(lines, k, previous)
     first_line = lines.number + 1
     ids = np.empty((count, k), dtype=np.int64)
-    probs, backoffs = np.empty(count), np.empty(count)
+    probs, backoffs = np.empty(count), np.zeros(count)
     index = vocab.index
-    for i in range(count):
-        prob, gram, backoff = _entry(lines, lines.next(), k, n, count, i)
-        try:
-            ids[i] = [index[w] for w in gram]
-        except KeyError as error:
-            raise lines.error(f"{error.args[0]!r} appears in a {k}-gram but not among the "
-                              "unigrams") from None
-        probs[i], backoffs[i] = prob, backoff
+    index_bytes = {token.encode("utf-8"): i for token, i in index.items()}
+    done = 0
+    while done < count:                 # a block of lines at a time: the text is never whole
+        size = min(BLOCK_LINES, count - done)
+        raw = lines.raw_block(size)
+        part = slice(done, done + size)
+        if not _parse_block(raw, size, k, n, index_bytes, ids[part], probs[part], backoffs[part]):
+            # not the regular layout (or an error): line by line, with exact messages
+            replay = lines.replay(raw, lines.number + 1)
+            for i in range(done, done + size):
+                line = next(replay, None)        # None: the file ended (number stays put)
+                prob, gram, backoff = _entry(lines, line, k, n, count, i)
+                try:
+                    ids[i] = [index[w] for w in gram]
+                except KeyError as error:
+                    raise lines.error(f"{error.args[0]!r} appears in a {k}-gram but not among "
+                                      "the unigrams") from None
+                probs[i], backoffs[i] = prob, backoff
+        lines.number = first_line + done + size - 1
+        done += size
     V = len(vocab)
     rows = ids[:, 0]                                  # row of the (k-1)-word prefix, per order
     for j in range(2, k):
@@ -297,6 +323,42 @@ def _read_order(lines: _Lines, k: int, count: int, n: int, vocab: Vocabulary, ke
         raise lines.error(f"the {k}-gram {' '.join(vocab.decode(ids[i]))!r} is listed twice",
                           first_line + i)
     return key, probs[sort], backoffs[sort]
+
+
+BLOCK_LINES = 1 << 16
+
+
+def _parse_block(raw: list, size: int, k: int, n: int, index: dict, ids: np.ndarray,
+                 probs: np.ndarray, backoffs: np.ndarray) -> bool:
+    """Parse `size` entry lines laid out as lmplz and SRILM write them (tab-separated fields,
+    one space between words, the same number of fields on every line) with a few calls over
+    the whole block; False (nothing trusted) when the block is anything else."""
+    if len(raw) != size or not raw[-1].endswith(b"\n"):
+        return False
+    block = b"".join(raw)
+    buffer = np.frombuffer(block, dtype=np.uint8)
+    ends = np.flatnonzero(buffer == 10)                                               # (size,)
+    if len(ends) != size:
+        return False
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    tabs = np.add.reduceat((buffer == 9).view(np.uint8), starts, dtype=np.int64)      # per line
+    spaces = np.add.reduceat((buffer == 32).view(np.uint8), starts, dtype=np.int64)
+    fields = int(tabs[0]) + 1
+    if not (fields in (2, 3) and (tabs == fields - 1).all() and (spaces == k - 1).all()):
+        return False
+    if fields == 3 and k == n or (buffer == 13).any():
+        return False
+    parts = block.replace(b"\n", b"\t").split(b"\t")[:-1]                           # (size·f,)
+    words = b" ".join(parts[1::fields]).split(b" ")                                   # (size·k,)
+    try:
+        probs[:] = np.array(parts[0::fields]).astype(np.float64)
+        if fields == 3:
+            backoffs[:] = np.array(parts[2::fields]).astype(np.float64)
+    except ValueError:
+        return False
+    ids[:] = np.fromiter(map(index.get, words, repeat(-1)), dtype=np.int64,
+                         count=len(words)).reshape(size, k)
+    return bool((ids >= 0).all() and (probs <= 0).all() and np.isfinite(backoffs).all())
 
 
 def _read_end(lines: _Lines, n: int, previous: int) -> None:
