@@ -164,3 +164,29 @@ def test_error_in_a_later_block_names_its_line(mkn3, tmp_path, monkeypatch):
     with pytest.raises(NextwordError) as error:
         read_arpa(tmp_path / "m.arpa")
     assert str(error.value).startswith(f"{tmp_path / 'm.arpa'}:{bad + 1}: ")
+
+
+def test_missing_contexts_become_blank_entries_as_in_kenlm(tmp_path):
+    """'a b c' is a 3-gram, but neither 'a b' nor (for 'x a b c' below) 'x a b' has an entry
+    (SRILM's pruning writes such files; KenLM's trie builder fills blanks, its probing model,
+    which the `kenlm` module uses, refuses them). P(c | a b) = the stored 10^-0.1;
+    P(a | a b) = bo(a b) = 1 · P(a | b) = bo(b) · P(a) = 10^(-0.25 - 0.6). Written back out,
+    the blanks are ordinary entries, and the kenlm module scores that file as we score this one."""
+    import kenlm
+
+    path = tmp_path / "blank.arpa"
+    path.write_text(
+        "\\data\\\nngram 1=7\nngram 2=3\nngram 3=1\nngram 4=1\n\n"
+        "\\1-grams:\n-2\t<unk>\t0\n0\t<s>\t-0.3\n-0.7\t</s>\t0\n-0.6\ta\t-0.2\n-0.8\tb\t-0.25\n"
+        "-0.9\tc\t-0.1\n-1.1\tx\t-0.05\n\n"
+        "\\2-grams:\n-0.3\t<s> a\t-0.1\n-0.4\tb c\t-0.15\n-0.35\tc </s>\t0\n\n"
+        "\\3-grams:\n-0.1\ta b c\t-0.05\n\n\\4-grams:\n-0.02\tx a b c\n\n\\end\\\n")
+    lm = read_arpa(path)
+    assert "blank" in lm.estimator["notes"][0] and lm.estimator["notes"][0].startswith("3 n-gram")
+    assert lm.prob("c", ("a", "b")) == pytest.approx(10 ** -0.1)
+    assert lm.prob("a", ("a", "b")) == pytest.approx(10 ** (-0.25 - 0.6))
+    write_arpa(lm, tmp_path / "filled.arpa")
+    theirs = kenlm.Model(str(tmp_path / "filled.arpa"))
+    sentences = ["a b c", "x a b c", "a b a", "x a b a c", "c a b c b", "b x a b"]
+    ours = [float(v.sum()) / math.log(10) for v in lm.sentence_logprobs(lm.vocab.encode(s.split()) for s in sentences)]
+    assert ours == pytest.approx([theirs.score(s) for s in sentences], abs=1e-5)

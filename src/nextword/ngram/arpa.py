@@ -157,12 +157,23 @@ def read_arpa(path: str | Path) -> "NgramModel":  # noqa: F821
         keys: list = [None, None]
         logprob = [None, unigram_log10 * LN10]
         logbackoff = [None, unigram_bo * LN10] if n > 1 else [None]
+        blanks = 0
         for k in range(2, n + 1):
-            key, log10p, log10bo = _read_order(lines, k, sizes[k], n, vocab, keys, sizes[k - 1])
+            ids, log10p, log10bo, first_line = _read_order(lines, k, sizes[k], n, vocab, keys,
+                                                           sizes[k - 1])
+            missing = _prefix_rows(keys, V, ids) == NOT_FOUND
+            if missing.any():
+                blanks += _insert_blanks(vocab, keys, logprob, logbackoff,
+                                         np.unique(ids[missing, :k - 1], axis=0))
+            key, sort = _sorted_order(lines, vocab, keys, ids, first_line)
             keys.append(key)
-            logprob.append(log10p * LN10)
+            logprob.append(log10p[sort] * LN10)
             if k < n:
-                logbackoff.append(log10bo * LN10)
+                logbackoff.append(log10bo[sort] * LN10)
+        if blanks:
+            notes.append(f"{blanks:,} n-gram(s) used as contexts had no entry of their own; "
+                         "added as blank entries (backoff 1, probability by backing off), as "
+                         "KenLM does")
         _read_end(lines, n, sizes[n])
     finally:
         lines.handle.close()
@@ -305,24 +316,63 @@ def _read_order(lines: _Lines, k: int, count: int, n: int, vocab: Vocabulary, ke
                 probs[i], backoffs[i] = prob, backoff
         lines.number = first_line + done + size - 1
         done += size
-    V = len(vocab)
-    rows = ids[:, 0]                                  # row of the (k-1)-word prefix, per order
-    for j in range(2, k):
+    return ids, probs, backoffs, first_line
+
+
+def _prefix_rows(keys: list, V: int, ids: np.ndarray) -> np.ndarray:
+    """Row in table k-1 of the (k-1)-word prefix of each k-gram (N, k); NOT_FOUND if absent."""
+    rows = ids[:, 0].astype(np.int64)
+    for j in range(2, ids.shape[1]):
         rows = lookup(keys[j], V, rows, ids[:, j - 1])
-    missing = np.flatnonzero(rows == NOT_FOUND)
-    if len(missing):
-        i = int(missing[0])
-        raise lines.error(f"the {k}-gram {' '.join(vocab.decode(ids[i]))!r} has no "
-                          f"{k - 1}-gram entry for its context", first_line + i)
-    key = rows * V + ids[:, -1]
+    return rows
+
+
+def _insert_blanks(vocab: Vocabulary, keys: list, logprob: list, logbackoff: list,
+                   grams: np.ndarray) -> int:
+    """Add the j-grams `grams` (M, j) missing from table j as blank entries, as KenLM does for
+    files (SRILM's pruned ones) where an n-gram's context has no entry of its own: a blank's
+    probability is what backing off gives, ln bo(h) + ln P(w | h'), its backoff is 1, so
+    scoring is unchanged. Missing prefixes are added first, recursively; returns how many."""
+    from nextword.ngram.entropy_pruning import _backoff_logprobs
+    from nextword.ngram.model import NgramModel
+
+    V, j = len(vocab), grams.shape[1]
+    rows = _prefix_rows(keys, V, grams)
+    added = 0
+    if (rows == NOT_FOUND).any():
+        added += _insert_blanks(vocab, keys, logprob, logbackoff,
+                                np.unique(grams[rows == NOT_FOUND, :j - 1], axis=0))
+        rows = _prefix_rows(keys, V, grams)
+    absent = lookup(keys[j], V, rows, grams[:, -1]) == NOT_FOUND
+    grams, rows = grams[absent], rows[absent]
+    if not len(grams):
+        return added
+    lower = NgramModel(vocab, j, keys[:j + 1], Tables(logprob[:j + 1], logbackoff[:j], "backoff", 0.0))
+    blank_logprob = logbackoff[j - 1][rows] + _backoff_logprobs(lower, j, grams)
+    merged = np.concatenate([keys[j], rows * V + grams[:, -1]])
+    order = np.argsort(merged, kind="stable")
+    new_row = np.empty(len(merged), dtype=np.int64)
+    new_row[order] = np.arange(len(merged))
+    keys[j] = merged[order]
+    logprob[j] = np.concatenate([logprob[j], blank_logprob])[order]
+    logbackoff[j] = np.concatenate([logbackoff[j], np.zeros(len(grams))])[order]
+    if len(keys) > j + 1:                          # renumber the parents of table j + 1
+        keys[j + 1] = new_row[keys[j + 1] // V] * V + keys[j + 1] % V
+    return added + len(grams)
+
+
+def _sorted_order(lines: _Lines, vocab: Vocabulary, keys: list, ids: np.ndarray, first_line: int):
+    """Keys of table k (sorted) and the permutation from file order; duplicates refused."""
+    V = len(vocab)
+    key = _prefix_rows(keys, V, ids) * V + ids[:, -1]
     sort = np.argsort(key, kind="stable")
     key = key[sort]
     duplicate = np.flatnonzero(key[1:] == key[:-1])
     if len(duplicate):
         i = int(sort[duplicate[0] + 1])
-        raise lines.error(f"the {k}-gram {' '.join(vocab.decode(ids[i]))!r} is listed twice",
-                          first_line + i)
-    return key, probs[sort], backoffs[sort]
+        raise lines.error(f"the {ids.shape[1]}-gram {' '.join(vocab.decode(ids[i]))!r} is listed "
+                          "twice", first_line + i)
+    return key, sort
 
 
 BLOCK_LINES = 1 << 16
