@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from nextword.errors import NextwordError
-from nextword.ngram.counts import NOT_FOUND, lookup
+from nextword.ngram.counts import lookup
 from nextword.ngram.estimators import Tables
 from nextword.ngram.interpolated import prune_rows
 from nextword.text.vocabulary import BOS_ID, EOS_ID
