@@ -14,7 +14,8 @@ import numpy as np
 
 from nextword.errors import NextwordError
 
-SMOOTHINGS = ["mle", "add-delta", "laplace"]
+SMOOTHINGS = ["mle", "add-delta", "laplace", "kneser-ney", "modified-kneser-ney", "katz",
+              "witten-bell", "absolute", "stupid-backoff"]
 
 
 def progress(total=None, desc=None, unit="tok"):
@@ -84,9 +85,24 @@ def numpy_rnn_options(function):
 @click.option("--tokenizer", default=None, type=click.Choice(["whitespace", "word", "word-lower"]),
               help="How to split lines of a plain file (default: whitespace).")
 @click.option("--stream", is_flag=True, help="Treat each file as one stream, not one sentence per line.")
+# ---- n-gram engine options (issue 3) ----
+@click.option("--prune", "prune_spec", default=None, metavar="'T1 T2 ...'",
+              help="Count cut-offs per order, KenLM style: '0 0 1' drops 3-grams (and longer) "
+                   "seen once. The first must be 0; they must not decrease.")
+@click.option("--prune-to", "prune_to", default=None, type=int, metavar="SIZE",
+              help="Relative-entropy (Stolcke) pruning until at most SIZE n-grams remain.")
+@click.option("--discount-fallback", is_flag=True,
+              help="Kneser-Ney: use discounts 0.5, 1, 1.5 where the count-of-counts cannot give them.")
+@click.option("--discount", default=None, type=float, help="Fixed D of absolute discounting.")
+@click.option("--alpha", default=0.4, show_default=True, type=float,
+              help="Backoff factor of stupid backoff.")
+@click.option("--chunk-tokens", default=None, type=int, metavar="N",
+              help="Count the corpus N tokens at a time and merge (bounded memory for the text).")
+# ---- end of n-gram engine options ----
 @numpy_rnn_options
 def train(model_type, corpus, valid_spec, output, order, smoothing, delta, min_count, max_vocab,
-          tokenizer, stream, **neural):
+          tokenizer, stream, prune_spec, prune_to, discount_fallback, discount, alpha,
+          chunk_tokens, **neural):
     """Train a model on CORPUS and save it in OUTPUT."""
     if model_type == "numpy-rnn":
         return _train_numpy_rnn(corpus, valid_spec, output, min_count, max_vocab, tokenizer,
@@ -95,17 +111,24 @@ def train(model_type, corpus, valid_spec, output, order, smoothing, delta, min_c
     from nextword.ngram.model import NgramModel, check_order
 
     check_order(order)
-    estimator = make_estimator(smoothing, delta=delta)
+    estimator = make_estimator(smoothing, delta=delta, discount_fallback=discount_fallback,
+                               discount=discount, alpha=alpha)
+    prune = _parse_prune(prune_spec)
     started = time.perf_counter()
-    with progress(desc="reading", unit="sent") as bar:
-        sentences = []
-        for sentence in _corpus(corpus, tokenizer, stream):
-            sentences.append(sentence)
-            bar.update()
-    if not sentences:
-        raise NextwordError(f"{corpus}: no sentences to train on")
-    lm = NgramModel.fit(sentences, order=order, estimator=estimator, min_count=min_count,
-                        max_vocab=max_vocab)
+    # Two passes over the text (vocabulary, then counts), never a list of it: the PTB 5-gram
+    # build then peaks well under 300 MB. One chunk unless --chunk-tokens asks for smaller ones.
+    if chunk_tokens is not None and chunk_tokens < 1:
+        raise NextwordError(f"--chunk-tokens must be >= 1, got {chunk_tokens}")
+    with progress(desc="reading (vocabulary, then counts)", unit="sent") as bar:
+        lm = NgramModel.fit_stream(_Counted(_corpus(corpus, tokenizer, stream), bar), order=order,
+                                   estimator=estimator, min_count=min_count, max_vocab=max_vocab,
+                                   prune=prune, chunk_tokens=chunk_tokens or DEFAULT_CHUNK_TOKENS)
+    if prune_to is not None:
+        from nextword.ngram.entropy_pruning import entropy_prune
+
+        lm = entropy_prune(lm, prune_to)
+    for note in lm.estimator.get("notes", []):
+        click.echo(f"nextword: note: {note}", err=True)
     lm.save(output)
     elapsed = time.perf_counter() - started
     sizes = ", ".join(f"{k}-grams {v:,}" for k, v in lm.describe()["ngrams"].items())
@@ -143,6 +166,50 @@ def _train_numpy_rnn(corpus, valid_spec, output, min_count, max_vocab, tokenizer
     click.echo(f"saved to {output}", err=True)
     if valid_spec:
         _report(_evaluate(lm, valid_spec, tokenizer), valid_spec, as_json=False)
+
+
+class _Counted:
+    """A re-iterable corpus that moves a progress bar by one per sentence read."""
+
+    def __init__(self, corpus, bar):
+        self.corpus, self.bar = corpus, bar
+
+    def __iter__(self):
+        for sentence in self.corpus:
+            self.bar.update()
+            yield sentence
+
+
+DEFAULT_CHUNK_TOKENS = 1 << 26      # 67M tokens: a corpus the size of PTB or WikiText-103 is one chunk
+
+
+def _parse_prune(spec):
+    """'0 0 1' or '0,0,1' -> (0, 0, 1); checked against the order by the estimator."""
+    if spec is None:
+        return None
+    try:
+        return tuple(int(part) for part in spec.replace(",", " ").split())
+    except ValueError:
+        raise NextwordError(f"--prune takes whole numbers, one per order, got {spec!r}") from None
+
+
+# ---- export (issue 3) ------------------------------------------------------------------------
+@cli.command()
+@click.argument("model_path", type=click.Path(path_type=Path))
+@click.option("--arpa", "arpa_path", type=click.Path(path_type=Path), required=True,
+              help="ARPA file to write (log10 probabilities, readable by KenLM and SRILM).")
+def export(model_path, arpa_path):
+    """Write a saved n-gram model as an ARPA file."""
+    from nextword.model import load_model
+    from nextword.ngram.arpa import write_arpa
+    from nextword.ngram.model import NgramModel
+
+    lm = load_model(model_path)
+    if not isinstance(lm, NgramModel):
+        raise NextwordError(f"{model_path}: only n-gram models can be written as ARPA files")
+    sizes = write_arpa(lm, arpa_path)
+    click.echo(f"wrote {arpa_path}: " + ", ".join(f"{k}-grams {v:,}" for k, v in sizes.items()),
+               err=True)
 
 
 # ---- eval -----------------------------------------------------------------------------------
