@@ -294,16 +294,22 @@ def demo(output, seed):
 
     train_spec, test_spec = "default:train", "default:test"
     sentences = list(_corpus(train_spec))
-    click.echo(f"corpus: Python's built-in documentation ({len(sentences):,} training sentences)")
-    for smoothing, order in [("add-delta", 1), ("add-delta", 2), ("add-delta", 3)]:
+    tokens = sum(len(sentence) + 1 for sentence in sentences)
+    click.echo(f"corpus: Python's built-in documentation, {len(sentences):,} training sentences "
+               f"({tokens:,} tokens); perplexity on {test_spec}")
+    # the lecture's arc: add-δ gets worse as n grows, Kneser–Ney keeps improving
+    for smoothing, order in [("add-delta", 1), ("add-delta", 2), ("add-delta", 3),
+                             ("modified-kneser-ney", 2), ("modified-kneser-ney", 3),
+                             ("modified-kneser-ney", 4)]:
         lm = NgramModel.fit(sentences, order=order, estimator=make_estimator(smoothing))
         result = evaluate(lm, _corpus(test_spec))
-        click.echo(f"  {order}-gram {smoothing:<10} test perplexity {result.perplexity:8.2f} "
+        click.echo(f"  {order}-gram {smoothing:<20} perplexity {result.perplexity:8.2f} "
                    f"({result.tokens:,} tokens, {result.oov} OOV)")
     lm.save(output)
     click.echo(f"saved the last model to {output}; samples (seed {seed}, temperature 0.8):")
     for sentence in sample(lm, 5, seed, SamplingConfig(temperature=0.8, max_length=30)):
         click.echo("  " + " ".join(sentence))
+    click.echo(f"next: nextword eval {output} --corpus default:valid; nextword generate {output}")
 
 
 # ---- explain (issue 4) -----------------------------------------------------------------------
