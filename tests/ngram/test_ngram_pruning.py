@@ -56,20 +56,21 @@ def test_cutoffs_refused_for_add_delta(abba):
 
 
 def test_entropy_pruning_reaches_target_and_beats_cutoffs(small_text, small_test_text):
-    """Pruned to the size of the '0 0 1' cut-off model (trigrams seen once dropped), Stolcke
-    pruning stays normalised and loses less perplexity than the cut-off (on this corpus
-    45.9 -> 54.9 against 57.8 for the cut-off)."""
+    """Pruned to the size of the '0 2 2' cut-off model (bigrams and trigrams seen at most twice
+    dropped), Stolcke pruning stays normalised and loses less perplexity than the cut-off (on
+    this corpus 63.4 -> 83.1 against 87.8 for the cut-off; at the milder '0 0 1' size the two are
+    within 1% of each other, so that size proves nothing)."""
     from nextword.evaluate import evaluate
 
     lm = NgramModel.fit(small_text, order=3, estimator=make_estimator("modified-kneser-ney"))
     cut = NgramModel.fit(small_text, order=3, estimator=make_estimator("modified-kneser-ney"),
-                         prune=(0, 0, 1))
+                         prune=(0, 2, 2))
     target = sum(cut.describe()["ngrams"].values())
     pruned = entropy_prune(lm, target)
     assert target - 50 <= sum(pruned.describe()["ngrams"].values()) <= target
     assert np.allclose(sums(pruned, small_text), 1.0, atol=1e-9)
     full, by_entropy, by_count = (evaluate(m, small_test_text).perplexity for m in (lm, pruned, cut))
-    assert full < by_entropy < by_count
+    assert full < by_entropy < 0.97 * by_count
 
 
 def test_entropy_pruning_drops_the_least_informative_first(abba):
