@@ -9,20 +9,19 @@ what Python and NumPy allocate (tracemalloc) unless marked RSS (a child process'
 from __future__ import annotations
 
 import argparse
-import datetime
-import math
 import os
-import platform
-import resource
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
 from pathlib import Path
 
-import numpy as np
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+from common import machine, median_time, table  # noqa: E402
+from common import peak_python_memory as peak_mb  # noqa: E402
 
 from nextword.evaluate import evaluate
 from nextword.model import load_model
@@ -38,42 +37,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 # ---- helpers ----------------------------------------------------------------------------------
-def machine() -> str:
-    cpu = platform.machine()
-    try:
-        with open("/proc/cpuinfo") as handle:
-            cpu = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, NumPy "
-            f"{np.__version__}, {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC")
-
-
-def median_time(fn, repeat):
-    times, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
-
-
-def peak_mb(fn):
-    tracemalloc.start()
-    try:
-        result = fn()
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    return peak / 1e6, result
-
-
-def table(headers, rows) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def child_run(args) -> tuple[float, float]:
     """Wall seconds and max RSS (MB) of `nextword ARGS` in a fresh Python process."""
     # VmHWM (peak RSS of this process's memory map) rather than ru_maxrss, which on Linux keeps
@@ -106,12 +69,14 @@ def counting_and_perplexity(train, valid, test, repeat):
             lambda: NgramModel.from_counts(counts, vocab, make_estimator(
                 "modified-kneser-ney", discount_fallback=True)), repeat)   # n = 1: lmplz fails too
         eval_seconds, result = median_time(lambda: evaluate(mkn, test), repeat)
-        rows.append([n, f"{seconds:.3f}", f"{memory:.0f}", f"{mkn_seconds:.3f}",
+        rows.append([n, f"{seconds:.3f}", f"{memory:.0f}", f"{len(stream) / seconds / 1e6:.1f}",
+                     f"{mkn_seconds:.3f}",
                      f"{sum(len(counts.counts[k]) for k in range(1, n + 1)):,}",
                      f"{evaluate(add, valid).perplexity:.2f}", f"{evaluate(add, test).perplexity:.2f}",
                      f"{evaluate(mkn, valid).perplexity:.2f}", f"{result.perplexity:.2f}",
                      f"{result.tokens / eval_seconds / 1e6:.2f}"])
-    return table(["n", "count (s)", "count peak (MB)", "MKN estimate (s)", "n-grams 1..n",
+    return table(["n", "count (s)", "count peak (MB)", "counted (M tok/s)", "MKN estimate (s)",
+                  "n-grams 1..n",
                   "add-δ valid", "add-δ test", "MKN valid", "MKN test", "eval MKN (M tok/s)"], rows)
 
 

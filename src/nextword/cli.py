@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import click
-import numpy as np
 
 from nextword.errors import NextwordError
 
