@@ -42,7 +42,7 @@ def test_train_eval_generate_info(capsys, tmp_path, corpus_file):
 
 def test_eval_text_report_and_oov(capsys, tmp_path, corpus_file):
     out_dir = tmp_path / "m"
-    run(capsys, "train", "--corpus", str(corpus_file), "-o", str(out_dir), "-n", "2")
+    run(capsys, "train", "--corpus", str(corpus_file), "-o", str(out_dir), "-n", "2", "--smoothing", "add-delta")
     test = tmp_path / "test.txt"
     test.write_text("the zebra sat\n")
     code, out, _ = run(capsys, "eval", str(out_dir), "--corpus", str(test))
@@ -71,9 +71,9 @@ def test_bad_input_gives_one_line_errors(capsys, tmp_path, corpus_file):
                    match="not a known corpus name")
     one_line_error(capsys, "train", "--corpus", str(corpus_file), "-o", o, "--order", "0",
                    match="order must be an integer >= 1")
-    one_line_error(capsys, "train", "--corpus", str(corpus_file), "-o", o, "--delta", "0",
+    one_line_error(capsys, "train", "--corpus", str(corpus_file), "-o", o, "--smoothing", "add-delta", "--delta", "0",
                    match="delta must be > 0")
-    one_line_error(capsys, "train", "--corpus", str(corpus_file), "-o", o, "--delta", "-1",
+    one_line_error(capsys, "train", "--corpus", str(corpus_file), "-o", o, "--smoothing", "add-delta", "--delta", "-1",
                    match="delta must be > 0")
     one_line_error(capsys, "train", "--corpus", str(corpus_file), "-o", o, "--smoothing", "magic",
                    match="Invalid value for '--smoothing'")

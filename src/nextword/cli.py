@@ -75,7 +75,7 @@ def numpy_rnn_options(function):
 @click.option("--output", "-o", type=click.Path(path_type=Path), required=True,
               help="Directory the model is saved in.")
 @click.option("--order", "-n", default=3, show_default=True, type=int, help="n of the n-gram model.")
-@click.option("--smoothing", default="add-delta", show_default=True,
+@click.option("--smoothing", default="modified-kneser-ney", show_default=True,
               type=click.Choice(SMOOTHINGS), help="N-gram estimator.")
 @click.option("--delta", default=0.25, show_default=True, type=float, help="δ of add-δ smoothing.")
 @click.option("--min-count", default=1, show_default=True, type=int,

@@ -97,7 +97,7 @@ def test_discount_fallback_advice(capsys, tmp_path):
 
 
 def test_export_refuses_add_delta(capsys, tmp_path, corpus_file):
-    run(capsys, "train", "-n", 2, "--corpus", corpus_file, "-o", tmp_path / "m")
+    run(capsys, "train", "-n", 2, "--smoothing", "add-delta", "--corpus", corpus_file, "-o", tmp_path / "m")
     code, _, err = run(capsys, "export", tmp_path / "m", "--arpa", tmp_path / "m.arpa")
     assert code == 1 and "ARPA file cannot express add-delta" in err
     assert not (tmp_path / "m.arpa").exists()
