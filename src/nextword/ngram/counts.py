@@ -38,18 +38,10 @@ class PaddedStream:
     @classmethod
     def from_sentences(cls, sentences: Iterable[np.ndarray]) -> "PaddedStream":
         sentences = list(sentences)
-        lengths = np.fromiter((len(s) for s in sentences), dtype=np.int64, count=len(sentences)) + 2
-        starts = np.cumsum(lengths) - lengths
-        ids = np.empty(int(lengths.sum()), dtype=np.int32)
-        is_word = np.ones(len(ids), dtype=bool)
-        is_word[starts] = False
-        is_word[starts + lengths - 1] = False
-        ids[starts] = BOS_ID
-        ids[starts + lengths - 1] = EOS_ID
-        if len(sentences):
-            ids[is_word] = np.concatenate([np.asarray(s, dtype=np.int32) for s in sentences])
-        sentence = np.repeat(np.arange(len(sentences), dtype=np.int64), lengths)
-        return cls(ids, sentence, starts)
+        lengths = np.fromiter(map(len, sentences), dtype=np.int64, count=len(sentences))
+        words = (np.concatenate([np.asarray(s, dtype=np.int32) for s in sentences])
+                 if sentences else np.empty(0, dtype=np.int32))
+        return cls.from_lengths(words, lengths)
 
     @classmethod
     def from_tokens(cls, sentences: list, index: dict) -> "PaddedStream":
