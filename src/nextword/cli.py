@@ -10,12 +10,14 @@ import time
 from pathlib import Path
 
 import click
-import numpy as np
 
 from nextword.errors import NextwordError
 
-SMOOTHINGS = ["mle", "add-delta", "laplace"]
+SMOOTHINGS = ["mle", "add-delta", "laplace", "kneser-ney", "modified-kneser-ney", "katz",
+              "witten-bell", "absolute", "stupid-backoff"]
 NEURAL_MODELS = ["window", "rnn", "lstm", "gru"]          # nextword.neural (issue 5)
+# = nextword.neural.optim.OPTIMIZERS, spelled out so that the CLI starts without importing torch
+NEURAL_OPTIMIZERS = ["sgd", "adagrad", "rmsprop", "adam", "adamw", "nadamw"]
 
 
 def progress(total=None, desc=None, unit="tok"):
@@ -42,6 +44,31 @@ def cli():
     """
 
 
+# ---- options of nextword train --model numpy-rnn (issue 4) ------------------------------------
+# The neural models (issue 5) take flags of the same names; a merge keeps one definition of each.
+NUMPY_RNN_FLAGS = ("embedding_dim", "hidden_dim", "epochs", "lr", "bptt", "clip", "seed")
+
+
+def numpy_rnn_options(function):
+    """Flags of the NumPy RNN; None means the TrainConfig default."""
+    options = [
+        click.option("--embedding-dim", type=int, default=None,
+                     help="Embedding size d [numpy-rnn: 32]."),
+        click.option("--hidden-dim", type=int, default=None, help="Hidden size H [numpy-rnn: 64]."),
+        click.option("--epochs", type=int, default=None,
+                     help="Passes over the corpus [numpy-rnn: 3]."),
+        click.option("--lr", type=float, default=None, help="SGD learning rate [numpy-rnn: 0.25]."),
+        click.option("--bptt", type=int, default=None, help="numpy-rnn: each loss sends gradient "
+                     "back this many steps (truncated BPTT); 0 = full [20]."),
+        click.option("--clip", type=float, default=None, help="Max global gradient norm; 0 = off "
+                     "[numpy-rnn: 5]."),
+        click.option("--seed", type=int, default=None, help="Seed of weights and order [numpy-rnn: 0]."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
 # ---- neural training options (issue 5): nextword train --model window|rnn|lstm|gru --------
 def _duration(ctx, param, value):
     """'90', '90s', '30m', '1.5h' -> seconds."""
@@ -56,14 +83,12 @@ def _duration(ctx, param, value):
 
 
 def neural_options(function):
-    """Flags of the neural models; None means 'from the preset, else the default'."""
-    from nextword.neural.optim import OPTIMIZERS
-
+    """Flags of the neural models beyond the shared NUMPY_RNN_FLAGS (--embedding-dim,
+    --hidden-dim, --epochs, --lr, --bptt, --clip, --seed, which they also take); None means
+    'from the preset, else the default'."""
     options = [
         click.option("--preset", default=None, help="Named configuration (see docs/neural.md); "
                      "flags override its fields."),
-        click.option("--embedding-dim", type=int, default=None, help="Size of word embeddings."),
-        click.option("--hidden-dim", type=int, default=None, help="Hidden units per layer."),
         click.option("--layers", "num_layers", type=int, default=None, help="Recurrent layers."),
         click.option("--window", type=int, default=None, help="Words of context of the window model."),
         click.option("--activation", type=click.Choice(["tanh", "relu"]), default=None,
@@ -72,14 +97,10 @@ def neural_options(function):
         click.option("--tie/--no-tie", default=None, help="Tie input embeddings and output matrix."),
         click.option("--init", type=click.Choice(["xavier", "xavier-normal", "uniform", "kaiming",
                                                   "pytorch"]), default=None, help="Weight init."),
-        click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=None),
-        click.option("--lr", type=float, default=None, help="Learning rate."),
+        click.option("--optimizer", type=click.Choice(NEURAL_OPTIMIZERS), default=None,
+                     help="sgd, adagrad, rmsprop, adam, adamw, nadamw (NAdam, decoupled decay)."),
         click.option("--weight-decay", type=float, default=None),
-        click.option("--clip", type=float, default=None, help="Max gradient norm (0: off)."),
         click.option("--batch-size", type=int, default=None, help="Parallel streams B."),
-        click.option("--bptt", type=int, default=None, help="Segment length T (truncated BPTT)."),
-        click.option("--epochs", type=int, default=None),
-        click.option("--seed", type=int, default=None),
         click.option("--time-budget", callback=_duration, default=None,
                      help="Stop training after this wall-clock time, e.g. 30m (evaluation included)."),
         click.option("--softmax", type=click.Choice(["full", "sampled"]), default=None,
@@ -147,13 +168,14 @@ def _train_neural(model_type, corpus, valid_spec, output, min_count, max_vocab, 
 # ---- train ----------------------------------------------------------------------------------
 @cli.command()
 @click.option("--model", "model_type", default="ngram", show_default=True,
-              type=click.Choice(["ngram", *NEURAL_MODELS]), help="Which kind of model to train.")
+              type=click.Choice(["ngram", "numpy-rnn", *NEURAL_MODELS]),
+              help="Which kind of model to train.")
 @click.option("--corpus", default="default", show_default=True, help="Training corpus.")
 @click.option("--valid", "valid_spec", default=None, help="Held-out corpus to report perplexity on.")
 @click.option("--output", "-o", type=click.Path(path_type=Path), required=True,
               help="Directory the model is saved in.")
 @click.option("--order", "-n", default=3, show_default=True, type=int, help="n of the n-gram model.")
-@click.option("--smoothing", default="add-delta", show_default=True,
+@click.option("--smoothing", default="modified-kneser-ney", show_default=True,
               type=click.Choice(SMOOTHINGS), help="N-gram estimator.")
 @click.option("--delta", default=0.25, show_default=True, type=float, help="δ of add-δ smoothing.")
 @click.option("--min-count", default=1, show_default=True, type=int,
@@ -162,10 +184,29 @@ def _train_neural(model_type, corpus, valid_spec, output, min_count, max_vocab, 
 @click.option("--tokenizer", default=None, type=click.Choice(["whitespace", "word", "word-lower"]),
               help="How to split lines of a plain file (default: whitespace).")
 @click.option("--stream", is_flag=True, help="Treat each file as one stream, not one sentence per line.")
+# ---- n-gram engine options (issue 3) ----
+@click.option("--prune", "prune_spec", default=None, metavar="'T1 T2 ...'",
+              help="Count cut-offs per order, KenLM style: '0 0 1' drops 3-grams (and longer) "
+                   "seen once. The first must be 0; they must not decrease.")
+@click.option("--prune-to", "prune_to", default=None, type=int, metavar="SIZE",
+              help="Relative-entropy (Stolcke) pruning until at most SIZE n-grams remain.")
+@click.option("--discount-fallback", is_flag=True,
+              help="Kneser-Ney: use discounts 0.5, 1, 1.5 where the count-of-counts cannot give them.")
+@click.option("--discount", default=None, type=float, help="Fixed D of absolute discounting.")
+@click.option("--alpha", default=0.4, show_default=True, type=float,
+              help="Backoff factor of stupid backoff.")
+@click.option("--chunk-tokens", default=None, type=int, metavar="N",
+              help="Count the corpus N tokens at a time and merge (bounded memory for the text).")
+# ---- end of n-gram engine options ----
+@numpy_rnn_options
 @neural_options
 def train(model_type, corpus, valid_spec, output, order, smoothing, delta, min_count, max_vocab,
-          tokenizer, stream, **neural):
+          tokenizer, stream, prune_spec, prune_to, discount_fallback, discount, alpha,
+          chunk_tokens, **neural):
     """Train a model on CORPUS and save it in OUTPUT."""
+    if model_type == "numpy-rnn":
+        return _train_numpy_rnn(corpus, valid_spec, output, min_count, max_vocab, tokenizer,
+                                stream, neural)
     if model_type in NEURAL_MODELS:
         return _train_neural(model_type, corpus, valid_spec, output, min_count, max_vocab,
                              tokenizer, stream, neural)
@@ -173,17 +214,24 @@ def train(model_type, corpus, valid_spec, output, order, smoothing, delta, min_c
     from nextword.ngram.model import NgramModel, check_order
 
     check_order(order)
-    estimator = make_estimator(smoothing, delta=delta)
+    estimator = make_estimator(smoothing, delta=delta, discount_fallback=discount_fallback,
+                               discount=discount, alpha=alpha)
+    prune = _parse_prune(prune_spec)
     started = time.perf_counter()
-    with progress(desc="reading", unit="sent") as bar:
-        sentences = []
-        for sentence in _corpus(corpus, tokenizer, stream):
-            sentences.append(sentence)
-            bar.update()
-    if not sentences:
-        raise NextwordError(f"{corpus}: no sentences to train on")
-    lm = NgramModel.fit(sentences, order=order, estimator=estimator, min_count=min_count,
-                        max_vocab=max_vocab)
+    # Two passes over the text (vocabulary, then counts), never a list of it: the PTB 5-gram
+    # build then peaks well under 300 MB. One chunk unless --chunk-tokens asks for smaller ones.
+    if chunk_tokens is not None and chunk_tokens < 1:
+        raise NextwordError(f"--chunk-tokens must be >= 1, got {chunk_tokens}")
+    with progress(desc="reading (vocabulary, then counts)", unit="sent") as bar:
+        lm = NgramModel.fit_stream(_Counted(_corpus(corpus, tokenizer, stream), bar), order=order,
+                                   estimator=estimator, min_count=min_count, max_vocab=max_vocab,
+                                   prune=prune, chunk_tokens=chunk_tokens or DEFAULT_CHUNK_TOKENS)
+    if prune_to is not None:
+        from nextword.ngram.entropy_pruning import entropy_prune
+
+        lm = entropy_prune(lm, prune_to)
+    for note in lm.estimator.get("notes", []):
+        click.echo(f"nextword: note: {note}", err=True)
     lm.save(output)
     elapsed = time.perf_counter() - started
     sizes = ", ".join(f"{k}-grams {v:,}" for k, v in lm.describe()["ngrams"].items())
@@ -192,6 +240,79 @@ def train(model_type, corpus, valid_spec, output, order, smoothing, delta, min_c
     click.echo(f"saved to {output}", err=True)
     if valid_spec:
         _report(_evaluate(lm, valid_spec, tokenizer), valid_spec, as_json=False)
+
+
+# ---- train --model numpy-rnn (issue 4) --------------------------------------------------------
+def _train_numpy_rnn(corpus, valid_spec, output, min_count, max_vocab, tokenizer, stream, flags):
+    from nextword.reference.train import TrainConfig, train_numpy_rnn
+
+    options = {name: flags[name] for name in NUMPY_RNN_FLAGS if flags.get(name) is not None}
+    for name in ("bptt", "clip"):
+        if options.get(name) == 0:
+            options[name] = None                                # 0 on the command line: off
+    config = TrainConfig(min_count=min_count, max_vocab=max_vocab, **options)
+    sentences = list(_corpus(corpus, tokenizer, stream))
+    if not sentences:
+        raise NextwordError(f"{corpus}: no sentences to train on")
+    started = time.perf_counter()
+    steps = sum(len(sentence) + 1 for sentence in sentences)
+    with progress(total=steps * config.epochs, desc="training numpy-rnn") as bar:
+        lm = train_numpy_rnn(sentences, config, progress=bar)
+    lm.save(output)
+    elapsed = time.perf_counter() - started
+    click.echo(f"trained numpy-rnn (H {config.hidden_dim}, d {config.embedding_dim}, "
+               f"bptt {config.bptt or 'full'}) on {corpus} in {elapsed:.2f} s: vocabulary "
+               f"{len(lm.vocab):,}; {lm.describe()['parameters']:,} parameters", err=True)
+    for entry in lm.training["history"]:
+        click.echo(f"  epoch {entry['epoch']}: train cross-entropy "
+                   f"{entry['train_cross_entropy']:.4f} nats/token", err=True)
+    click.echo(f"saved to {output}", err=True)
+    if valid_spec:
+        _report(_evaluate(lm, valid_spec, tokenizer), valid_spec, as_json=False)
+
+
+class _Counted:
+    """A re-iterable corpus that moves a progress bar by one per sentence read."""
+
+    def __init__(self, corpus, bar):
+        self.corpus, self.bar = corpus, bar
+
+    def __iter__(self):
+        for sentence in self.corpus:
+            self.bar.update()
+            yield sentence
+
+
+DEFAULT_CHUNK_TOKENS = 1 << 26      # 67M tokens: a corpus the size of PTB or WikiText-103 is one chunk
+
+
+def _parse_prune(spec):
+    """'0 0 1' or '0,0,1' -> (0, 0, 1); checked against the order by the estimator."""
+    if spec is None:
+        return None
+    try:
+        return tuple(int(part) for part in spec.replace(",", " ").split())
+    except ValueError:
+        raise NextwordError(f"--prune takes whole numbers, one per order, got {spec!r}") from None
+
+
+# ---- export (issue 3) ------------------------------------------------------------------------
+@cli.command()
+@click.argument("model_path", type=click.Path(path_type=Path))
+@click.option("--arpa", "arpa_path", type=click.Path(path_type=Path), required=True,
+              help="ARPA file to write (log10 probabilities, readable by KenLM and SRILM).")
+def export(model_path, arpa_path):
+    """Write a saved n-gram model as an ARPA file."""
+    from nextword.model import load_model
+    from nextword.ngram.arpa import write_arpa
+    from nextword.ngram.model import NgramModel
+
+    lm = load_model(model_path)
+    if not isinstance(lm, NgramModel):
+        raise NextwordError(f"{model_path}: only n-gram models can be written as ARPA files")
+    sizes = write_arpa(lm, arpa_path)
+    click.echo(f"wrote {arpa_path}: " + ", ".join(f"{k}-grams {v:,}" for k, v in sizes.items()),
+               err=True)
 
 
 # ---- eval -----------------------------------------------------------------------------------
@@ -280,16 +401,69 @@ def demo(output, seed):
 
     train_spec, test_spec = "default:train", "default:test"
     sentences = list(_corpus(train_spec))
-    click.echo(f"corpus: Python's built-in documentation ({len(sentences):,} training sentences)")
-    for smoothing, order in [("add-delta", 1), ("add-delta", 2), ("add-delta", 3)]:
+    tokens = sum(len(sentence) + 1 for sentence in sentences)
+    click.echo(f"corpus: Python's built-in documentation, {len(sentences):,} training sentences "
+               f"({tokens:,} tokens); perplexity on {test_spec}")
+    # the lecture's arc: add-δ gets worse as n grows, Kneser–Ney keeps improving
+    for smoothing, order in [("add-delta", 1), ("add-delta", 2), ("add-delta", 3),
+                             ("modified-kneser-ney", 2), ("modified-kneser-ney", 3),
+                             ("modified-kneser-ney", 4)]:
         lm = NgramModel.fit(sentences, order=order, estimator=make_estimator(smoothing))
         result = evaluate(lm, _corpus(test_spec))
-        click.echo(f"  {order}-gram {smoothing:<10} test perplexity {result.perplexity:8.2f} "
+        click.echo(f"  {order}-gram {smoothing:<20} perplexity {result.perplexity:8.2f} "
                    f"({result.tokens:,} tokens, {result.oov} OOV)")
     lm.save(output)
     click.echo(f"saved the last model to {output}; samples (seed {seed}, temperature 0.8):")
     for sentence in sample(lm, 5, seed, SamplingConfig(temperature=0.8, max_length=30)):
         click.echo("  " + " ".join(sentence))
+    click.echo(f"next: nextword eval {output} --corpus default:valid; nextword generate {output}")
+
+
+# ---- explain (issue 4) -----------------------------------------------------------------------
+@cli.group()
+def explain():
+    """Show the maths behind a model, computed on the spot."""
+
+
+@explain.command("bptt")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
+@click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None,
+              help="Also draw the table as a PNG plot in this file.")
+@click.option("--steps", default=20, show_default=True, type=int, help="Sequence length T.")
+@click.option("--hidden-dim", default=16, show_default=True, type=int, help="Hidden size H.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of weights and tokens.")
+def explain_bptt_command(as_json, plot_path, steps, hidden_dim, seed):
+    """Backpropagation through time, step by step, on a small random RNN.
+
+    ∂J(t)/∂W_h is a sum over the steps i = 1..t at which W_h was used. For the loss at the last
+    step t = T, each row is the term ∂J(t)/∂W_h |_(i); the checks (finite differences, sum,
+    truncation) are run now.
+    """
+    from nextword.reference.explain import ExplainConfig, explain_bptt, plot_bptt
+
+    report = explain_bptt(ExplainConfig(steps=steps, hidden_dim=hidden_dim, seed=seed))
+    if plot_path is not None:
+        plot_bptt(report, plot_path)
+    if as_json:
+        click.echo(json.dumps({**report.as_dict(), "plot": str(plot_path) if plot_path else None},
+                              sort_keys=True))
+        return
+    c = report.config
+    click.echo(f"random Elman RNN: H {c.hidden_dim}, d {c.embedding_dim}, |V| {c.vocab_size}, "
+               f"T {c.steps}, seed {c.seed}; loss J(t) at t = {report.t}, "
+               f"‖∂J(t)/∂W_h‖ = {report.full_norm:.4e}")
+    click.echo(f"{'i':>4} {'t-i':>4} {'‖∂J(t)/∂W_h|(i)‖':>18} {'share':>10} "
+               f"{'error if k = t-i+1':>19}")
+    for row in report.rows:
+        click.echo(f"{row.i:>4} {row.distance:>4} {row.norm:>18.4e} {row.ratio:>10.3e} "
+                   f"{row.truncation_error:>19.3e}")
+    click.echo("share = ‖term‖ / ‖∂J(t)/∂W_h‖; the i = 1 term is 0 because h(0) = 0")
+    click.echo(f"gradient check (vs central differences, largest relative error): "
+               f"{report.gradient_check_max:.2e}")
+    click.echo(f"sum check ((1/T) Σ_t Σ_i terms vs backward): {report.sum_check:.2e}")
+    click.echo(f"truncation check (backward(k) vs last-k sums, all k): {report.truncation_check:.2e}")
+    if plot_path is not None:
+        click.echo(f"plot written to {plot_path}")
 
 
 def main(argv=None) -> int:

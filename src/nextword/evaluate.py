@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from itertools import chain, islice, repeat
 from dataclasses import asdict, dataclass
 from typing import Iterable, Iterator, Sequence
 
@@ -19,6 +20,7 @@ import numpy as np
 
 from nextword.errors import NextwordError
 from nextword.model import LanguageModel
+from nextword.text.vocabulary import ID_DTYPE, UNK_ID
 
 
 @dataclass(frozen=True)
@@ -66,38 +68,75 @@ def _exp(x: float) -> float:
         return math.inf
 
 
+FLUSH_SENTENCES = 4096     # sentences whose log-probabilities are summed in one NumPy call
+
+
 def encode_sentences(model: LanguageModel, sentences: Iterable[Sequence[str]],
-                     oov_masks: deque) -> Iterator[np.ndarray]:
-    """Encode token lists to ids, remembering (in `oov_masks`) which tokens were OOV."""
-    vocab = model.vocab
-    for tokens in sentences:
-        oov_masks.append(~vocab.known(tokens))
-        yield vocab.encode(tokens)
+                     oov_masks: deque, block_size: int = 1024) -> Iterator[np.ndarray]:
+    """Encode token lists to ids, remembering (in `oov_masks`) which tokens were OOV.
+
+    Sentences are encoded a block at a time (one dictionary pass in C over the block's tokens);
+    only tokens that got id 0 (<unk>) are checked again, since only they can be OOV (the literal
+    "<unk>" is not). A sentence without OOV queues None."""
+    index = model.vocab.index
+    iterator = iter(sentences)
+    while True:
+        block = list(islice(iterator, block_size))
+        if not block:
+            return
+        lengths = np.fromiter(map(len, block), dtype=np.int64, count=len(block))
+        flat = list(chain.from_iterable(block))
+        ids = np.fromiter(map(index.get, flat, repeat(UNK_ID)), dtype=ID_DTYPE, count=len(flat))
+        zeros = np.flatnonzero(ids == UNK_ID)
+        oov = np.zeros(len(flat), dtype=bool)
+        if len(zeros):
+            oov[zeros] = [flat[i] not in index for i in zeros.tolist()]
+        ends = np.cumsum(lengths)
+        starts = ends - lengths
+        sentence_of_oov = np.searchsorted(ends, np.flatnonzero(oov), side="right")
+        has_oov = np.bincount(sentence_of_oov, minlength=len(block)) > 0
+        for i, (start, end) in enumerate(zip(starts.tolist(), ends.tolist())):
+            oov_masks.append(oov[start:end] if has_oov[i] else None)
+            yield ids[start:end]
 
 
 def evaluate(model: LanguageModel, sentences: Iterable[Sequence[str]],
              progress=None, allow_unnormalised: bool = False) -> Evaluation:
-    """Score a corpus (an iterable of token lists), streaming: memory does not grow with it."""
+    """Score a corpus (an iterable of token lists), streaming: memory does not grow with it.
+
+    Log-probabilities are summed over blocks of FLUSH_SENTENCES sentences (one NumPy call
+    per block, not one per sentence); the log-probability excluding OOVs is the total minus
+    what the OOV positions received."""
     if not model.normalised and not allow_unnormalised:
         raise NextwordError(
             "this model gives scores, not probabilities (stupid backoff): its 'perplexity' is "
             "not one; pass --unnormalised (allow_unnormalised=True) to report it anyway"
         )
-    masks: deque[np.ndarray] = deque()   # the model may read ahead to batch; masks wait here
-    total = total_known = 0.0
+    masks: deque = deque()         # the model may read ahead to batch; masks wait here
+    total = oov_logprob = 0.0
     tokens = oov = num_sentences = 0
+    pending: list[np.ndarray] = []
+
+    def flush() -> None:
+        nonlocal total, tokens, num_sentences
+        block = np.concatenate(pending)
+        total += float(block.sum())
+        tokens += len(block)
+        num_sentences += len(pending)
+        pending.clear()
+        if progress is not None:
+            progress.update(len(block))
+
     for logprobs in model.sentence_logprobs(encode_sentences(model, sentences, masks)):
         mask = masks.popleft()
-        total += float(logprobs.sum())
-        if mask.any():
-            total_known += float(logprobs[:-1][~mask].sum() + logprobs[-1])
+        pending.append(logprobs)
+        if mask is not None and mask.any():
+            oov_logprob += float(logprobs[:-1][mask].sum())
             oov += int(mask.sum())
-        else:
-            total_known += float(logprobs.sum())
-        tokens += len(logprobs)
-        num_sentences += 1
-        if progress is not None:
-            progress.update(len(logprobs))
+        if len(pending) >= FLUSH_SENTENCES:
+            flush()
+    if pending:
+        flush()
     if num_sentences == 0:
         raise NextwordError("nothing to evaluate: the corpus has no sentences")
-    return Evaluation(total, tokens, num_sentences, oov, total_known, model.normalised)
+    return Evaluation(total, tokens, num_sentences, oov, total - oov_logprob, model.normalised)

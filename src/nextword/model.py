@@ -14,7 +14,7 @@ import numpy as np
 
 from nextword.errors import NextwordError
 from nextword.fileio import read_json
-from nextword.text.vocabulary import Vocabulary
+from nextword.text.vocabulary import BOS_ID, Vocabulary
 
 MODEL_FILE = "model.json"   # every saved model directory holds this, naming its "type"
 VOCAB_FILE = "vocab.txt"
@@ -56,11 +56,18 @@ class LanguageModel(ABC):
         """A few facts for `nextword info`."""
         return {"vocabulary": len(self.vocab)}
 
-    def logprob(self, word: str, context: tuple[str, ...] = ()) -> float:
-        """ln P(word | context), context oldest first and read after <s>."""
+    def state_for(self, context: np.ndarray) -> Any:
+        """The state after a context of ids (oldest first). A model that needs a sentence start
+        reads <s> first; a leading <s> in `context` is that same start, not read twice."""
         state = self.initial_state()
-        for token in self.vocab.encode(list(context)):
+        start = 1 if len(context) and context[0] == BOS_ID else 0
+        for token in context[start:]:
             state = self.advance(state, int(token))
+        return state
+
+    def logprob(self, word: str, context: tuple[str, ...] = ()) -> float:
+        """ln P(word | context), context oldest first; include "<s>" to mean a sentence start."""
+        state = self.state_for(self.vocab.encode(list(context)))
         return float(self.next_logprobs(state)[self.vocab.encode([word])[0]])
 
     def prob(self, word: str, context: tuple[str, ...] = ()) -> float:

@@ -1,16 +1,12 @@
-"""Tiny corpora and tiny models for the neural tests (each test runs in well under a second)."""
+"""Fixtures of the neural tests; the tiny corpus and configs live in neural_fixtures.py."""
 from __future__ import annotations
 
 import pytest
 import torch
 
-from nextword.neural.recurrent import RecurrentConfig
-from nextword.neural.train import TrainConfig
-from nextword.neural.window import WindowConfig
 from nextword.text.vocabulary import Vocabulary
 
-# four patterns a model can learn by heart: after "the" comes cat or dog, then the matching verb
-LINES = ["the cat sat on the mat", "the dog ran in the park", "a cat sat", "a dog ran"]
+from neural_fixtures import LINES
 
 
 @pytest.fixture(autouse=True)
@@ -31,17 +27,3 @@ def valid_sentences():
 @pytest.fixture
 def vocab(sentences):
     return Vocabulary.build(sentences)
-
-
-def tiny_config(kind: str, vocab_size: int, **overrides):
-    if kind == "window":
-        fields = dict(window=3, embedding_dim=16, hidden_dim=32, dropout=0.0)
-        return WindowConfig(vocab_size, **{**fields, **overrides})
-    fields = dict(embedding_dim=16, hidden_dim=16, num_layers=1, dropout=0.0, tie=False)
-    return RecurrentConfig(kind, vocab_size, **{**fields, **overrides})
-
-
-def tiny_train(**overrides) -> TrainConfig:
-    fields = dict(optimizer="adam", lr=0.02, clip=1.0, batch_size=4, bptt=8, epochs=3,
-                  early_stop=0, eval_batch_size=2, seed=0)
-    return TrainConfig(**{**fields, **overrides})

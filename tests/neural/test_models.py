@@ -14,7 +14,7 @@ from nextword.neural.train import train
 from nextword.ngram import AddDelta, NgramModel
 from nextword.text.vocabulary import BOS_ID, EOS_ID
 
-from conftest import tiny_config, tiny_train
+from neural_fixtures import tiny_config, tiny_train
 
 KINDS = ["window", "rnn", "lstm", "gru"]
 

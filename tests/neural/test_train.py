@@ -17,7 +17,7 @@ from nextword.neural.recurrent import RecurrentNet
 from nextword.neural.train import LOG_FILE, PLOT_FILE, TrainConfig, train
 from nextword.text.vocabulary import Vocabulary
 
-from conftest import tiny_config, tiny_train
+from neural_fixtures import tiny_config, tiny_train
 
 train_module = importlib.import_module("nextword.neural.train")   # the package exports train()
 
@@ -184,7 +184,7 @@ def test_log_and_plot_are_written(trained):
 # ---- the CLI ----------------------------------------------------------------------------------
 @pytest.fixture
 def corpus_files(tmp_path):
-    from conftest import LINES
+    from neural_fixtures import LINES
 
     (tmp_path / "train.txt").write_text("\n".join(LINES * 10) + "\n")
     (tmp_path / "test.txt").write_text("\n".join(LINES) + "\n\na zebra\n")
@@ -197,7 +197,8 @@ def test_cli_train_eval_generate_like_an_ngram(corpus_files, capsys):
                  str(d / "test.txt"), "-o", str(d / "lstm"), "--hidden-dim", "16",
                  "--embedding-dim", "16", "--epochs", "2", "--bptt", "8", "--batch-size", "4",
                  "--optimizer", "adam", "--lr", "0.01", "--time-budget", "2m", "--seed", "3"]) == 0
-    assert main(["train", "--corpus", str(d / "train.txt"), "-o", str(d / "ngram")]) == 0
+    assert main(["train", "--corpus", str(d / "train.txt"), "-o", str(d / "ngram"),
+                 "--smoothing", "add-delta"]) == 0
     capsys.readouterr()
     results = []
     for model in ("lstm", "ngram"):
@@ -231,3 +232,9 @@ def test_cli_requires_a_validation_corpus(corpus_files, capsys):
     assert main(["train", "--model", "gru", "--corpus", str(corpus_files / "train.txt"),
                  "-o", str(corpus_files / "out")]) == 1
     assert "pass --valid" in capsys.readouterr().err
+
+
+def test_cli_optimizer_names_are_the_library_ones():
+    from nextword.cli import NEURAL_OPTIMIZERS
+
+    assert NEURAL_OPTIMIZERS == list(OPTIMIZERS)

@@ -6,6 +6,7 @@ is the estimator's `fallback`:
 
     "backoff"  P(w | h) = bo(h) · P(w | h')      (ARPA, Katz, Kneser–Ney, ...)
     "uniform"  P(w | h) = bo(h) · 1/|V|          (add-δ: the unseen share is spread evenly)
+               a NaN bo(h) marks a stored n-gram that was never followed by a word (c(h) = 0)
 
 and when the context h itself was never seen, every estimator uses the next shorter context h'
 (the lecture's backoff), so no probability is undefined.
@@ -29,12 +30,21 @@ class Tables:
     logbackoff: list                # logbackoff[k][row], k = 1..n-1 (context tables)
     fallback: str = "backoff"       # see module docstring
     unseen_context_logbackoff: float = 0.0   # ln bo of a context never seen (0: plain backoff)
-    unigram_is_context: np.ndarray | None = None   # uniform fallback: was this word ever a context?
+    keys: list | None = None        # pruned trie keys, when the estimator dropped n-grams
+    notes: list = field(default_factory=list)      # what the user should know (fallbacks used)
+    details: dict = field(default_factory=dict)    # facts worth saving (discounts per order)
 
 
 def context_counts(counts: NgramCounts, k: int) -> np.ndarray:
     """c(h) = sum_w c(h, w): how often each row of table k-1 was followed by a word."""
     return np.bincount(counts.parents(k), weights=counts.counts[k], minlength=counts.size(k - 1))
+
+
+def unigram_counts(counts: NgramCounts) -> np.ndarray:
+    """c(w) as floats, with <s> set to 0: it is counted once per sentence but never predicted."""
+    c_w = counts.counts[1].astype(np.float64)
+    c_w[BOS_ID] = 0.0
+    return c_w
 
 
 def unigram_total(counts: NgramCounts) -> float:
@@ -63,24 +73,25 @@ class AddDelta:
     def params(self) -> dict:
         return {"delta": self.delta}
 
-    def estimate(self, counts: NgramCounts, num_outcomes: int) -> Tables:
+    def estimate(self, counts: NgramCounts, num_outcomes: int, cutoffs=None) -> Tables:
+        if cutoffs is not None and any(cutoffs):
+            raise NextwordError(f"count cut-offs (--prune) need a backoff estimator; {self.name} "
+                                "spreads unseen mass uniformly, which pruned counts would distort")
         delta, V = self.delta, num_outcomes
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):
             N = unigram_total(counts)
             c_w = counts.counts[1].astype(np.float64)
             unigram = np.log((c_w + delta) / (N + delta * V))
             unigram[BOS_ID] = -np.inf                  # <s> is context only
             logprob = [None, unigram]
             logbackoff: list = [None]
-            is_context = None
             for k in range(2, counts.order + 1):
                 c_h = context_counts(counts, k)                          # per row of table k-1
                 c_hw = counts.counts[k]
                 logprob.append(np.log((c_hw + delta) / (c_h[counts.parents(k)] + delta * V)))
-                logbackoff.append(np.log(delta * V / (c_h + delta * V)))
-                if k == 2:
-                    is_context = c_h > 0
-        return Tables(logprob, logbackoff, "uniform", 0.0, is_context)
+                # NaN marks a row never followed by a word: not a context, so back off past it
+                logbackoff.append(np.where(c_h > 0, np.log(delta * V / np.maximum(c_h + delta * V, 1e-300)), np.nan))
+        return Tables(logprob, logbackoff, "uniform", 0.0)
 
 
 @dataclass(frozen=True)
@@ -97,15 +108,41 @@ class MLE(AddDelta):
         return {}
 
 
-ESTIMATORS = {"mle": MLE, "add-delta": AddDelta}
+ESTIMATORS = ["mle", "add-delta", "laplace", "kneser-ney", "modified-kneser-ney", "katz",
+              "witten-bell", "absolute", "stupid-backoff"]
 
 
 def make_estimator(name: str, **params):
-    """An estimator by its CLI name; parameters it does not take are ignored."""
+    """An estimator by its CLI name; parameters it does not take are ignored.
+
+    Parameters: delta (add-delta), discount_fallback (Kneser–Ney), discount (absolute),
+    alpha (stupid backoff).
+    """
     if name == "laplace":
         return AddDelta(1.0)
     if name == "add-delta":
         return AddDelta(params.get("delta", 0.25))
     if name == "mle":
         return MLE()
+    if name in ("kneser-ney", "modified-kneser-ney"):
+        from nextword.ngram.kneser_ney import KneserNey, ModifiedKneserNey
+
+        cls = KneserNey if name == "kneser-ney" else ModifiedKneserNey
+        return cls(discount_fallback=bool(params.get("discount_fallback", False)))
+    if name == "katz":
+        from nextword.ngram.katz import Katz
+
+        return Katz()
+    if name == "witten-bell":
+        from nextword.ngram.witten_bell import WittenBell
+
+        return WittenBell()
+    if name == "absolute":
+        from nextword.ngram.absolute import AbsoluteDiscounting
+
+        return AbsoluteDiscounting(params.get("discount"))
+    if name == "stupid-backoff":
+        from nextword.ngram.stupid_backoff import StupidBackoff
+
+        return StupidBackoff(params.get("alpha", 0.4))
     raise NextwordError(f"unknown smoothing {name!r}; choose one of {', '.join(ESTIMATORS)}")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-from itertools import islice
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
@@ -45,7 +44,7 @@ class NgramModel(LanguageModel):
     @classmethod
     def fit(cls, sentences: Iterable[Sequence[str]], order: int, estimator,
             vocab: Vocabulary | None = None, min_count: int = 1,
-            max_vocab: int | None = None) -> "NgramModel":
+            max_vocab: int | None = None, prune=None) -> "NgramModel":
         """Count the training sentences and estimate; the vocabulary comes from them unless given."""
         check_order(order)
         sentences = sentences if isinstance(sentences, list) else list(sentences)
@@ -53,30 +52,79 @@ class NgramModel(LanguageModel):
             vocab = Vocabulary.build(sentences, min_count=min_count, max_size=max_vocab)
         if not any(True for _ in sentences):
             raise NextwordError("the training corpus has no sentences")
-        stream = PaddedStream.from_sentences(vocab.encode(s) for s in sentences)
+        stream = PaddedStream.from_tokens(sentences, vocab.index)
         counts = count_ngrams(stream, len(vocab), order)
-        return cls.from_counts(counts, vocab, estimator)
+        return cls.from_counts(counts, vocab, estimator, prune)
 
     @classmethod
-    def from_counts(cls, counts: NgramCounts, vocab: Vocabulary, estimator) -> "NgramModel":
-        tables = estimator.estimate(counts, vocab.num_outcomes)
-        description = {"name": estimator.name, **estimator.params()}
-        return cls(vocab, counts.order, counts.keys, tables, description, counts.counts)
+    def fit_stream(cls, corpus, order: int, estimator, vocab: Vocabulary | None = None,
+                   min_count: int = 1, max_vocab: int | None = None, prune=None,
+                   chunk_tokens: int = 1 << 20) -> "NgramModel":
+        """Like `fit`, for a re-iterable corpus too large to hold: one pass builds the
+        vocabulary, a second counts it `chunk_tokens` tokens at a time (see count_ngrams_chunked)."""
+        from nextword.ngram.counts import count_ngrams_chunked
+
+        check_order(order)
+        if vocab is None:
+            vocab = Vocabulary.build(corpus, min_count=min_count, max_size=max_vocab)
+        counts = count_ngrams_chunked((vocab.encode(s) for s in corpus), len(vocab), order,
+                                      chunk_tokens)
+        if counts.counts[1].sum() == 0:
+            raise NextwordError("the training corpus has no sentences")
+        return cls.from_counts(counts, vocab, estimator, prune)
+
+    @classmethod
+    def from_counts(cls, counts: NgramCounts, vocab: Vocabulary, estimator,
+                    prune=None) -> "NgramModel":
+        """Estimate from counts; `prune` = count cut-offs per order (KenLM's --prune)."""
+        if prune is not None and any(prune):
+            tables = estimator.estimate(counts, vocab.num_outcomes, cutoffs=prune)
+        else:
+            tables = estimator.estimate(counts, vocab.num_outcomes)
+        description = {"name": estimator.name, **estimator.params(), **tables.details}
+        if prune is not None and any(prune):
+            description["prune"] = [int(c) for c in prune]
+        if tables.notes:
+            description["notes"] = list(tables.notes)
+        keys = tables.keys if tables.keys is not None else counts.keys
+        raw = counts.counts if tables.keys is None else None
+        return cls(vocab, counts.order, keys, tables, description, raw)
 
     # ---- scoring ----------------------------------------------------------------------------
     def _match_rows(self, stream: PaddedStream) -> list:
         """m[k][t]: row of the k-gram ending at position t; NO_HISTORY if it would start
-        before the sentence's <s>, NOT_FOUND if it was never stored."""
+        before the sentence's <s>, NOT_FOUND if it was never stored.
+
+        A k-gram can only be stored if its (k-1)-word prefix is (a trie), so each order searches
+        only the positions whose prefix was found: at order 5 that is a small share."""
         position = np.arange(len(stream)) - stream.starts[stream.sentence]   # 0 at <s>
-        m = [None, stream.ids.astype(np.int64)]
+        ids = stream.ids.astype(np.int64)
+        m = [None, ids]
         for k in range(2, self.order + 1):
-            previous = np.empty_like(m[k - 1])
-            previous[0] = NOT_FOUND
-            previous[1:] = m[k - 1][:-1]
-            rows = lookup(self.keys[k], self.vocab_size, previous, stream.ids)
+            rows = np.full(len(ids), NOT_FOUND, dtype=np.int64)
+            t = np.flatnonzero(m[k - 1][:-1] >= 0) + 1           # prefix (ending at t-1) found
+            rows[t] = lookup(self.keys[k], self.vocab_size, m[k - 1][t - 1], ids[t])
             rows[position < k - 1] = NO_HISTORY
             m.append(rows)
         return m
+
+    def _logprobs_from_matches(self, m: list, positions: np.ndarray) -> np.ndarray:
+        """ARPA scoring from the match table, top order down: at order k a position takes
+        ln p(stored k-gram) + the ln bo of every context it backed off from (lengths n-1..k;
+        stored: its value; never seen: the estimator's unseen-context value; before <s>: 0).
+        Dense NumPy operations only (gathers with clamped rows, then np.where)."""
+        t = self.tables
+        result = np.full(len(positions), np.nan)                        # (P,)
+        backoff = np.zeros(len(positions))                              # (P,)
+        for k in range(self.order, 0, -1):
+            if k < self.order:                                          # back off from length k
+                context = m[k][positions - 1]
+                unseen = np.where(context == NOT_FOUND, t.unseen_context_logbackoff, 0.0)
+                backoff += np.where(context >= 0, t.logbackoff[k][np.maximum(context, 0)], unseen)
+            rows = m[k][positions]
+            first = (rows >= 0) & np.isnan(result)                      # longest match so far
+            result = np.where(first, t.logprob[k][np.maximum(rows, 0)] + backoff, result)
+        return result
 
     def _logprobs(self, contexts: list, words: np.ndarray) -> np.ndarray:
         """ln P(w | h) for many (h, w): contexts[j] holds the row of the j-word context
@@ -103,10 +151,9 @@ class NgramModel(LanguageModel):
             for j in range(n - 1, -1, -1):
                 if j == 0:
                     seen = ~done
-                else:
+                else:   # a context is seen if stored with a backoff (NaN: never followed by a word)
                     seen = ~done & (contexts[j] >= 0)
-                    if j == 1 and t.unigram_is_context is not None:
-                        seen &= t.unigram_is_context[np.maximum(contexts[1], 0)]
+                    seen[seen] = ~np.isnan(t.logbackoff[j][contexts[j][seen]])
                 stored = seen & (matches[j + 1] >= 0)
                 result[stored] = t.logprob[j + 1][matches[j + 1][stored]]
                 unstored = seen & ~stored
@@ -143,8 +190,11 @@ class NgramModel(LanguageModel):
         predicted = np.ones(len(stream), dtype=bool)
         predicted[stream.starts] = False                     # <s> is never predicted
         positions = np.flatnonzero(predicted)
-        contexts = [None] + [m[j][positions - 1] for j in range(1, self.order)]
-        logprobs = self._logprobs(contexts, stream.ids[positions].astype(np.int64))
+        if self.tables.fallback == "backoff":
+            logprobs = self._logprobs_from_matches(m, positions)
+        else:
+            contexts = [None] + [m[j][positions - 1] for j in range(1, self.order)]
+            logprobs = self._logprobs(contexts, stream.ids[positions].astype(np.int64))
         lengths = np.fromiter((len(s) + 1 for s in batch), dtype=np.int64, count=len(batch))
         return np.split(logprobs, np.cumsum(lengths)[:-1])
 
@@ -152,8 +202,13 @@ class NgramModel(LanguageModel):
     def initial_state(self) -> tuple:
         return (BOS_ID,)
 
+    def state_for(self, context: np.ndarray) -> tuple:
+        """An n-gram model conditions on the bare context: () is the unigram distribution."""
+        return tuple(int(t) for t in context)[-(self.order - 1):] if self.order > 1 else ()
+
     def advance(self, state: tuple, token: int) -> tuple:
-        return (state + (int(token),))[len(state) + 2 - self.order:] if self.order > 1 else ()
+        """Keep the last n-1 tokens."""
+        return (state + (int(token),))[-(self.order - 1):] if self.order > 1 else ()
 
     def next_logprobs(self, state: tuple) -> np.ndarray:
         """ln P(w | state) for every w at once: the context rows repeated over the vocabulary."""
@@ -190,8 +245,6 @@ class NgramModel(LanguageModel):
         arrays = {f"keys_{k}": self.keys[k] for k in range(2, self.order + 1)}
         arrays.update({f"logprob_{k}": t.logprob[k] for k in range(1, self.order + 1)})
         arrays.update({f"logbackoff_{k}": t.logbackoff[k] for k in range(1, self.order)})
-        if t.unigram_is_context is not None:
-            arrays["unigram_is_context"] = t.unigram_is_context
         for name, array in arrays.items():
             with atomic_path(directory / ARRAY_DIR / f"{name}.npy") as tmp:
                 with open(tmp, "wb") as handle:
@@ -208,12 +261,10 @@ class NgramModel(LanguageModel):
         directory = Path(directory)
         try:
             order = int(meta["order"])
-            names = set(meta["arrays"])
-
             def array(name):
                 path = directory / ARRAY_DIR / f"{name}.npy"
-                try:
-                    return np.load(path, mmap_mode="r", allow_pickle=False)
+                try:     # a plain ndarray view of the map: no np.memmap overhead per indexing
+                    return np.asarray(np.load(path, mmap_mode="r", allow_pickle=False))
                 except (OSError, ValueError) as error:
                     raise NextwordError(f"{path}: cannot read array ({error})") from None
 
@@ -223,7 +274,6 @@ class NgramModel(LanguageModel):
                 logbackoff=[None] + [array(f"logbackoff_{k}") for k in range(1, order)],
                 fallback=meta["fallback"],
                 unseen_context_logbackoff=float(meta["unseen_context_logbackoff"]),
-                unigram_is_context=array("unigram_is_context") if "unigram_is_context" in names else None,
             )
         except (KeyError, TypeError, ValueError) as error:
             raise NextwordError(f"{directory / MODEL_FILE}: malformed n-gram model ({error})") from None

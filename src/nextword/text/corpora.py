@@ -116,17 +116,22 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\"'])")
 
 
 def _default_sentences() -> list[list[str]]:
-    """Sentences of the English help text that ships inside CPython (``pydoc_data.topics``)."""
+    """Sentences of the English help text that ships inside CPython (``pydoc_data.topics``).
+
+    The topics repeat each other (40% of their sentences occur twice or more), so each distinct
+    sentence is kept once, at its first occurrence: a held-out sentence is never a training one.
+    """
     from pydoc_data.topics import topics
 
-    sentences = []
+    sentences, seen = [], set()
     for key in sorted(topics):
         for paragraph in re.split(r"\n\s*\n", topics[key]):
             text = " ".join(paragraph.split())
             for sentence in _SENTENCE_END.split(text):
-                tokens = word_tokenize(sentence, lowercase=True)
-                if tokens:
-                    sentences.append(tokens)
+                tokens = tuple(word_tokenize(sentence, lowercase=True))
+                if tokens and tokens not in seen:
+                    seen.add(tokens)
+                    sentences.append(list(tokens))
     return sentences
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from itertools import repeat
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -54,11 +54,15 @@ class Vocabulary:
             raise NextwordError(f"min_count must be >= 1, got {min_count}")
         if max_size is not None and max_size < len(RESERVED):
             raise NextwordError(f"max_size must be >= {len(RESERVED)}, got {max_size}")
-        counter: Counter[str] = Counter()
         num_sentences = 0
-        for sentence in sentences:
-            counter.update(sentence)
-            num_sentences += 1
+
+        def counted():
+            nonlocal num_sentences
+            for sentence in sentences:
+                num_sentences += 1
+                yield sentence
+
+        counter: Counter[str] = Counter(chain.from_iterable(counted()))   # one C-level count
         unk_count = counter.pop(UNK, 0)
         counter.pop(BOS, None)
         counter.pop(EOS, None)

@@ -1,0 +1,10 @@
+"""The NumPy RNN language model with backpropagation through time written by hand.
+
+Importing this package registers the "numpy-rnn" model type with `nextword.model.load_model`.
+"""
+from nextword.reference.model import NumpyRNNModel
+from nextword.reference.rnn import RNNConfig, backward, forward, wh_contributions
+from nextword.reference.train import TrainConfig, train_numpy_rnn
+
+__all__ = ["NumpyRNNModel", "RNNConfig", "backward", "forward", "wh_contributions",
+           "TrainConfig", "train_numpy_rnn"]

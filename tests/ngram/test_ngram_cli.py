@@ -1,0 +1,103 @@
+"""The CLI forms of issue 3: train with every smoothing, --prune, --prune-to, export, eval of
+an ARPA file with the same JSON keys, one-line errors."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from nextword.cli import main
+from nextword.ngram.estimators import ESTIMATORS
+
+
+@pytest.fixture(scope="module")
+def corpus_file(tmp_path_factory, small_text):
+    path = tmp_path_factory.mktemp("corpus") / "train.txt"
+    path.write_text("\n".join(" ".join(s) for s in small_text) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def test_file(tmp_path_factory, small_test_text):
+    path = tmp_path_factory.mktemp("corpus") / "test.txt"
+    path.write_text("\n".join(" ".join(s) for s in small_test_text[:50]) + "\n")
+    return path
+
+
+def run(capsys, *args):
+    code = main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("smoothing", ESTIMATORS)
+def test_train_every_smoothing(capsys, tmp_path, corpus_file, test_file, smoothing):
+    code, _, err = run(capsys, "train", "--order", 3, "--smoothing", smoothing, "--corpus",
+                       corpus_file, "--output", tmp_path / "m", "--discount-fallback")
+    assert code == 0, err
+    code, out, err = run(capsys, "eval", tmp_path / "m", "--corpus", test_file, "--json")
+    if smoothing in ("stupid-backoff", "mle"):
+        if smoothing == "stupid-backoff":
+            assert code == 1 and "--unnormalised" in err and err.count("\n") == 1
+        return
+    assert code == 0 and json.loads(out)["perplexity"] > 1
+
+
+def test_export_and_eval_arpa_same_json_keys(capsys, tmp_path, corpus_file, test_file):
+    assert run(capsys, "train", "-n", 3, "--smoothing", "modified-kneser-ney", "--corpus",
+               corpus_file, "-o", tmp_path / "m", "--prune", "0 0 1")[0] == 0
+    code, _, err = run(capsys, "export", tmp_path / "m", "--arpa", tmp_path / "m.arpa")
+    assert code == 0 and "3-grams" in err
+    saved = json.loads(run(capsys, "eval", tmp_path / "m", "--corpus", test_file, "--json")[1])
+    arpa = json.loads(run(capsys, "eval", tmp_path / "m.arpa", "--corpus", test_file, "--json")[1])
+    assert saved.keys() == arpa.keys()
+    assert arpa["perplexity"] == pytest.approx(saved["perplexity"], rel=1e-6)
+
+
+def test_prune_to(capsys, tmp_path, corpus_file):
+    code, _, err = run(capsys, "train", "-n", 3, "--smoothing", "katz", "--corpus", corpus_file,
+                       "-o", tmp_path / "m", "--prune-to", 12000)
+    assert code == 0, err
+    info = json.loads(run(capsys, "info", tmp_path / "m")[1])
+    assert sum(info["ngrams"].values()) <= 12000 and info["estimator"]["entropy_pruned_to"] == 12000
+
+
+def test_chunked_training_same_model(capsys, tmp_path, corpus_file, test_file):
+    for name, extra in [("a", []), ("b", ["--chunk-tokens", 3000])]:
+        assert run(capsys, "train", "-n", 3, "--smoothing", "kneser-ney", "--corpus", corpus_file,
+                   "-o", tmp_path / name, *extra)[0] == 0
+    a, b = (json.loads(run(capsys, "eval", tmp_path / n, "--corpus", test_file, "--json")[1])
+            for n in "ab")
+    assert a["log_prob"] == pytest.approx(b["log_prob"])
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--smoothing", "modified-kneser-ney", "--prune", "0 x"], "--prune takes whole numbers"),
+    (["--smoothing", "modified-kneser-ney", "--prune", "0 2 1"], "must not decrease"),
+    (["--smoothing", "add-delta", "--prune", "0 1"], "backoff estimator"),
+    (["--smoothing", "absolute", "--discount", "1.5"], "must lie in (0, 1)"),
+    (["--smoothing", "stupid-backoff", "--alpha", "0"], "must lie in (0, 1]"),
+    (["--smoothing", "katz", "--order", "0"], "order must be an integer >= 1"),
+    (["--smoothing", "katz", "--chunk-tokens", "0"], "--chunk-tokens must be >= 1"),
+])
+def test_bad_flags_one_line(capsys, tmp_path, corpus_file, args, message):
+    code, _, err = run(capsys, "train", "--corpus", corpus_file, "-o", tmp_path / "m", *args)
+    assert code == 1 and message in err and err.startswith("nextword: error: ") and err.count("\n") == 1
+
+
+def test_discount_fallback_advice(capsys, tmp_path):
+    path = tmp_path / "tiny.txt"
+    path.write_text("a b\na b\nb a\n")
+    code, _, err = run(capsys, "train", "-n", 2, "--smoothing", "modified-kneser-ney", "--corpus",
+                       path, "-o", tmp_path / "m")
+    assert code == 1 and "--discount-fallback" in err and err.count("\n") == 1
+    code, _, err = run(capsys, "train", "-n", 2, "--smoothing", "modified-kneser-ney", "--corpus",
+                       path, "-o", tmp_path / "m", "--discount-fallback")
+    assert code == 0 and "nextword: note: " in err and "substituting fallback discounts" in err
+
+
+def test_export_refuses_add_delta(capsys, tmp_path, corpus_file):
+    run(capsys, "train", "-n", 2, "--smoothing", "add-delta", "--corpus", corpus_file, "-o", tmp_path / "m")
+    code, _, err = run(capsys, "export", tmp_path / "m", "--arpa", tmp_path / "m.arpa")
+    assert code == 1 and "ARPA file cannot express add-delta" in err
+    assert not (tmp_path / "m.arpa").exists()

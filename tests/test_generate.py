@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+
+from nextword.errors import NextwordError
+from nextword.generate import SamplingConfig, generate, sampling_distribution
+from nextword.ngram.estimators import AddDelta
+from nextword.ngram.model import NgramModel
+
+
+@pytest.fixture
+def lm(random_corpus):
+    return NgramModel.fit(random_corpus, order=3, estimator=AddDelta(0.25))
+
+
+def test_same_seed_same_sentences(lm):
+    assert generate(lm, 5, seed=11) == generate(lm, 5, seed=11)
+    assert generate(lm, 5, seed=11) != generate(lm, 5, seed=12)
+
+
+def test_sentences_end_at_eos_or_length_cap(lm):
+    for sentence in generate(lm, 20, seed=0, config=SamplingConfig(max_length=3)):
+        assert len(sentence) <= 3 and "</s>" not in sentence and "<s>" not in sentence
+
+
+def test_top_k_one_is_greedy(lm):
+    a = generate(lm, 3, seed=1, config=SamplingConfig(top_k=1, max_length=10))
+    b = generate(lm, 3, seed=2, config=SamplingConfig(top_k=1, max_length=10))
+    assert a == b
+
+
+def test_sampling_distribution_temperature_top_k_top_p():
+    logprobs = np.append(np.log([0.5, 0.3, 0.15, 0.05]), -np.inf)     # the last: like <s>
+    assert sampling_distribution(logprobs, SamplingConfig()) == pytest.approx(np.exp(logprobs))
+    # T = 1/2 squares then renormalises: p^2 / sum p^2
+    squared = np.exp(logprobs) ** 2
+    assert sampling_distribution(logprobs, SamplingConfig(temperature=0.5)) == pytest.approx(
+        squared / squared.sum())
+    assert sampling_distribution(logprobs, SamplingConfig(top_k=2)) == pytest.approx(
+        [0.5 / 0.8, 0.3 / 0.8, 0, 0, 0])
+    # top-p 0.7: 0.5 < 0.7, 0.5 + 0.3 >= 0.7 -> keep two
+    assert sampling_distribution(logprobs, SamplingConfig(top_p=0.7)) == pytest.approx(
+        [0.5 / 0.8, 0.3 / 0.8, 0, 0, 0])
+
+
+def test_bad_sampling_settings():
+    for kwargs in ({"temperature": 0}, {"top_k": 0}, {"top_p": 1.5}, {"max_length": 0}):
+        with pytest.raises(NextwordError):
+            SamplingConfig(**kwargs)

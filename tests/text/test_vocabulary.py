@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+
+from nextword.errors import NextwordError
+from nextword.text.vocabulary import BOS_ID, EOS_ID, UNK_ID, Vocabulary
+
+
+def test_reserved_entries_come_first_then_by_count(two_sentences):
+    v = Vocabulary.build(two_sentences)
+    assert v.tokens == ["<unk>", "<s>", "</s>", "a", "b", "c"]
+    assert (UNK_ID, BOS_ID, EOS_ID) == (0, 1, 2)
+    assert v.counts == [0, 2, 2, 2, 1, 1]
+    assert v.num_outcomes == 5
+
+
+def test_min_count_and_max_size_send_rare_words_to_unk():
+    sentences = [["x", "x", "x", "y", "y", "z"]]
+    assert Vocabulary.build(sentences, min_count=2).tokens[3:] == ["x", "y"]
+    v = Vocabulary.build(sentences, max_size=4)
+    assert v.tokens[3:] == ["x"]
+    assert v.counts[UNK_ID] == 3           # y, y, z
+    with pytest.raises(NextwordError):
+        Vocabulary.build(sentences, min_count=0)
+
+
+def test_literal_unk_is_the_unknown_word():
+    v = Vocabulary.build([["the", "<unk>", "<unk>"]])
+    assert v.tokens == ["<unk>", "<s>", "</s>", "the"]
+    assert v.counts[UNK_ID] == 2
+    assert v.encode(["<unk>", "the", "never-seen"]).tolist() == [0, 3, 0]
+    assert v.known(["<unk>", "the", "never-seen"]).tolist() == [True, True, False]
+
+
+def test_encode_is_one_int32_array(two_sentences):
+    v = Vocabulary.build(two_sentences)
+    ids = v.encode(["a", "b", "q", "c"])
+    assert ids.dtype == np.int32 and ids.tolist() == [3, 4, 0, 5]
+    assert v.decode(ids) == ["a", "b", "<unk>", "c"]
+
+
+def test_round_trip_is_plain_text(tmp_path, two_sentences):
+    v = Vocabulary.build(two_sentences)
+    path = tmp_path / "vocab.txt"
+    v.save(path)
+    assert path.read_text().splitlines()[3] == "a\t2"
+    loaded = Vocabulary.load(path)
+    assert loaded == v and loaded.counts == v.counts
+
+
+def test_malformed_vocabulary_file_names_the_line(tmp_path):
+    path = tmp_path / "vocab.txt"
+    path.write_text("<unk>\t0\n<s>\t1\n</s>\t1\nbad line without count\n")
+    with pytest.raises(NextwordError, match=r"vocab.txt:4: expected"):
+        Vocabulary.load(path)
+    path.write_text("a\t1\n")
+    with pytest.raises(NextwordError, match="must start with"):
+        Vocabulary.load(path)
