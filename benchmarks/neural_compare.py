@@ -5,6 +5,7 @@ machine's load) and reports the validation perplexity at each evaluation and its
 
     python benchmarks/neural_compare.py --threads 1 softmax      # full vs sampled, fp32 vs bf16
     python benchmarks/neural_compare.py --threads 1 optimizers   # SGD vs NAdamW per model
+    python benchmarks/neural_compare.py --threads 1 rnn          # what keeps the Elman RNN stable
 """
 from __future__ import annotations
 
@@ -40,7 +41,24 @@ OPTIMIZERS = {   # 466,000 tokens each (666 x 20 x 35, 210 x 64 x 35, 420 x 32 x
 }
 
 
+RNN512 = dict(embedding_dim=512, hidden_dim=512, num_layers=1, dropout=0.3, tie=True)
+RNN_NADAMW = dict(NADAMW, clip=0.25)                 # with BF16_SAMPLED: T 35, 4 evaluations an epoch
+RNN_STABILITY = {
+    "rnn512-B32-lr3e-3": ("rnn", RNN512, dict(**RNN_NADAMW, **BF16_SAMPLED, lr=3e-3, batch_size=32, max_steps=416)),
+    "rnn400-B32-lr3e-3": ("rnn", RNN, dict(**RNN_NADAMW, **BF16_SAMPLED, lr=3e-3, batch_size=32, max_steps=416)),
+    "rnn512-B20-lr2e-3": ("rnn", RNN512, dict(**RNN_NADAMW, **BF16_SAMPLED, lr=2e-3, batch_size=20, max_steps=666)),
+    "rnn400-B20-lr2e-3-epoch": ("rnn", RNN, dict(**RNN_NADAMW, **BF16_SAMPLED, lr=2e-3, batch_size=20, max_steps=1330)),
+    "rnn400-B32-lr1e-3-epoch": ("rnn", RNN, dict(**RNN_NADAMW, **BF16_SAMPLED, lr=1e-3, batch_size=32, max_steps=830)),
+    "rnn400-B32-lr1e-3-fp32-sampled": ("rnn", RNN, dict(**RNN_NADAMW, bptt=35, evals_per_epoch=4, lr=1e-3, batch_size=32, max_steps=416, softmax="sampled")),
+    "rnn400-B32-lr1e-3-bf16-full": ("rnn", RNN, dict(**RNN_NADAMW, bptt=35, evals_per_epoch=4, lr=1e-3, batch_size=32, max_steps=416, precision="bf16")),
+    "rnn400-B20-sgd-lr20-bf16-full": ("rnn", RNN, dict(optimizer="sgd", lr=20.0, clip=0.25, bptt=35, evals_per_epoch=4,
+                                                      precision="bf16", batch_size=20, max_steps=666)),
+}
+
+
 def variants(group: str) -> dict:
+    if group == "rnn":
+        return dict(RNN_STABILITY)
     if group == "softmax":
         model, train = LSTM200
         return {name: (kind, model, {**train, **extra}) for name, (kind, _, extra) in SOFTMAX.items()}
@@ -49,7 +67,7 @@ def variants(group: str) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("group", choices=["softmax", "optimizers"])
+    parser.add_argument("group", choices=["softmax", "optimizers", "rnn"])
     parser.add_argument("--only", default=None, help="comma-separated variant names")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
