@@ -74,6 +74,20 @@ class LanguageModel(ABC):
         return float(np.exp(self.logprob(word, context)))
 
 
+def sentence_batches(sentences: Iterable[np.ndarray], max_tokens: int) -> Iterator[list]:
+    """Group sentences into lists of about `max_tokens` tokens (markers counted), so a model
+    scores many at once while memory stays bounded however long the corpus is."""
+    batch, size = [], 0
+    for sentence in sentences:
+        batch.append(sentence)
+        size += len(sentence) + 2
+        if size >= max_tokens:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
 # type name -> loader(directory, meta) ; filled by the model packages on import
 LOADERS: dict[str, Any] = {}
 

@@ -17,7 +17,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import torch
 
-from nextword.model import LanguageModel, register
+from nextword.model import LanguageModel, register, sentence_batches
 from nextword.neural.batching import input_ids
 from nextword.neural.checkpoint import load_net, save_weights, write_model_files
 from nextword.neural.layers import NeuralNet
@@ -75,15 +75,7 @@ class NeuralLM(LanguageModel):
         """One stream, hidden state carried from chunk to chunk and line to line."""
         state = self.net.initial_state(1, self.device)
         previous = EOS_ID                                  # the stream starts with </s>
-        while True:
-            batch, size = [], 0
-            for ids in sentences:
-                batch.append(ids)
-                size += len(ids) + 1
-                if size >= CHUNK_TOKENS:
-                    break
-            if not batch:
-                return
+        for batch in sentence_batches(sentences, CHUNK_TOKENS):
             targets = np.concatenate([np.append(ids, EOS_ID) for ids in batch]).astype(np.int64)
             inputs = np.concatenate([[previous], targets[:-1]])   # teacher forcing: true tokens
             previous = int(targets[-1])

@@ -9,7 +9,7 @@ import numpy as np
 
 from nextword.errors import NextwordError
 from nextword.fileio import atomic_path, write_json_atomic
-from nextword.model import MODEL_FILE, VOCAB_FILE, LanguageModel, register
+from nextword.model import MODEL_FILE, VOCAB_FILE, LanguageModel, register, sentence_batches
 from nextword.ngram.counts import NO_HISTORY, NOT_FOUND, NgramCounts, PaddedStream, count_ngrams, lookup
 from nextword.ngram.estimators import Tables
 from nextword.text.vocabulary import BOS_ID, Vocabulary
@@ -172,16 +172,7 @@ class NgramModel(LanguageModel):
 
     def sentence_logprobs(self, sentences: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         """Score in batches of ~BATCH_TOKENS tokens, all positions of a batch at once."""
-        iterator = iter(sentences)
-        while True:
-            batch, size = [], 0
-            for sentence in iterator:
-                batch.append(sentence)
-                size += len(sentence) + 2
-                if size >= BATCH_TOKENS:
-                    break
-            if not batch:
-                return
+        for batch in sentence_batches(sentences, BATCH_TOKENS):
             yield from self._score_batch(batch)
 
     def _score_batch(self, batch: list) -> list:
