@@ -14,37 +14,26 @@ with the machine and the date. Needs $NEXTWORD_DATA (or ../shared/data) with ptb
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
-import platform
 import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common  # noqa: E402
+from nextword.neural.train import parse_duration  # noqa: E402
+
 DEFAULT_MODELS = "lstm:lstm-budget,rnn:rnn-budget,window:window-budget"
 
 
-def parse_duration(text: str) -> float:
-    units = {"s": 1, "m": 60, "h": 3600}
-    return float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
-
-
 def machine(threads: int) -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     import torch
 
-    return (f"{cpu}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
-            f"{threads} thread(s), {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC")
+    return f"{common.machine()}, torch {torch.__version__}, {threads} thread(s)"
 
 
 def run_one(kind: str, preset: str, budget: float, output: Path, threads: int, overrides: dict) -> dict:

@@ -72,14 +72,14 @@ def numpy_rnn_options(function):
 # ---- neural training options (issue 5): nextword train --model window|rnn|lstm|gru --------
 def _duration(ctx, param, value):
     """'90', '90s', '30m', '1.5h' -> seconds."""
+    from nextword.neural.train import parse_duration
+
     if value is None:
         return None
-    text = value.strip().lower()
-    units = {"s": 1, "m": 60, "h": 3600}
     try:
-        return float(text[:-1]) * units[text[-1]] if text[-1] in units else float(text)
-    except (ValueError, IndexError):
-        raise click.BadParameter(f"{value!r} is not a duration like 90s, 30m or 1.5h") from None
+        return parse_duration(value)
+    except NextwordError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 def neural_options(function):

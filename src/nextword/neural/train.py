@@ -93,6 +93,16 @@ class TrainConfig:
 
 
 # knobs that may change when a run is resumed; everything else must match the saved run
+def parse_duration(text: str) -> float:
+    """'90', '90s', '30m', '1.5h' -> seconds (a time budget as people write it)."""
+    value = text.strip().lower()
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        return float(value[:-1]) * units[value[-1]] if value[-1] in units else float(value)
+    except (ValueError, IndexError):
+        raise NextwordError(f"{text!r} is not a duration like 90s, 30m or 1.5h") from None
+
+
 RESUMABLE_CHANGES = ("epochs", "time_budget", "max_steps", "device", "threads", "early_stop")
 
 
