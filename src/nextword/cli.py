@@ -146,13 +146,7 @@ def _train_neural(model_type, corpus, valid_spec, output, min_count, max_vocab, 
     if not valid_spec:
         raise NextwordError("neural models need a validation corpus: pass --valid (e.g. ptb:valid)")
     train_config = TrainConfig(**train_fields)
-    with progress(desc="reading", unit="sent") as bar:
-        sentences = []
-        for sentence in _corpus(corpus, tokenizer, stream):
-            sentences.append(sentence)
-            bar.update()
-    if not sentences:
-        raise NextwordError(f"{corpus}: no sentences to train on")
+    sentences = _read_training(corpus, tokenizer, stream)
     vocab = Vocabulary.build(sentences, min_count=min_count, max_size=max_vocab)
     model_config = config_from_dict(model_type, {"vocab_size": len(vocab), **model_fields})
     result = train_neural(model_config, train_config, vocab, sentences,
@@ -251,9 +245,7 @@ def _train_numpy_rnn(corpus, valid_spec, output, min_count, max_vocab, tokenizer
         if options.get(name) == 0:
             options[name] = None                                # 0 on the command line: off
     config = TrainConfig(min_count=min_count, max_vocab=max_vocab, **options)
-    sentences = list(_corpus(corpus, tokenizer, stream))
-    if not sentences:
-        raise NextwordError(f"{corpus}: no sentences to train on")
+    sentences = _read_training(corpus, tokenizer, stream)
     started = time.perf_counter()
     steps = sum(len(sentence) + 1 for sentence in sentences)
     with progress(total=steps * config.epochs, desc="training numpy-rnn") as bar:
@@ -269,6 +261,15 @@ def _train_numpy_rnn(corpus, valid_spec, output, min_count, max_vocab, tokenizer
     click.echo(f"saved to {output}", err=True)
     if valid_spec:
         _report(_evaluate(lm, valid_spec, tokenizer), valid_spec, as_json=False)
+
+
+def _read_training(corpus, tokenizer, stream) -> list:
+    """The training sentences as a list (models that pass over them many times), with a bar."""
+    with progress(desc="reading", unit="sent") as bar:
+        sentences = list(_Counted(_corpus(corpus, tokenizer, stream), bar))
+    if not sentences:
+        raise NextwordError(f"{corpus}: no sentences to train on")
+    return sentences
 
 
 class _Counted:
