@@ -19,6 +19,7 @@ import resource
 import subprocess
 import sys
 import time
+from dataclasses import fields
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
@@ -51,7 +52,9 @@ def run_one(kind: str, preset: str, budget: float, output: Path, threads: int, o
     torch.set_num_threads(threads)
     preset_kind, model_fields, train_fields = get_preset(preset)
     assert preset_kind == kind, (preset, kind)
-    train_fields.update(overrides)
+    train_names = {f.name for f in fields(TrainConfig)}
+    for name, value in overrides.items():
+        (train_fields if name in train_names else model_fields)[name] = value
     started = time.monotonic()
     sentences = list(load_corpus("ptb:train"))
     valid = list(load_corpus("ptb:valid"))
@@ -141,7 +144,8 @@ def main(argv=None) -> int:
     parser.add_argument("--output", type=Path, default=Path("runs/neural-bench"))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                        help="override a TrainConfig field of every model, e.g. --set lr=0.002")
+                        help="override a training or model field of every model, e.g. --set lr=0.002 "
+                        "--set dropout=0.5")
     parser.add_argument("--step-profile", action="store_true", help="only time the training step")
     parser.add_argument("--one", nargs=2, metavar=("TYPE", "PRESET"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

@@ -86,6 +86,33 @@ def test_schedule_decays_on_plateau_and_stops_early():
     assert s.lr == 0.5 and s.best == 9.0
 
 
+def test_a_factor_of_one_never_decays():
+    """The cosine schedule keeps a PlateauSchedule with factor 1 only for 'best' and stopping."""
+    s = PlateauSchedule(lr=1.0, factor=1.0, patience=0, stop_after=3)
+    assert [s.update(p) for p in (10.0, 11.0, 12.0, 13.0)] == ["best", "wait", "wait", "stop"]
+    assert s.lr == 1.0
+
+
+def test_cosine_schedule_anneals_over_the_epochs(vocab, sentences, tmp_path):
+    """η = η0 (1 + cos πf) / 2, set before each step from the fraction f of the run done before
+    it. With S segments per epoch and 2 epochs, the evaluation after epoch e logs the rate of
+    its last step, f = (e - 1 + (S - 1)/S) / 2; a stalled validation never lowers it further."""
+    config = tiny_train(epochs=2, schedule="cosine", lr=0.02)
+    result = train(tiny_config("rnn", len(vocab)), config, vocab, sentences, sentences[:8], tmp_path)
+    history = result.position.history
+    per_epoch = history[0]["step"]                                  # S steps in epoch 1
+    for epoch, record in enumerate(history, start=1):
+        f = (epoch - 1 + (per_epoch - 1) / per_epoch) / 2
+        assert record["lr"] == pytest.approx(0.02 * 0.5 * (1 + math.cos(math.pi * f)), rel=1e-12)
+    assert history[0]["lr"] > history[1]["lr"] > 0
+    assert train_module.cosine_lr(0.02, 1.0) == 0.0 and train_module.cosine_lr(0.02, 0.0) == 0.02
+
+
+def test_unknown_schedule_is_a_one_line_error():
+    with pytest.raises(NextwordError, match=r"unknown schedule 'step'; choose plateau or cosine"):
+        TrainConfig(schedule="step")
+
+
 def test_nan_loss_stops_with_a_clear_message_and_keeps_the_checkpoint(
         vocab, sentences, tmp_path, monkeypatch):
     """The loss turns NaN at step 7, after the evaluation at step 4 saved weights.pt.
@@ -196,7 +223,9 @@ def test_cli_train_eval_generate_like_an_ngram(corpus_files, capsys):
     assert main(["train", "--model", "lstm", "--corpus", str(d / "train.txt"), "--valid",
                  str(d / "test.txt"), "-o", str(d / "lstm"), "--hidden-dim", "16",
                  "--embedding-dim", "16", "--epochs", "2", "--bptt", "8", "--batch-size", "4",
-                 "--optimizer", "adam", "--lr", "0.01", "--time-budget", "2m", "--seed", "3"]) == 0
+                 "--optimizer", "adam", "--lr", "0.01", "--time-budget", "2m", "--seed", "3",
+                 "--schedule", "cosine"]) == 0
+    assert json.loads((d / "lstm" / "model.json").read_text())["training"]["schedule"] == "cosine"
     assert main(["train", "--corpus", str(d / "train.txt"), "-o", str(d / "ngram"),
                  "--smoothing", "add-delta"]) == 0
     capsys.readouterr()

@@ -81,7 +81,7 @@ class PlateauSchedule:
         self.since_decay += 1
         if self.stop_after and self.bad >= self.stop_after:
             return "stop"
-        if self.since_decay > self.patience:
+        if self.since_decay > self.patience and self.factor < 1:
             self.lr *= self.factor
             self.since_decay = 0
             return "stop" if self.lr < self.min_lr else "decay"

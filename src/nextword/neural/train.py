@@ -40,6 +40,7 @@ LOG_FILE = "train_log.jsonl"
 PLOT_FILE = "perplexity.png"
 SOFTMAXES = ("full", "sampled")
 PRECISIONS = ("fp32", "bf16")
+SCHEDULES = ("plateau", "cosine")
 SAMPLER_POWER = 0.75          # negatives drawn from unigram^0.75 (Mikolov et al. 2013)
 
 
@@ -56,7 +57,8 @@ class TrainConfig:
     epochs: int = 40
     seed: int = 0
     time_budget: float | None = None    # seconds of wall clock, evaluations included
-    lr_factor: float = 0.25             # lr *= factor when validation stops improving
+    schedule: str = "plateau"           # "cosine": η(f) = η0 (1 + cos πf) / 2 over the run
+    lr_factor: float = 0.25             # plateau: lr *= factor when validation stops improving
     patience: int = 0                   # evaluations without improvement before that
     early_stop: int = 5                 # stop after this many without improvement (0: never)
     min_lr: float = 0.0                 # stop once the lr falls below this
@@ -86,6 +88,7 @@ class TrainConfig:
             (self.num_samples >= 1, f"num samples must be >= 1, got {self.num_samples}"),
             (0 <= self.full_softmax_final <= 1, "full-softmax-final must be in [0, 1]"),
             (self.precision in PRECISIONS, f"unknown precision {self.precision!r}; choose fp32 or bf16"),
+            (self.schedule in SCHEDULES, f"unknown schedule {self.schedule!r}; choose plateau or cosine"),
         ]
         for ok, message in checks:
             if not ok:
@@ -230,8 +233,10 @@ class Trainer:
         torch.manual_seed(config.seed)                  # initial weights, dropout masks
         net = build_net(self.model_config).to(device)
         optimizer = make_optimizer(config.optimizer, net.parameters(), config.lr, config.weight_decay)
-        schedule = PlateauSchedule(config.lr, config.lr_factor, config.patience, config.early_stop,
-                                   config.min_lr)
+        # under the cosine schedule the plateau one only keeps the best model and stops early
+        cosine = config.schedule == "cosine"
+        schedule = PlateauSchedule(config.lr, 1.0 if cosine else config.lr_factor, config.patience,
+                                   config.early_stop, config.min_lr)
         sampler_rng = torch.Generator(device=device).manual_seed(config.seed + 1)
         sampler = SampledSoftmax(np.bincount(self.train_ids, minlength=len(self.vocab)),
                                  config.num_samples, sampler_rng, device)
@@ -297,6 +302,8 @@ class Trainer:
                     status = "time budget"
                     break
                 step_start = time.monotonic()
+                if cosine:
+                    set_lr(optimizer, cosine_lr(config.lr, fraction_done()))
                 state = net.detach(state)       # truncate: no gradient into the previous segment
                 sampled = config.softmax == "sampled" and fraction_done() < 1 - config.full_softmax_final
                 with autocast:
@@ -311,7 +318,7 @@ class Trainer:
                 if not math.isfinite(value):
                     raise NextwordError(
                         f"training loss became {value} at epoch {position.epoch + 1}, step "
-                        f"{position.step + 1} (lr {schedule.lr:g}); stopped, the last good "
+                        f"{position.step + 1} (lr {current_lr(optimizer):g}); stopped, the last good "
                         f"checkpoint in {self.output} is kept: lower --lr or set --clip")
                 optimizer.step()
                 tokens = targets.numel()
@@ -328,7 +335,7 @@ class Trainer:
                     if position.step % 10 == 0:
                         speed = window_tokens / max(1e-9, time.monotonic() - window_start)
                         bar.set_postfix(loss=f"{value:.3f}", ppl=f"{math.exp(min(value, 50)):.1f}",
-                                        lr=f"{schedule.lr:.3g}", tok_s=f"{speed:,.0f}")
+                                        lr=f"{current_lr(optimizer):.3g}", tok_s=f"{speed:,.0f}")
                 if position.segment in eval_at:
                     eval_start = time.monotonic()
                     status = self._evaluate(net, valid, schedule, optimizer, position, elapsed,
@@ -360,7 +367,7 @@ class Trainer:
         """Validate, log, let the schedule act, keep the best model; returns a stop status or None."""
         valid_ppl = stream_perplexity(net, valid)
         train_loss = position.loss_sum / max(1, position.loss_tokens)
-        lr = schedule.lr
+        lr = current_lr(optimizer)
         verdict = schedule.update(valid_ppl)
         position.history.append({
             "epoch": round(position.epoch + position.segment / per_epoch, 4),
@@ -373,7 +380,8 @@ class Trainer:
         position.loss_sum, position.loss_tokens = 0.0, 0
         if verdict == "best":
             save_weights(self.output, net)
-        set_lr(optimizer, schedule.lr)
+        if self.config.schedule == "plateau":
+            set_lr(optimizer, schedule.lr)
         self._write_log(position.history)
         return "early stop" if verdict == "stop" else None
 
@@ -424,6 +432,21 @@ class Trainer:
                 f"{self.model_config.kind} model asked for{': ' + differ if differ else ''}; "
                 f"repeat the original model options")
         return saved
+
+
+def cosine_lr(lr: float, fraction: float) -> float:
+    """Cosine annealing (Loshchilov & Hutter 2017) over the whole run, f = fraction done of the
+    time budget (else of the epochs): η = η0 (1 + cos πf) / 2, from η0 down to 0 at the end.
+    A fixed budget knows its end in advance, which a plateau schedule cannot use.
+
+    >>> [round(cosine_lr(2.0, f), 3) for f in (0.0, 0.5, 1.0)]
+    [2.0, 1.0, 0.0]
+    """
+    return lr * 0.5 * (1.0 + math.cos(math.pi * min(1.0, max(0.0, fraction))))
+
+
+def current_lr(optimizer: torch.optim.Optimizer) -> float:
+    return float(optimizer.param_groups[0]["lr"])
 
 
 def _to(state, device):
