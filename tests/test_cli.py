@@ -83,6 +83,24 @@ def test_bad_input_gives_one_line_errors(capsys, tmp_path, corpus_file):
                    match="temperature must be > 0")
 
 
+@pytest.mark.parametrize("args,message", [
+    (["--delta", "0.5"], "--delta applies to --smoothing add-delta, not modified-kneser-ney"),
+    (["--smoothing", "katz", "--alpha", "0.5"], "--alpha applies to --smoothing stupid-backoff, not katz"),
+    (["--smoothing", "mle", "--discount-fallback"], "--discount-fallback applies to --smoothing "
+                                                     "kneser-ney or modified-kneser-ney, not mle"),
+    (["--smoothing", "laplace", "--discount", "0.5"], "--discount applies to --smoothing absolute"),
+    (["--lr", "0.1"], "--lr is an option of the neural and numpy-rnn models, not of the n-gram"),
+    (["--model", "lstm", "--order", "4"], "--order is an option of the n-gram model, not of lstm"),
+    (["--model", "numpy-rnn", "--optimizer", "adam"], "--optimizer is an option of the neural "
+                                                      "models, not of numpy-rnn"),
+])
+def test_a_flag_the_model_would_ignore_is_an_error(capsys, tmp_path, corpus_file, args, message):
+    """Silently ignoring `--delta 0.5` under Kneser-Ney would train a model the user did not ask for."""
+    one_line_error(capsys, "train", "--corpus", str(corpus_file), "-o", str(tmp_path / "o"), *args,
+                   match=message)
+    assert not (tmp_path / "o").exists()
+
+
 def test_console_command_has_no_traceback(tmp_path):
     result = subprocess.run([sys.executable, "-m", "nextword", "eval", str(tmp_path / "x")],
                             capture_output=True, text=True)

@@ -100,6 +100,9 @@ def neural_options(function):
         click.option("--optimizer", type=click.Choice(NEURAL_OPTIMIZERS), default=None,
                      help="sgd, adagrad, rmsprop, adam, adamw, nadamw (NAdam, decoupled decay)."),
         click.option("--weight-decay", type=float, default=None),
+        click.option("--schedule", type=click.Choice(["plateau", "cosine"]), default=None,
+                     help="Learning rate: plateau (x lr-factor when validation stalls) or cosine "
+                     "(annealed to 0 over the time budget or the epochs)."),
         click.option("--batch-size", type=int, default=None, help="Parallel streams B."),
         click.option("--time-budget", callback=_duration, default=None,
                      help="Stop training after this wall-clock time, e.g. 30m (evaluation included)."),
@@ -198,6 +201,7 @@ def train(model_type, corpus, valid_spec, output, order, smoothing, delta, min_c
           tokenizer, stream, prune_spec, prune_to, discount_fallback, discount, alpha,
           chunk_tokens, **neural):
     """Train a model on CORPUS and save it in OUTPUT."""
+    _reject_flags_that_do_not_apply(model_type, smoothing)
     if model_type == "numpy-rnn":
         return _train_numpy_rnn(corpus, valid_spec, output, min_count, max_vocab, tokenizer,
                                 stream, neural)
@@ -234,6 +238,36 @@ def train(model_type, corpus, valid_spec, output, order, smoothing, delta, min_c
     click.echo(f"saved to {output}", err=True)
     if valid_spec:
         _report(_evaluate(lm, valid_spec, tokenizer), valid_spec, as_json=False)
+
+
+NGRAM_FLAGS = ("order", "smoothing", "delta", "prune_spec", "prune_to", "discount_fallback",
+               "discount", "alpha", "chunk_tokens")
+SMOOTHING_FLAGS = {"delta": ("add-delta",), "discount": ("absolute",), "alpha": ("stupid-backoff",),
+                   "discount_fallback": ("kneser-ney", "modified-kneser-ney")}
+# options every model type takes
+TRAIN_COMMON = ("model_type", "corpus", "valid_spec", "output", "min_count", "max_vocab",
+                "tokenizer", "stream")
+
+
+def _reject_flags_that_do_not_apply(model_type: str, smoothing: str) -> None:
+    """A flag typed on the command line that the chosen model would ignore is an error, not a
+    silent no-op: `--delta 0.5` with Kneser-Ney, `--lr` with an n-gram model, and so on."""
+    context = click.get_current_context()
+    flags = {p.name: p.opts[0] for p in context.command.params}
+    given = [name for name in flags
+             if context.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE]
+    for name in given:
+        if model_type == "ngram":
+            if name not in (*NGRAM_FLAGS, *TRAIN_COMMON):
+                raise NextwordError(f"{flags[name]} is an option of the neural and numpy-rnn "
+                                    f"models, not of the n-gram model")
+            if smoothing not in SMOOTHING_FLAGS.get(name, (smoothing,)):
+                raise NextwordError(f"{flags[name]} applies to --smoothing "
+                                    f"{' or '.join(SMOOTHING_FLAGS[name])}, not {smoothing}")
+        elif name in NGRAM_FLAGS:
+            raise NextwordError(f"{flags[name]} is an option of the n-gram model, not of {model_type}")
+        elif model_type == "numpy-rnn" and name not in (*NUMPY_RNN_FLAGS, *TRAIN_COMMON):
+            raise NextwordError(f"{flags[name]} is an option of the neural models, not of numpy-rnn")
 
 
 # ---- train --model numpy-rnn (issue 4) --------------------------------------------------------

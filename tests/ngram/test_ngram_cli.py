@@ -32,8 +32,9 @@ def run(capsys, *args):
 
 @pytest.mark.parametrize("smoothing", ESTIMATORS)
 def test_train_every_smoothing(capsys, tmp_path, corpus_file, test_file, smoothing):
+    fallback = ["--discount-fallback"] if "kneser-ney" in smoothing else []
     code, _, err = run(capsys, "train", "--order", 3, "--smoothing", smoothing, "--corpus",
-                       corpus_file, "--output", tmp_path / "m", "--discount-fallback")
+                       corpus_file, "--output", tmp_path / "m", *fallback)
     assert code == 0, err
     code, out, err = run(capsys, "eval", tmp_path / "m", "--corpus", test_file, "--json")
     if smoothing in ("stupid-backoff", "mle"):
