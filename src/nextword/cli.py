@@ -148,6 +148,11 @@ def _train_neural(model_type, corpus, valid_spec, output, min_count, max_vocab, 
             model_fields[name] = value
     if not valid_spec:
         raise NextwordError("neural models need a validation corpus: pass --valid (e.g. ptb:valid)")
+    if (flags["preset"] or "").endswith("-budget") and "time_budget" not in given \
+            and "epochs" not in given:
+        # their 1000 epochs mean "until the budget"; cosine would anneal over all of them
+        raise NextwordError(f"preset {flags['preset']} trains until a time budget: pass "
+                            f"--time-budget (e.g. 30m) or --epochs N")
     train_config = TrainConfig(**train_fields)
     sentences = _read_training(corpus, tokenizer, stream)
     vocab = Vocabulary.build(sentences, min_count=min_count, max_size=max_vocab)

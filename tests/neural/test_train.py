@@ -248,6 +248,7 @@ def test_cli_train_eval_generate_like_an_ngram(corpus_files, capsys):
     (["--window", "3"], "--window is an option of the window model"),
     (["--resume"], "nothing to resume"),
     (["--preset", "nope"], "unknown preset 'nope'"),
+    (["--preset", "lstm-budget"], "preset lstm-budget trains until a time budget: pass --time-budget"),
 ])
 def test_cli_errors_are_one_line(corpus_files, capsys, args, message):
     d = corpus_files
