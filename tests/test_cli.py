@@ -90,6 +90,7 @@ def test_bad_input_gives_one_line_errors(capsys, tmp_path, corpus_file):
                                                      "kneser-ney or modified-kneser-ney, not mle"),
     (["--smoothing", "laplace", "--discount", "0.5"], "--discount applies to --smoothing absolute"),
     (["--lr", "0.1"], "--lr is an option of the neural and numpy-rnn models, not of the n-gram"),
+    (["--preset", "lstm-budget"], "--preset is an option of the neural models, not of the n-gram"),
     (["--model", "lstm", "--order", "4"], "--order is an option of the n-gram model, not of lstm"),
     (["--model", "numpy-rnn", "--optimizer", "adam"], "--optimizer is an option of the neural "
                                                       "models, not of numpy-rnn"),

@@ -264,8 +264,9 @@ def _reject_flags_that_do_not_apply(model_type: str, smoothing: str) -> None:
     for name in given:
         if model_type == "ngram":
             if name not in (*NGRAM_FLAGS, *TRAIN_COMMON):
-                raise NextwordError(f"{flags[name]} is an option of the neural and numpy-rnn "
-                                    f"models, not of the n-gram model")
+                owners = "neural and numpy-rnn models" if name in NUMPY_RNN_FLAGS else "neural models"
+                raise NextwordError(f"{flags[name]} is an option of the {owners}, not of the "
+                                    f"n-gram model")
             if smoothing not in SMOOTHING_FLAGS.get(name, (smoothing,)):
                 raise NextwordError(f"{flags[name]} applies to --smoothing "
                                     f"{' or '.join(SMOOTHING_FLAGS[name])}, not {smoothing}")
