@@ -122,30 +122,14 @@ def neural_options(function):
 def _train_neural(model_type, corpus, valid_spec, output, min_count, max_vocab, tokenizer, stream,
                   flags):
     """Flags -> (model config, train config) -> nextword.neural.train."""
-    from dataclasses import fields
-
     from nextword.neural.checkpoint import config_from_dict
-    from nextword.neural.presets import get_preset
+    from nextword.neural.presets import preset_fields
     from nextword.neural.train import TrainConfig, train as train_neural
     from nextword.text.vocabulary import Vocabulary
 
-    model_fields, train_fields = {}, {}
-    if flags["preset"]:
-        kind, model_fields, train_fields = get_preset(flags["preset"])
-        if kind != model_type:
-            raise NextwordError(f"preset {flags['preset']} is a {kind} model; use --model {kind}")
     resume = flags.pop("resume")
     given = {k: v for k, v in flags.items() if v is not None and k != "preset"}
-    train_names = {f.name for f in fields(TrainConfig)}
-    for name, value in given.items():
-        if name in train_names:
-            train_fields[name] = value
-        elif name in ("window", "activation") and model_type != "window":
-            raise NextwordError(f"--{name} is an option of the window model, not of {model_type}")
-        elif name == "num_layers" and model_type == "window":
-            raise NextwordError("--layers is an option of the recurrent models, not of window")
-        else:
-            model_fields[name] = value
+    model_fields, train_fields = preset_fields(model_type, flags["preset"], given)
     if not valid_spec:
         raise NextwordError("neural models need a validation corpus: pass --valid (e.g. ptb:valid)")
     if (flags["preset"] or "").endswith("-budget") and "time_budget" not in given \
@@ -249,6 +233,7 @@ NGRAM_FLAGS = ("order", "smoothing", "delta", "prune_spec", "prune_to", "discoun
                "discount", "alpha", "chunk_tokens")
 SMOOTHING_FLAGS = {"delta": ("add-delta",), "discount": ("absolute",), "alpha": ("stupid-backoff",),
                    "discount_fallback": ("kneser-ney", "modified-kneser-ney")}
+WINDOW_FLAGS = ("window", "activation")
 # options every model type takes
 TRAIN_COMMON = ("model_type", "corpus", "valid_spec", "output", "min_count", "max_vocab",
                 "tokenizer", "stream")
@@ -272,6 +257,10 @@ def _reject_flags_that_do_not_apply(model_type: str, smoothing: str) -> None:
                                     f"{' or '.join(SMOOTHING_FLAGS[name])}, not {smoothing}")
         elif name in NGRAM_FLAGS:
             raise NextwordError(f"{flags[name]} is an option of the n-gram model, not of {model_type}")
+        elif name in WINDOW_FLAGS and model_type not in ("window", "numpy-rnn"):
+            raise NextwordError(f"{flags[name]} is an option of the window model, not of {model_type}")
+        elif name == "num_layers" and model_type == "window":
+            raise NextwordError(f"{flags[name]} is an option of the recurrent models, not of window")
         elif model_type == "numpy-rnn" and name not in (*NUMPY_RNN_FLAGS, *TRAIN_COMMON):
             raise NextwordError(f"{flags[name]} is an option of the neural models, not of numpy-rnn")
 

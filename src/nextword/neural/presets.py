@@ -5,6 +5,8 @@ ours: tuned for a 30-minute budget on a 2-core CPU (docs/neural.md, docs/benchma
 """
 from __future__ import annotations
 
+from dataclasses import fields
+
 from nextword.errors import NextwordError
 
 PRESETS: dict[str, tuple[str, dict, dict]] = {
@@ -69,6 +71,22 @@ PRESETS: dict[str, tuple[str, dict, dict]] = {
              softmax="sampled", num_samples=1024, full_softmax_final=0.25, precision="bf16"),
     ),
 }
+
+
+def preset_fields(kind: str, preset: str | None, overrides: dict) -> tuple[dict, dict]:
+    """(model-config fields, train-config fields): the preset's, if any, then `overrides`, each
+    sent to the config that has a field of its name."""
+    from nextword.neural.train import TrainConfig
+
+    model_fields, train_fields = {}, {}
+    if preset:
+        preset_kind, model_fields, train_fields = get_preset(preset)
+        if preset_kind != kind:
+            raise NextwordError(f"preset {preset} is a {preset_kind} model; use --model {preset_kind}")
+    train_names = {f.name for f in fields(TrainConfig)}
+    for name, value in overrides.items():
+        (train_fields if name in train_names else model_fields)[name] = value
+    return model_fields, train_fields
 
 
 def get_preset(name: str) -> tuple[str, dict, dict]:
