@@ -19,7 +19,6 @@ import resource
 import subprocess
 import sys
 import time
-from dataclasses import fields
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
@@ -44,17 +43,13 @@ def run_one(kind: str, preset: str, budget: float, output: Path, threads: int, o
     from nextword.evaluate import evaluate
     from nextword.model import load_model
     from nextword.neural.checkpoint import RESUME_FILE, config_from_dict
-    from nextword.neural.presets import get_preset
+    from nextword.neural.presets import preset_fields
     from nextword.neural.train import TrainConfig, train
     from nextword.text.corpora import load_corpus
     from nextword.text.vocabulary import Vocabulary
 
     torch.set_num_threads(threads)
-    preset_kind, model_fields, train_fields = get_preset(preset)
-    assert preset_kind == kind, (preset, kind)
-    train_names = {f.name for f in fields(TrainConfig)}
-    for name, value in overrides.items():
-        (train_fields if name in train_names else model_fields)[name] = value
+    model_fields, train_fields = preset_fields(kind, preset, overrides)
     started = time.monotonic()
     sentences = list(load_corpus("ptb:train"))
     valid = list(load_corpus("ptb:valid"))
@@ -91,7 +86,7 @@ def step_profile(threads: int, steps: int = 12) -> list[dict]:
     import torch
 
     from nextword.neural.recurrent import RecurrentConfig, build_net
-    from nextword.neural.train import SampledSoftmax, full_softmax_loss
+    from nextword.neural.train import SampledSoftmax, full_softmax_loss, train_step
 
     import numpy as np
 
@@ -107,16 +102,11 @@ def step_profile(threads: int, steps: int = 12) -> list[dict]:
                 sampler = SampledSoftmax(counts, 1024, torch.Generator().manual_seed(0), "cpu")
                 x, y = torch.randint(3, V, (T, B)), torch.randint(3, V, (T, B))
                 state, times = net.initial_state(B), []
+                autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
+                loss_fn = sampler.loss if softmax == "sampled" else full_softmax_loss
                 for _ in range(steps):
                     start = time.perf_counter()
-                    state = net.detach(state)
-                    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
-                        features, state = net(x, state)
-                        loss = (sampler.loss(net, features, y) if softmax == "sampled"
-                                else full_softmax_loss(net, features, y))
-                    opt.zero_grad()
-                    loss.backward()
-                    opt.step()
+                    _, state = train_step(net, opt, x, y, state, loss_fn, autocast, clip=0.0)
                     times.append(time.perf_counter() - start)
                 median = sorted(times[2:])[len(times[2:]) // 2]
                 rows.append({"lstm": f"2x{H} tied", "batch": B, "bptt": T, "precision": precision,

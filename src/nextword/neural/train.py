@@ -171,6 +171,24 @@ def full_softmax_loss(net: NeuralNet, features: torch.Tensor, targets: torch.Ten
     return F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten())   # mean over steps
 
 
+def train_step(net: NeuralNet, optimizer: torch.optim.Optimizer, inputs: torch.Tensor,
+               targets: torch.Tensor, state, loss_fn: Callable, autocast, clip: float):
+    """One update on a (T, B) segment; returns (J, the state to carry). A non-finite J leaves
+    the weights untouched (no optimizer step), so the caller can stop with them intact."""
+    state = net.detach(state)           # truncate: no gradient into the previous segment
+    with autocast:
+        features, state = net(inputs, state)                       # (T, B, d)
+        loss = loss_fn(net, features, targets)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if clip:
+        torch.nn.utils.clip_grad_norm_(net.parameters(), clip)
+    value = loss.item()
+    if math.isfinite(value):
+        optimizer.step()
+    return value, state
+
+
 @torch.inference_mode()
 def stream_perplexity(net: NeuralNet, data: torch.Tensor, bptt: int = 256) -> float:
     """exp(mean -ln ŷ) over (L, B) streams, state carried from chunk to chunk; dropout off."""
@@ -304,23 +322,15 @@ class Trainer:
                 step_start = time.monotonic()
                 if cosine:
                     set_lr(optimizer, cosine_lr(config.lr, fraction_done()))
-                state = net.detach(state)       # truncate: no gradient into the previous segment
                 sampled = config.softmax == "sampled" and fraction_done() < 1 - config.full_softmax_final
-                with autocast:
-                    features, state = net(inputs, state)                   # (T, B, d)
-                    loss = (sampler.loss(net, features, targets) if sampled
-                            else full_softmax_loss(net, features, targets))
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if config.clip:
-                    torch.nn.utils.clip_grad_norm_(net.parameters(), config.clip)
-                value = loss.item()
+                value, state = train_step(net, optimizer, inputs, targets, state,
+                                          sampler.loss if sampled else full_softmax_loss,
+                                          autocast, config.clip)
                 if not math.isfinite(value):
                     raise NextwordError(
                         f"training loss became {value} at epoch {position.epoch + 1}, step "
                         f"{position.step + 1} (lr {current_lr(optimizer):g}); stopped, the last good "
                         f"checkpoint in {self.output} is kept: lower --lr or set --clip")
-                optimizer.step()
                 tokens = targets.numel()
                 position.segment += 1
                 position.step += 1
