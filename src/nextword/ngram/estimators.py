@@ -90,7 +90,7 @@ class AddDelta:
                 c_hw = counts.counts[k]
                 logprob.append(np.log((c_hw + delta) / (c_h[counts.parents(k)] + delta * V)))
                 # NaN marks a row never followed by a word: not a context, so back off past it
-                logbackoff.append(np.where(c_h > 0, np.log(delta * V / np.maximum(c_h + delta * V, 1e-300)), np.nan))
+                logbackoff.append(np.where(c_h > 0, np.log(delta * V / (c_h + delta * V)), np.nan))
         return Tables(logprob, logbackoff, "uniform", 0.0)
 
 

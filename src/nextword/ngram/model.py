@@ -195,11 +195,14 @@ class NgramModel(LanguageModel):
 
     def state_for(self, context: np.ndarray) -> tuple:
         """An n-gram model conditions on the bare context: () is the unigram distribution."""
-        return tuple(int(t) for t in context)[-(self.order - 1):] if self.order > 1 else ()
+        return self._history(tuple(int(t) for t in context))
 
     def advance(self, state: tuple, token: int) -> tuple:
-        """Keep the last n-1 tokens."""
-        return (state + (int(token),))[-(self.order - 1):] if self.order > 1 else ()
+        return self._history(state + (int(token),))
+
+    def _history(self, tokens: tuple) -> tuple:
+        """The last n-1 tokens: all the model conditions on."""
+        return tokens[-(self.order - 1):] if self.order > 1 else ()
 
     def next_logprobs(self, state: tuple) -> np.ndarray:
         """ln P(w | state) for every w at once: the context rows repeated over the vocabulary."""
