@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from nextword.commands.common import Counted, evaluate, open_corpus, progress, read_training, report
 from nextword.errors import NextwordError
 
 SMOOTHINGS = ["mle", "add-delta", "laplace", "kneser-ney", "modified-kneser-ney", "katz",
@@ -20,20 +21,28 @@ NEURAL_MODELS = ["window", "rnn", "lstm", "gru"]          # nextword.neural (iss
 NEURAL_OPTIMIZERS = ["sgd", "adagrad", "rmsprop", "adam", "adamw", "nadamw"]
 
 
-def progress(total=None, desc=None, unit="tok"):
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, file=sys.stderr,
-                disable=None, leave=False, dynamic_ncols=True)
-
-
-def _corpus(spec: str, tokenizer: str | None = None, stream: bool = False):
-    from nextword.text.corpora import load_corpus
-
-    return load_corpus(spec, tokenizer=tokenizer, stream=stream)
+# Commands that live in their own module under nextword/commands: name -> "module:attribute".
+# A new command is one file there plus one line here; its module is imported only when the
+# command runs (or `--help` lists it), so `nextword eval` on an n-gram model never imports torch.
+COMMANDS: dict[str, str] = {
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A click group whose COMMANDS are imported on first use."""
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx, name):
+        if name in COMMANDS:
+            from nextword.model import resolve
+
+            return resolve(COMMANDS[name])
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="nextword")
 def cli():
     """nextword: build, evaluate and sample language models.
@@ -138,11 +147,11 @@ def _train_neural(model_type, corpus, valid_spec, output, min_count, max_vocab, 
         raise NextwordError(f"preset {flags['preset']} trains until a time budget: pass "
                             f"--time-budget (e.g. 30m) or --epochs N")
     train_config = TrainConfig(**train_fields)
-    sentences = _read_training(corpus, tokenizer, stream)
+    sentences = read_training(corpus, tokenizer, stream)
     vocab = Vocabulary.build(sentences, min_count=min_count, max_size=max_vocab)
     model_config = config_from_dict(model_type, {"vocab_size": len(vocab), **model_fields})
     result = train_neural(model_config, train_config, vocab, sentences,
-                          list(_corpus(valid_spec, tokenizer)), output, resume=resume,
+                          list(open_corpus(valid_spec, tokenizer)), output, resume=resume,
                           progress=lambda desc, total: progress(total, desc))
     click.echo(f"{result.status}: {model_type} after {result.position.step:,} steps "
                f"({result.position.tokens:,} tokens, {result.position.elapsed:.0f} s, "
@@ -210,7 +219,7 @@ def train(model_type, corpus, valid_spec, output, order, smoothing, delta, min_c
     if chunk_tokens is not None and chunk_tokens < 1:
         raise NextwordError(f"--chunk-tokens must be >= 1, got {chunk_tokens}")
     with progress(desc="reading (vocabulary, then counts)", unit="sent") as bar:
-        lm = NgramModel.fit_stream(_Counted(_corpus(corpus, tokenizer, stream), bar), order=order,
+        lm = NgramModel.fit_stream(Counted(open_corpus(corpus, tokenizer, stream), bar), order=order,
                                    estimator=estimator, min_count=min_count, max_vocab=max_vocab,
                                    prune=prune, chunk_tokens=chunk_tokens or DEFAULT_CHUNK_TOKENS)
     if prune_to is not None:
@@ -226,7 +235,7 @@ def train(model_type, corpus, valid_spec, output, order, smoothing, delta, min_c
                f"vocabulary {len(lm.vocab):,}; {sizes}", err=True)
     click.echo(f"saved to {output}", err=True)
     if valid_spec:
-        _report(_evaluate(lm, valid_spec, tokenizer), valid_spec, as_json=False)
+        report(evaluate(lm, valid_spec, tokenizer), valid_spec, as_json=False)
 
 
 NGRAM_FLAGS = ("order", "smoothing", "delta", "prune_spec", "prune_to", "discount_fallback",
@@ -274,7 +283,7 @@ def _train_numpy_rnn(corpus, valid_spec, output, min_count, max_vocab, tokenizer
         if options.get(name) == 0:
             options[name] = None                                # 0 on the command line: off
     config = TrainConfig(min_count=min_count, max_vocab=max_vocab, **options)
-    sentences = _read_training(corpus, tokenizer, stream)
+    sentences = read_training(corpus, tokenizer, stream)
     started = time.perf_counter()
     steps = sum(len(sentence) + 1 for sentence in sentences)
     with progress(total=steps * config.epochs, desc="training numpy-rnn") as bar:
@@ -289,28 +298,7 @@ def _train_numpy_rnn(corpus, valid_spec, output, min_count, max_vocab, tokenizer
                    f"{entry['train_cross_entropy']:.4f} nats/token", err=True)
     click.echo(f"saved to {output}", err=True)
     if valid_spec:
-        _report(_evaluate(lm, valid_spec, tokenizer), valid_spec, as_json=False)
-
-
-def _read_training(corpus, tokenizer, stream) -> list:
-    """The training sentences as a list (models that pass over them many times), with a bar."""
-    with progress(desc="reading", unit="sent") as bar:
-        sentences = list(_Counted(_corpus(corpus, tokenizer, stream), bar))
-    if not sentences:
-        raise NextwordError(f"{corpus}: no sentences to train on")
-    return sentences
-
-
-class _Counted:
-    """A re-iterable corpus that moves a progress bar by one per sentence read."""
-
-    def __init__(self, corpus, bar):
-        self.corpus, self.bar = corpus, bar
-
-    def __iter__(self):
-        for sentence in self.corpus:
-            self.bar.update()
-            yield sentence
+        report(evaluate(lm, valid_spec, tokenizer), valid_spec, as_json=False)
 
 
 DEFAULT_CHUNK_TOKENS = 1 << 26      # 67M tokens: a corpus the size of PTB or WikiText-103 is one chunk
@@ -346,27 +334,6 @@ def export(model_path, arpa_path):
 
 
 # ---- eval -----------------------------------------------------------------------------------
-def _evaluate(lm, spec, tokenizer=None, allow_unnormalised=False):
-    from nextword.evaluate import evaluate
-
-    with progress(desc=f"scoring {spec}") as bar:
-        return evaluate(lm, _corpus(spec, tokenizer), progress=bar,
-                        allow_unnormalised=allow_unnormalised)
-
-
-def _report(result, spec, as_json):
-    if as_json:
-        click.echo(json.dumps({"corpus": spec, **result.as_dict()}, sort_keys=True))
-        return
-    label = "perplexity" if result.normalised else "unnormalised perplexity (not a probability)"
-    click.echo(f"{spec}: {result.tokens:,} tokens in {result.sentences:,} sentences, "
-               f"{result.oov:,} OOV")
-    click.echo(f"  cross-entropy {result.cross_entropy:.4f} nats/token "
-               f"({result.bits_per_token:.4f} bits)")
-    click.echo(f"  {label} {result.perplexity:.2f} "
-               f"(excluding OOV: {result.perplexity_excluding_oov:.2f})")
-
-
 @cli.command("eval")
 @click.argument("model_path", type=click.Path(path_type=Path))
 @click.option("--corpus", default="default:test", show_default=True, help="Corpus to score.")
@@ -383,7 +350,7 @@ def eval_command(model_path, corpus, as_json, tokenizer, unnormalised, per_sente
     lm = load_model(model_path)
     if per_sentence and hasattr(lm, "per_sentence"):   # n-gram models are per sentence anyway
         lm.per_sentence = True
-    _report(_evaluate(lm, corpus, tokenizer, unnormalised), corpus, as_json)
+    report(evaluate(lm, corpus, tokenizer, unnormalised), corpus, as_json)
 
 
 # ---- generate -------------------------------------------------------------------------------
@@ -430,7 +397,7 @@ def demo(output, seed):
     from nextword.ngram.model import NgramModel
 
     train_spec, test_spec = "default:train", "default:test"
-    sentences = list(_corpus(train_spec))
+    sentences = list(open_corpus(train_spec))
     tokens = sum(len(sentence) + 1 for sentence in sentences)
     click.echo(f"corpus: Python's built-in documentation, {len(sentences):,} training sentences "
                f"({tokens:,} tokens); perplexity on {test_spec}")
@@ -439,7 +406,7 @@ def demo(output, seed):
                              ("modified-kneser-ney", 2), ("modified-kneser-ney", 3),
                              ("modified-kneser-ney", 4)]:
         lm = NgramModel.fit(sentences, order=order, estimator=make_estimator(smoothing))
-        result = evaluate(lm, _corpus(test_spec))
+        result = evaluate(lm, open_corpus(test_spec))
         click.echo(f"  {order}-gram {smoothing:<20} perplexity {result.perplexity:8.2f} "
                    f"({result.tokens:,} tokens, {result.oov} OOV)")
     lm.save(output)

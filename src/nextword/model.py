@@ -88,16 +88,56 @@ def sentence_batches(sentences: Iterable[np.ndarray], max_tokens: int) -> Iterat
         yield batch
 
 
-# type name -> loader(directory, meta) ; filled by the model packages on import
-LOADERS: dict[str, Any] = {}
+# The model registry: a type name (the "type" written in MODEL_FILE) -> "module:attribute" of its
+# loader, called as loader(path, meta). Nothing is imported until a file of that type is loaded,
+# so an n-gram user never imports PyTorch. A new model kind adds one line here (or calls
+# `register` from its own package, e.g. in a test).
+MODEL_TYPES: dict[str, str] = {
+    "ngram": "nextword.ngram.model:NgramModel.load",
+    "window": "nextword.neural.model:NeuralLM.load",
+    "rnn": "nextword.neural.model:NeuralLM.load",
+    "lstm": "nextword.neural.model:NeuralLM.load",
+    "gru": "nextword.neural.model:NeuralLM.load",
+    "numpy-rnn": "nextword.reference.model:NumpyRNNModel.load",
+}
+# a model given as a single file rather than a directory
+FILE_LOADER = "nextword.ngram.arpa:load_arpa"
+# where a missing optional dependency is installed from: top-level module -> pip extra
+EXTRAS = {"torch": "neural"}
 
 
-def register(type_name: str):
-    """Class decorator: `load_model` dispatches on the "type" written in MODEL_FILE."""
+def register(type_name: str, target: str | None = None):
+    """Register a model type: `register("mix", "pkg.module:Class.load")`, or as a class
+    decorator `@register("mix")` on a class with a `load(path, meta)` classmethod."""
+    if target is not None:
+        MODEL_TYPES[type_name] = target
+        return None
+
     def wrap(cls):
-        LOADERS[type_name] = cls.load
+        MODEL_TYPES[type_name] = cls
         return cls
     return wrap
+
+
+def resolve(target):
+    """"module:Attr.attr" -> the object, importing the module now; a missing optional
+    dependency becomes a one-line error naming the extra that installs it."""
+    import importlib
+
+    if not isinstance(target, str):             # a class registered directly
+        return target.load
+    module_name, _, attribute = target.partition(":")
+    try:
+        obj = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        root = (error.name or "").split(".")[0]
+        if root in EXTRAS:
+            raise NextwordError(f"this needs {root}, which is not installed: "
+                                f"pip install 'nextword[{EXTRAS[root]}]'") from None
+        raise
+    for part in attribute.split("."):
+        obj = getattr(obj, part)
+    return obj
 
 
 def load_model(path: str | Path) -> LanguageModel:
@@ -105,24 +145,10 @@ def load_model(path: str | Path) -> LanguageModel:
     path = Path(path)
     if not path.exists():
         raise NextwordError(f"{path}: no such model directory or file")
-    _import_model_packages()
     if path.is_file():
-        if "arpa" in LOADERS:
-            return LOADERS["arpa"](path, None)
-        raise NextwordError(f"{path}: a model is a directory written by 'nextword train'")
+        return resolve(FILE_LOADER)(path, None)
     meta = read_json(path / MODEL_FILE)
-    type_name = meta.get("type")
-    if type_name not in LOADERS:
+    type_name = meta.get("type") if isinstance(meta, dict) else None
+    if type_name not in MODEL_TYPES:
         raise NextwordError(f"{path / MODEL_FILE}: unknown model type {type_name!r}")
-    return LOADERS[type_name](path, meta)
-
-
-def _import_model_packages() -> None:
-    import importlib
-
-    for module in ("nextword.ngram", "nextword.neural", "nextword.reference"):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as error:
-            if error.name != module:     # a real missing dependency, not an absent package
-                raise
+    return resolve(MODEL_TYPES[type_name])(path, meta)

@@ -1,7 +1,7 @@
 """Neural language models in PyTorch: the fixed-window model and recurrent models (Elman RNN,
 LSTM, GRU), trained with truncated BPTT and served through the one LanguageModel interface.
 
-Importing this package registers the model types "window", "rnn", "lstm" and "gru".
+Its model types "window", "rnn", "lstm" and "gru" are registered in `nextword.model.MODEL_TYPES`.
 """
 from nextword.neural.model import NeuralLM
 from nextword.neural.recurrent import RecurrentConfig, RecurrentNet, build_net

@@ -17,7 +17,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import torch
 
-from nextword.model import LanguageModel, register, sentence_batches
+from nextword.model import LanguageModel, sentence_batches
 from nextword.neural.batching import input_ids
 from nextword.neural.checkpoint import load_net, save_weights, write_model_files
 from nextword.neural.layers import NeuralNet
@@ -42,10 +42,6 @@ def target_logprobs(net: NeuralNet, inputs: torch.Tensor, targets: torch.Tensor,
     return out.view(targets.shape), state
 
 
-@register("window")
-@register("rnn")
-@register("lstm")
-@register("gru")
 class NeuralLM(LanguageModel):
     """A trained network + its vocabulary, answering the LanguageModel calls.
 

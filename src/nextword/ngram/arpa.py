@@ -33,7 +33,6 @@ import numpy as np
 
 from nextword.errors import NextwordError, where
 from nextword.fileio import atomic_path
-from nextword.model import LOADERS
 from nextword.ngram.counts import NOT_FOUND, lookup
 from nextword.ngram.estimators import Tables
 from nextword.text.vocabulary import BOS, BOS_ID, EOS, RESERVED, UNK, Vocabulary
@@ -428,5 +427,3 @@ def load_arpa(path, meta=None):
     """`load_model` entry for a file path."""
     return read_arpa(path)
 
-
-LOADERS["arpa"] = load_arpa

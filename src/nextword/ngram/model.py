@@ -9,7 +9,7 @@ import numpy as np
 
 from nextword.errors import NextwordError
 from nextword.fileio import atomic_path, write_json_atomic
-from nextword.model import MODEL_FILE, VOCAB_FILE, LanguageModel, register, sentence_batches
+from nextword.model import MODEL_FILE, VOCAB_FILE, LanguageModel, sentence_batches
 from nextword.ngram.counts import NO_HISTORY, NOT_FOUND, NgramCounts, PaddedStream, count_ngrams, lookup
 from nextword.ngram.estimators import Tables
 from nextword.text.vocabulary import BOS_ID, Vocabulary
@@ -18,7 +18,6 @@ ARRAY_DIR = "arrays"
 BATCH_TOKENS = 1 << 18          # sentences are scored in batches of about this many tokens
 
 
-@register("ngram")
 class NgramModel(LanguageModel):
     """An n-gram model of any order: one sorted key table per order and the estimator's
     log-probabilities and log-backoffs (see `nextword.ngram.estimators`).

@@ -1,6 +1,6 @@
 """The NumPy RNN language model with backpropagation through time written by hand.
 
-Importing this package registers the "numpy-rnn" model type with `nextword.model.load_model`.
+Its model type "numpy-rnn" is registered in `nextword.model.MODEL_TYPES`.
 """
 from nextword.reference.model import NumpyRNNModel
 from nextword.reference.rnn import RNNConfig, backward, forward, wh_contributions

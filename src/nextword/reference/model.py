@@ -17,7 +17,7 @@ import numpy as np
 
 from nextword.errors import NextwordError
 from nextword.fileio import atomic_path, write_json_atomic
-from nextword.model import MODEL_FILE, VOCAB_FILE, LanguageModel, register
+from nextword.model import MODEL_FILE, VOCAB_FILE, LanguageModel
 from nextword.reference.rnn import (
     DTYPE, PARAM_NAMES, Params, RNNConfig, forward, hidden_step, init_params, output_logprobs,
 )
@@ -42,7 +42,6 @@ def sentence_arrays(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return inputs, targets
 
 
-@register(TYPE_NAME)
 class NumpyRNNModel(LanguageModel):
     """An Elman RNN language model whose maths is all in `nextword.reference.rnn`.
 
