@@ -164,7 +164,7 @@ def train_neural(kind, preset, flags, *, resume, corpus, valid_spec, output, min
     model_config = cfg.config_from_dict(kind, {"vocab_size": len(vocab), **model_fields})
     result = train(model_config, train_config, vocab, sentences,
                    list(open_corpus(valid_spec, tokenizer)), output, resume=resume,
-                   progress=lambda desc, total: progress(total, desc))
+                   progress=lambda desc, total: progress(total, desc), corpus=corpus)
     click.echo(f"{result.status}: {kind} after {result.position.step:,} steps "
                f"({result.position.tokens:,} tokens, {result.position.elapsed:.0f} s, "
                f"{result.tokens_per_second:,.0f} training tokens/s); best {valid_spec} perplexity "

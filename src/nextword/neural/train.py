@@ -33,12 +33,12 @@ from nextword.neural.checkpoint import (RESUME_FILE, load_tensors, save_tensors,
 from nextword.neural.config import TrainConfig, parse_duration  # noqa: F401  (re-exported)
 from nextword.neural.layers import NeuralNet
 from nextword.neural.model import target_logprobs
+from nextword.neural.plot import PLOT_FILE, write_plot
 from nextword.neural.optim import PlateauSchedule, make_optimizer, set_lr
 from nextword.neural.recurrent import build_net
 from nextword.text.vocabulary import BOS_ID, Vocabulary
 
 LOG_FILE = "train_log.jsonl"
-PLOT_FILE = "perplexity.png"
 SAMPLER_POWER = 0.75          # negatives drawn from unigram^0.75 (Mikolov et al. 2013)
 
 
@@ -147,26 +147,31 @@ def _prepare(vocab: Vocabulary, sentences) -> np.ndarray:
 
 def train(model_config, config: TrainConfig, vocab: Vocabulary, train_sentences,
           valid_sentences, output: str | Path, resume: bool = False,
-          progress: Callable | None = None) -> TrainResult:
+          progress: Callable | None = None, corpus: str | None = None) -> TrainResult:
     """Train a model on token lists, validating on `valid_sentences`; write it to `output`.
 
-    `progress(desc, total)` may return a tqdm-like bar (update, set_postfix, close).
+    `progress(desc, total)` may return a tqdm-like bar (update, set_postfix, close); `corpus`
+    names the training corpus in the plot's title.
     """
     output = Path(output)
     train_ids = _prepare(vocab, train_sentences)
     valid_ids = _prepare(vocab, valid_sentences)
     if len(valid_ids) < 2:
         raise NextwordError("the validation corpus is empty")
-    return Trainer(model_config, config, vocab, train_ids, valid_ids, output, progress).run(resume)
+    title = f"{model_config.kind} on {corpus}" if corpus else model_config.kind
+    return Trainer(model_config, config, vocab, train_ids, valid_ids, output, progress,
+                   title).run(resume)
 
 
 class Trainer:
     def __init__(self, model_config, config: TrainConfig, vocab: Vocabulary, train_ids: np.ndarray,
-                 valid_ids: np.ndarray, output: Path, progress: Callable | None = None):
+                 valid_ids: np.ndarray, output: Path, progress: Callable | None = None,
+                 title: str | None = None):
         if model_config.vocab_size != len(vocab):
             raise NextwordError(f"model built for {model_config.vocab_size} words, vocabulary has {len(vocab)}")
         self.model_config, self.config, self.vocab = model_config, config, vocab
         self.output, self.progress = output, progress
+        self.title = title or model_config.kind
         self.train_ids, self.valid_ids = train_ids, valid_ids
 
     def _check_device(self) -> torch.device:
@@ -334,7 +339,7 @@ class Trainer:
 
     def _write_log(self, history: list) -> None:
         write_text_atomic(self.output / LOG_FILE, "".join(json.dumps(r, sort_keys=True) + "\n" for r in history))
-        write_plot(self.output / PLOT_FILE, history)
+        write_plot(self.output / PLOT_FILE, history, self.title)
 
     def _save_resume(self, net, optimizer, schedule, position, state, sampler_rng, elapsed) -> None:
         position.elapsed = elapsed()
@@ -400,25 +405,3 @@ def _to(state, device):
     if isinstance(state, (tuple, list)):
         return tuple(s.to(device) for s in state)
     return state.to(device)
-
-
-def write_plot(path: Path, history: list) -> None:
-    """Training and validation perplexity against epochs, as a PNG (written atomically)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    epochs = [r["epoch"] for r in history]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(epochs, [r["train_perplexity"] for r in history], "o-", label="training (running)")
-    ax.plot(epochs, [r["valid_perplexity"] for r in history], "s-", label="validation")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("perplexity")
-    ax.set_yscale("log")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)

@@ -138,6 +138,7 @@ def plot_bptt(report: BPTTReport, path: str | Path) -> None:
                  f"{c.vocab_size}, seed {c.seed}; gradient check {report.gradient_check_max:.1e}, "
                  f"sum check {report.sum_check:.1e}", fontsize=10)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format="png", dpi=110)
     except OSError as error:
