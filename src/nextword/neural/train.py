@@ -23,13 +23,12 @@ from typing import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from nextword.errors import NextwordError
 from nextword.fileio import write_text_atomic
 from nextword.neural.batching import batchify, num_segments, segments, token_stream
 from nextword.neural.checkpoint import RESUME_FILE, save_weights, write_model_files
-from nextword.neural.config import TrainConfig, parse_duration  # noqa: F401  (re-exported)
+from nextword.neural.config import TrainConfig
 from nextword.neural.layers import NeuralNet
 from nextword.neural.model import target_logprobs
 from nextword.neural.plot import PLOT_FILE, write_plot
@@ -37,7 +36,7 @@ from nextword.neural.softmax import SampledSoftmax, full_softmax_loss
 from nextword.neural.optim import PlateauSchedule, make_optimizer, set_lr
 from nextword.neural.recurrent import build_net
 from nextword.neural.resume import load_resume, save_resume
-from nextword.text.vocabulary import BOS_ID, Vocabulary
+from nextword.text.vocabulary import Vocabulary
 
 LOG_FILE = "train_log.jsonl"
 
@@ -290,6 +289,11 @@ class Trainer:
             return "interrupted"
         if config.time_budget is not None and \
                 self.elapsed() + self.step_seconds + self.eval_seconds >= config.time_budget:
+            if not self.position.history and not self.position.loss_tokens:
+                raise NextwordError(
+                    f"a time budget of {config.time_budget:g} s leaves no time to train: one "
+                    f"validation takes about {self.eval_seconds:.0f} s here; give a longer "
+                    f"--time-budget (or a smaller --valid corpus)")
             return "time budget"
         return None
 
