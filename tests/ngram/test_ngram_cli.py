@@ -78,7 +78,7 @@ def test_chunked_training_same_model(capsys, tmp_path, corpus_file, test_file):
     (["--smoothing", "add-delta", "--prune", "0 1"], "backoff estimator"),
     (["--smoothing", "absolute", "--discount", "1.5"], "must lie in (0, 1)"),
     (["--smoothing", "stupid-backoff", "--alpha", "0"], "must lie in (0, 1]"),
-    (["--smoothing", "katz", "--order", "0"], "order must be an integer >= 1"),
+    (["--smoothing", "katz", "--order", "0"], "--order must be a whole number from 1 to 20"),
     (["--smoothing", "katz", "--chunk-tokens", "0"], "--chunk-tokens must be >= 1"),
 ])
 def test_bad_flags_one_line(capsys, tmp_path, corpus_file, args, message):

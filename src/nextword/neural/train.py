@@ -24,8 +24,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from nextword.checks import check_number, check_seed
 from nextword.errors import NextwordError
-from nextword.fileio import atomic_path, write_text_atomic
+from nextword.fileio import atomic_path, check_destination, write_text_atomic
 from nextword.model import VOCAB_FILE
 from nextword.neural.batching import batchify, num_segments, segments, token_stream
 from nextword.neural.checkpoint import (RESUME_FILE, load_tensors, save_tensors, save_weights,
@@ -74,15 +75,22 @@ class TrainConfig:
 
     def __post_init__(self):
         check_optimizer(self.optimizer)
+        # each value with its flag's name; finiteness first (inf > 0 would pass)
+        check_number("--lr", self.lr, 0, low_open=True)
+        check_number("--weight-decay", self.weight_decay, 0)
+        check_number("--clip", self.clip, 0)
+        check_number("--batch-size", self.batch_size, 1, whole=True)
+        check_number("--bptt", self.bptt, 1, whole=True)
+        check_number("--epochs", self.epochs, 1, whole=True)
+        check_seed(self.seed, allow_none=False)
+        check_number("--time-budget", self.time_budget, 0, low_open=True, allow_none=True)
+        check_number("--lr-factor", self.lr_factor, 0, 1, low_open=True)
+        check_number("--min-lr", self.min_lr, 0)
+        check_number("--patience", self.patience, 0, whole=True)
+        check_number("--early-stop", self.early_stop, 0, whole=True)
+        check_number("--threads", self.threads, 1, whole=True, allow_none=True)
+        check_number("--max-steps", self.max_steps, 1, whole=True, allow_none=True)
         checks = [
-            (self.lr > 0, f"learning rate must be > 0, got {self.lr}"),
-            (self.clip >= 0, f"clip must be >= 0 (0: off), got {self.clip}"),
-            (self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}"),
-            (self.bptt >= 1, f"bptt must be >= 1, got {self.bptt}"),
-            (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
-            (self.time_budget is None or self.time_budget > 0,
-             f"time budget must be > 0, got {self.time_budget}"),
-            (0 < self.lr_factor <= 1, f"lr factor must be in (0, 1], got {self.lr_factor}"),
             (self.evals_per_epoch >= 1, f"evals per epoch must be >= 1, got {self.evals_per_epoch}"),
             (self.softmax in SOFTMAXES, f"unknown softmax {self.softmax!r}; choose full or sampled"),
             (self.num_samples >= 1, f"num samples must be >= 1, got {self.num_samples}"),
@@ -275,10 +283,8 @@ class Trainer:
             sampler_rng.set_state(resume_state["sampler_rng"])
             state = _to(resume_state["state"], device)
         else:
-            if (self.output / RESUME_FILE).exists():
-                raise NextwordError(
-                    f"{self.output}: holds a training run (resume.pt); pass --resume to continue "
-                    f"it, or choose another --output (nothing was overwritten)")
+            # another model or a training run there is refused (nothing is overwritten)
+            check_destination(self.output, self.model_config.kind)
             write_model_files(self.output, self.model_config, self.vocab,
                               {"training": asdict(config)})
         set_lr(optimizer, schedule.lr)
