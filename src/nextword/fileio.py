@@ -49,7 +49,7 @@ BOM = b"\xef\xbb\xbf"
 # C0 controls other than the whitespace ones (tab, LF, VT, FF, CR), and DEL: in a text corpus
 # they are damage (a binary file, a bad conversion); read silently they end up inside tokens
 _CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1f\x7f]")
-_READ_ERRORS = (OSError, EOFError, lzma.LZMAError, zlib.error)   # truncated or damaged archives
+READ_ERRORS = (OSError, EOFError, lzma.LZMAError, zlib.error)   # truncated or damaged archives
 _noted: set = set()
 
 
@@ -128,7 +128,7 @@ def read_lines(path: str | os.PathLike) -> Iterator[str]:
                     raw = raw[len(BOM):]
                     note(f"{path}: skipped the UTF-8 byte-order mark at its start")
                 yield check_text(path, number, raw).rstrip("\r\n")
-    except _READ_ERRORS as error:
+    except READ_ERRORS as error:
         raise read_error(path, number + 1 if number else None, error) from None
 
 
