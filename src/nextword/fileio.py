@@ -281,7 +281,8 @@ def folder_holds(path: Path) -> str | None:
 
 
 def _article(word: str) -> str:
-    return "an" if word[:1].lower() in "aeiou" else "a"
+    """'an' before a vowel sound: an lstm, an ngram, an rnn; a gru, a numpy-rnn."""
+    return "an" if word[:1].lower() in "aeiou" or word in ("ngram", "lstm", "rnn") else "a"
 
 
 def check_destination(path: str | os.PathLike, kind: str, force: bool = False,
@@ -304,6 +305,14 @@ def check_destination(path: str | os.PathLike, kind: str, force: bool = False,
             raise NextwordError(f"{path}: holds {holds}, not {_article(kind)} {kind} model; "
                                 f"choose another output folder, or pass --force to replace it whole")
     probe_writable(path)
+
+
+def check_file_destination(path: str | os.PathLike) -> None:
+    """Before any work: may the file `path` (an ARPA file, a plot) be written?"""
+    path = Path(path)
+    if path.is_dir():
+        raise NextwordError(f"{path}: is a folder; give a file name to write")
+    probe_writable(path.parent / ".probe")
 
 
 def probe_writable(path: Path) -> None:

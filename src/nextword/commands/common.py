@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -62,3 +63,41 @@ class Counted:
         for sentence in self.corpus:
             self.bar.update()
             yield sentence
+
+
+def given_on_command_line(ctx: click.Context) -> set:
+    """Names of the parameters the user typed (not left at their defaults)."""
+    sources = (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
+    return {p.name for p in ctx.command.params if ctx.get_parameter_source(p.name) in sources}
+
+
+def corpus_options(function):
+    """The flags every `train FAMILY` command shares: what to read, where to save."""
+    from nextword.commands.options import Whole
+    from nextword.text.tokenize import TOKENIZERS
+
+    options = [
+        click.option("--corpus", default="default", show_default=True,
+                     help="Training corpus: a file, `default`, or e.g. ptb:train."),
+        click.option("--valid", "valid_spec", default=None,
+                     help="Held-out corpus to report perplexity on (e.g. ptb:valid)."),
+        click.option("--output", "-o", type=click.Path(path_type=Path), required=True,
+                     help="Directory the model is saved in."),
+        click.option("--force", is_flag=True,
+                     help="Replace whatever model or training run OUTPUT holds, whole "
+                          "(without it, another kind of model or a run there is refused)."),
+        click.option("--min-count", default=1, show_default=True, type=Whole(1),
+                     help="Words seen fewer times become <unk>."),
+        # 3 entries are reserved (<unk>, <s>, </s>): 4 is the smallest that holds a word
+        click.option("--max-vocab", default=None, type=Whole(4),
+                     help="Keep at most this many vocabulary entries, the 3 reserved ones "
+                          "included (default: all)."),
+        click.option("--tokenizer", default=None, type=click.Choice(list(TOKENIZERS)),
+                     help="How to split lines of a plain file [default: whitespace; standard "
+                          "corpora use their own]."),
+        click.option("--stream", is_flag=True,
+                     help="Treat each file as one stream, not one sentence per line."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function

@@ -18,102 +18,31 @@ import math
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nextword.checks import check_number, check_seed
 from nextword.errors import NextwordError
-from nextword.fileio import atomic_path, check_destination, write_text_atomic
+from nextword.fileio import atomic_path, check_destination, note, write_text_atomic
 from nextword.model import VOCAB_FILE
 from nextword.neural.batching import batchify, num_segments, segments, token_stream
 from nextword.neural.checkpoint import (RESUME_FILE, load_tensors, save_tensors, save_weights,
-                                        write_model_files, _config_dict)
+                                        write_model_files, config_dict)
+from nextword.neural.config import TrainConfig, parse_duration  # noqa: F401  (re-exported)
 from nextword.neural.layers import NeuralNet
 from nextword.neural.model import target_logprobs
-from nextword.neural.optim import PlateauSchedule, check_optimizer, make_optimizer, set_lr
+from nextword.neural.optim import PlateauSchedule, make_optimizer, set_lr
 from nextword.neural.recurrent import build_net
 from nextword.text.vocabulary import BOS_ID, Vocabulary
 
 LOG_FILE = "train_log.jsonl"
 PLOT_FILE = "perplexity.png"
-SOFTMAXES = ("full", "sampled")
-PRECISIONS = ("fp32", "bf16")
-SCHEDULES = ("plateau", "cosine")
 SAMPLER_POWER = 0.75          # negatives drawn from unigram^0.75 (Mikolov et al. 2013)
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """How to train; saved in model.json and resume.pt."""
-
-    optimizer: str = "sgd"
-    lr: float = 20.0
-    weight_decay: float = 0.0
-    clip: float = 0.25                  # max global gradient norm; 0: no clipping
-    batch_size: int = 20                # B parallel streams
-    bptt: int = 100                     # T steps per segment (the lecture's 100)
-    epochs: int = 40
-    seed: int = 0
-    time_budget: float | None = None    # seconds of wall clock, evaluations included
-    schedule: str = "plateau"           # "cosine": η(f) = η0 (1 + cos πf) / 2 over the run
-    lr_factor: float = 0.25             # plateau: lr *= factor when validation stops improving
-    patience: int = 0                   # evaluations without improvement before that
-    early_stop: int = 5                 # stop after this many without improvement (0: never)
-    min_lr: float = 0.0                 # stop once the lr falls below this
-    evals_per_epoch: int = 1
-    eval_batch_size: int = 10           # validation runs as this many parallel streams
-    softmax: str = "full"               # "sampled": sampled softmax while training
-    num_samples: int = 1024             # negatives per step of the sampled softmax
-    full_softmax_final: float = 0.0     # last fraction of training done with the full softmax
-    precision: str = "fp32"             # "bf16": autocast matrix products to bfloat16
-    device: str = "cpu"
-    threads: int | None = None          # torch.set_num_threads; None: leave as is
-    max_steps: int | None = None        # stop resumably after this many steps of this run
-
-    def __post_init__(self):
-        check_optimizer(self.optimizer)
-        # each value with its flag's name; finiteness first (inf > 0 would pass)
-        check_number("--lr", self.lr, 0, low_open=True)
-        check_number("--weight-decay", self.weight_decay, 0)
-        check_number("--clip", self.clip, 0)
-        check_number("--batch-size", self.batch_size, 1, whole=True)
-        check_number("--bptt", self.bptt, 1, whole=True)
-        check_number("--epochs", self.epochs, 1, whole=True)
-        check_seed(self.seed, allow_none=False)
-        check_number("--time-budget", self.time_budget, 0, low_open=True, allow_none=True)
-        check_number("--lr-factor", self.lr_factor, 0, 1, low_open=True)
-        check_number("--min-lr", self.min_lr, 0)
-        check_number("--patience", self.patience, 0, whole=True)
-        check_number("--early-stop", self.early_stop, 0, whole=True)
-        check_number("--threads", self.threads, 1, whole=True, allow_none=True)
-        check_number("--max-steps", self.max_steps, 1, whole=True, allow_none=True)
-        checks = [
-            (self.evals_per_epoch >= 1, f"evals per epoch must be >= 1, got {self.evals_per_epoch}"),
-            (self.softmax in SOFTMAXES, f"unknown softmax {self.softmax!r}; choose full or sampled"),
-            (self.num_samples >= 1, f"num samples must be >= 1, got {self.num_samples}"),
-            (0 <= self.full_softmax_final <= 1, "full-softmax-final must be in [0, 1]"),
-            (self.precision in PRECISIONS, f"unknown precision {self.precision!r}; choose fp32 or bf16"),
-            (self.schedule in SCHEDULES, f"unknown schedule {self.schedule!r}; choose plateau or cosine"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise NextwordError(message)
-
-
 # knobs that may change when a run is resumed; everything else must match the saved run
-def parse_duration(text: str) -> float:
-    """'90', '90s', '30m', '1.5h' -> seconds (a time budget as people write it)."""
-    value = text.strip().lower()
-    units = {"s": 1, "m": 60, "h": 3600}
-    try:
-        return float(value[:-1]) * units[value[-1]] if value[-1] in units else float(value)
-    except (ValueError, IndexError):
-        raise NextwordError(f"{text!r} is not a duration like 90s, 30m or 1.5h") from None
-
-
 RESUMABLE_CHANGES = ("epochs", "time_budget", "max_steps", "device", "threads", "early_stop")
 
 
@@ -218,17 +147,23 @@ def _prepare(vocab: Vocabulary, sentences) -> np.ndarray:
 
 def train(model_config, config: TrainConfig, vocab: Vocabulary, train_sentences,
           valid_sentences, output: str | Path, resume: bool = False,
-          progress: Callable | None = None) -> TrainResult:
+          progress: Callable | None = None, explicit: Iterable[str] | None = None,
+          notify: Callable[[str], None] = note) -> TrainResult:
     """Train a model on token lists, validating on `valid_sentences`; write it to `output`.
 
     `progress(desc, total)` may return a tqdm-like bar (update, set_postfix, close).
+    On `resume`, `explicit` names the TrainConfig fields the user set (typed flags): those that
+    may change on resume (RESUMABLE_CHANGES) are applied and said, any other that differs from
+    the saved run is refused; None applies every RESUMABLE_CHANGES field of `config`.
+    `notify` says what is resumed and what changed.
     """
     output = Path(output)
     train_ids = _prepare(vocab, train_sentences)
     valid_ids = _prepare(vocab, valid_sentences)
     if len(valid_ids) < 2:
         raise NextwordError("the validation corpus is empty")
-    return Trainer(model_config, config, vocab, train_ids, valid_ids, output, progress).run(resume)
+    return Trainer(model_config, config, vocab, train_ids, valid_ids, output, progress).run(
+        resume, explicit, notify)
 
 
 class Trainer:
@@ -246,16 +181,15 @@ class Trainer:
             raise NextwordError("--device cuda: no CUDA device is available here; use --device cpu")
         return device
 
-    def run(self, resume: bool = False) -> TrainResult:
+    def run(self, resume: bool = False, explicit: Iterable[str] | None = None,
+            notify: Callable[[str], None] = note) -> TrainResult:
         config = self.config
         device = self._check_device()
         if config.threads:
             torch.set_num_threads(config.threads)
         resume_state = self._load_resume() if resume else None
         if resume_state is not None:
-            config = self.config = replace(
-                TrainConfig(**resume_state["train_config"]),
-                **{k: getattr(self.config, k) for k in RESUMABLE_CHANGES})
+            config = self.config = self._resumed_config(resume_state, explicit, notify)
         torch.manual_seed(config.seed)                  # initial weights, dropout masks
         net = build_net(self.model_config).to(device)
         optimizer = make_optimizer(config.optimizer, net.parameters(), config.lr, config.weight_decay)
@@ -282,6 +216,10 @@ class Trainer:
             torch.set_rng_state(resume_state["rng"])
             sampler_rng.set_state(resume_state["sampler_rng"])
             state = _to(resume_state["state"], device)
+            notify(f"resuming the run in {self.output}: epoch {position.epoch + 1} "
+                   f"({position.segment:,} of {per_epoch:,} segments done), step "
+                   f"{position.step:,}, {position.elapsed / 60:.1f} min elapsed, best validation "
+                   f"perplexity {schedule.best:.2f}")
         else:
             # another model or a training run there is refused (nothing is overwritten)
             check_destination(self.output, self.model_config.kind)
@@ -409,7 +347,7 @@ class Trainer:
         position.elapsed = elapsed()
         save_tensors(self.output / RESUME_FILE, {
             "type": self.model_config.kind,
-            "model_config": _config_dict(self.model_config),
+            "model_config": config_dict(self.model_config),
             "train_config": asdict(self.config),
             "vocab_size": len(self.vocab),
             "model": net.state_dict(),
@@ -420,6 +358,30 @@ class Trainer:
             "sampler_rng": sampler_rng.get_state(),
             "state": _to(state, "cpu"),
         })
+
+    def _resumed_config(self, resume_state: dict, explicit, notify) -> TrainConfig:
+        """The saved run's settings, with the changes a resume may make (see `train`)."""
+        try:
+            saved = TrainConfig(**resume_state["train_config"])
+        except TypeError as error:
+            raise NextwordError(f"{self.output / RESUME_FILE}: not a nextword resume checkpoint "
+                                f"({error})") from None
+        if explicit is None:
+            return replace(saved, **{k: getattr(self.config, k) for k in RESUMABLE_CHANGES})
+        changed = [k for k in sorted(explicit)
+                   if hasattr(saved, k) and getattr(self.config, k) != getattr(saved, k)]
+        fixed = [k for k in changed if k not in RESUMABLE_CHANGES]
+        if fixed:
+            said = ", ".join(f"{_flag(k)} {getattr(saved, k)} (asked {getattr(self.config, k)})"
+                             for k in fixed)
+            raise NextwordError(
+                f"{self.output}: the run being resumed has {said}; a resumed run keeps these (its "
+                f"optimizer state and schedule were built with them): leave them out or repeat "
+                f"them; only {', '.join(_flag(k) for k in RESUMABLE_CHANGES)} may change")
+        if changed:
+            notify("applied on resume: " + ", ".join(
+                f"{_flag(k)} {getattr(self.config, k)} (was {getattr(saved, k)})" for k in changed))
+        return replace(saved, **{k: getattr(self.config, k) for k in changed})
 
     def _load_resume(self) -> dict:
         path = self.output / RESUME_FILE
@@ -438,7 +400,7 @@ class Trainer:
                 f"{self.output / VOCAB_FILE}: the run being resumed has another vocabulary "
                 f"({len(saved_vocab):,} entries, not {len(self.vocab):,}); resume with the same "
                 f"training corpus and vocabulary options")
-        asked = _config_dict(self.model_config)
+        asked = config_dict(self.model_config)
         if kind != self.model_config.kind or model_config != asked:
             differ = ", ".join(f"{k}={model_config.get(k)} (asked {asked.get(k)})"
                                for k in sorted(set(model_config) | set(asked))
@@ -448,6 +410,10 @@ class Trainer:
                 f"{self.model_config.kind} model asked for{': ' + differ if differ else ''}; "
                 f"repeat the original model options")
         return saved
+
+
+def _flag(field_name: str) -> str:
+    return "--" + field_name.replace("_", "-")
 
 
 def cosine_lr(lr: float, fraction: float) -> float:

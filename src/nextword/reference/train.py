@@ -44,7 +44,7 @@ class TrainConfig:
     def __post_init__(self):
         check_number("--epochs", self.epochs, 1, whole=True)
         check_number("--lr", self.lr, 0, low_open=True)
-        check_number("--bptt", self.bptt, 1, whole=True, allow_none=True)
+        check_number("--truncation", self.bptt, 1, whole=True, allow_none=True)
         check_number("--clip", self.clip, 0, low_open=True, allow_none=True)
         check_seed(self.seed, allow_none=False)
         check_number("--min-count", self.min_count, 1, whole=True)
