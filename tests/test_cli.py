@@ -78,7 +78,7 @@ def test_bad_input_gives_one_line_errors(capsys, tmp_path, corpus_file):
     one_line_error(capsys, "train", "--corpus", "ptb-xl:train", "-o", o,
                    match="not a known corpus name")
     one_line_error(capsys, "train", "--corpus", str(corpus_file), "-o", o, "--order", "0",
-                   match="order must be an integer >= 1")
+                   match="--order must be in [1, 20], got 0")
     one_line_error(capsys, "train", "--corpus", str(corpus_file), "-o", o, "--smoothing", "add-delta", "--delta", "0",
                    match="delta must be > 0")
     one_line_error(capsys, "train", "--corpus", str(corpus_file), "-o", o, "--smoothing", "add-delta", "--delta", "-1",

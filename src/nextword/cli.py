@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from nextword.errors import NextwordError
+from nextword.errors import Interrupted, NextwordError
 
 # Commands that live in their own module under nextword/commands: name -> "module:attribute".
 # A new command is one file there plus one line here; its module is imported only when the
@@ -37,6 +37,12 @@ class LazyGroup(click.Group):
             return resolve(COMMANDS[name])
         return super().get_command(ctx, name)
 
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:      # before click turns it into Abort and a blank line
+            raise Interrupted() from None
+
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="nextword")
@@ -64,8 +70,10 @@ def main(argv=None) -> int:
     except NextwordError as error:
         click.echo(f"nextword: error: {error}", err=True)
         return 1
-    except KeyboardInterrupt:
-        click.echo("nextword: interrupted", err=True)
+    except (KeyboardInterrupt, Interrupted) as error:
+        # files being written were removed (fileio.atomic_path, model_folder): nothing half done
+        said = f"; {error}" if isinstance(error, Interrupted) and str(error) else ""
+        click.echo(f"nextword: interrupted{said}", err=True)
         return 130
     except BrokenPipeError:
         return 0

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nextword.checks import check_number, check_seed
 from nextword.errors import NextwordError
 from nextword.model import LanguageModel
 from nextword.text.vocabulary import BOS_ID, EOS_ID
@@ -21,14 +22,10 @@ class SamplingConfig:
     max_length: int = 100
 
     def __post_init__(self):
-        if not self.temperature > 0:
-            raise NextwordError(f"temperature must be > 0, got {self.temperature}")
-        if self.top_k is not None and self.top_k < 1:
-            raise NextwordError(f"top-k must be >= 1, got {self.top_k}")
-        if self.top_p is not None and not 0 < self.top_p <= 1:
-            raise NextwordError(f"top-p must be in (0, 1], got {self.top_p}")
-        if self.max_length < 1:
-            raise NextwordError(f"max-length must be >= 1, got {self.max_length}")
+        check_number("--temperature", self.temperature, 0, low_open=True)
+        check_number("--top-k", self.top_k, 1, whole=True, allow_none=True)
+        check_number("--top-p", self.top_p, 0, 1, low_open=True, allow_none=True)
+        check_number("--max-length", self.max_length, 1, whole=True)
 
 
 def sampling_distribution(logprobs: np.ndarray, config: SamplingConfig) -> np.ndarray:
@@ -71,7 +68,7 @@ def sample_ids(model: LanguageModel, rng: np.random.Generator,
 def generate(model: LanguageModel, count: int = 1, seed: int | None = None,
              config: SamplingConfig = SamplingConfig()) -> list[list[str]]:
     """`count` sentences as token lists; the same seed gives the same sentences."""
-    if count < 0:
-        raise NextwordError(f"count must be >= 0, got {count}")
+    check_number("--count", count, 0, whole=True)
+    check_seed(seed)
     rng = np.random.default_rng(seed)
     return [model.vocab.decode(sample_ids(model, rng, config)) for _ in range(count)]

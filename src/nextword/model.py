@@ -13,10 +13,10 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from nextword.errors import NextwordError
-from nextword.fileio import read_json
+from nextword.fileio import MODEL_FILE, read_json, verify_folder
 from nextword.text.vocabulary import BOS_ID, Vocabulary
 
-MODEL_FILE = "model.json"   # every saved model directory holds this, naming its "type"
+# every saved model directory holds MODEL_FILE ("model.json"), naming its "type"
 VOCAB_FILE = "vocab.txt"
 
 
@@ -49,8 +49,10 @@ class LanguageModel(ABC):
         """The state after reading `token`."""
 
     @abstractmethod
-    def save(self, directory: str | Path) -> None:
-        """Write the model to `directory` (a MODEL_FILE with its type, the vocabulary, arrays)."""
+    def save(self, directory: str | Path, force: bool = False) -> None:
+        """Write the model to `directory` (a MODEL_FILE with its type, the vocabulary, arrays),
+        whole or not at all (`nextword.fileio.model_folder`); a folder holding another kind of
+        model or a training run is refused unless `force`."""
 
     def describe(self) -> dict:
         """A few facts for `nextword info`."""
@@ -145,15 +147,19 @@ def resolve(target):
     return obj
 
 
-def load_model(path: str | Path) -> LanguageModel:
-    """Load any saved model: a directory written by `save`, or an ARPA file."""
+def load_model(path: str | Path, verify: bool = False) -> LanguageModel:
+    """Load any saved model: a directory written by `save`, or an ARPA file.
+
+    The files of a directory are checked against the sizes and checksums its MODEL_FILE
+    records; memory-mapped arrays by a sample of their bytes unless `verify` (every byte)."""
     path = Path(path)
     if not path.exists():
         raise NextwordError(f"{path}: no such model directory or file")
     if path.is_file():
         return resolve(FILE_LOADER)(path, None)
     meta = read_json(path / MODEL_FILE)
-    type_name = meta.get("type") if isinstance(meta, dict) else None
-    if type_name not in MODEL_TYPES:
+    type_name = meta.get("type")
+    if not isinstance(type_name, str) or type_name not in MODEL_TYPES:
         raise NextwordError(f"{path / MODEL_FILE}: unknown model type {type_name!r}")
+    verify_folder(path, meta, full=verify)
     return resolve(MODEL_TYPES[type_name])(path, meta)

@@ -17,6 +17,7 @@ from nextword.neural.recurrent import RecurrentNet
 from nextword.neural.train import LOG_FILE, PLOT_FILE, TrainConfig, train
 from nextword.text.vocabulary import Vocabulary
 
+from manifest_helpers import drop_manifest
 from neural_fixtures import tiny_config, tiny_train
 
 train_module = importlib.import_module("nextword.neural.train")   # the package exports train()
@@ -150,12 +151,15 @@ def trained(vocab, sentences, tmp_path):
 
 def test_weights_of_another_model_type(trained):
     shutil.copy(trained / "gru" / WEIGHTS_FILE, trained / "lstm" / WEIGHTS_FILE)
-    with pytest.raises(NextwordError, match=r"weights.pt: .*(not those of the lstm model|shape)"):
+    with pytest.raises(NextwordError, match=r"weights.pt: .*(not those of the lstm model|shape|was replaced)"):
         load_model(trained / "lstm")
 
 
 def test_vocabulary_of_another_model(trained):
     Vocabulary.build([["x", "y"]]).save(trained / "lstm" / "vocab.txt")
+    with pytest.raises(NextwordError, match=r"vocab.txt: .* recorded .* was replaced"):
+        load_model(trained / "lstm")                    # the checksum sees it first
+    drop_manifest(trained / "lstm")
     with pytest.raises(NextwordError, match=r"vocab.txt: 5 entries, but the model was built for "
                                             r"a vocabulary of 13"):
         load_model(trained / "lstm")
@@ -170,6 +174,7 @@ def test_corrupt_truncated_or_unsafe_weights(trained, damage):
         path.write_bytes(b"not a checkpoint at all")
     else:                                   # a pickle that would run code: refused, not run
         torch.save({"embedding.weight": torch.zeros(1), "hook": print}, path)
+    drop_manifest(trained / "lstm")                   # the loader's own checks, not the checksum
     with pytest.raises(NextwordError, match=r"weights.pt: corrupt or truncated weights file") as error:
         load_model(trained / "lstm")
     assert "\n" not in str(error.value)
@@ -195,7 +200,7 @@ def test_resume_errors(trained, vocab, sentences):
 
 def test_a_fresh_run_does_not_overwrite_a_resumable_one(trained, vocab, sentences):
     before = (trained / "lstm" / WEIGHTS_FILE).read_bytes()
-    with pytest.raises(NextwordError, match="holds a training run .* pass --resume"):
+    with pytest.raises(NextwordError, match="holds an lstm training run .* pass --resume"):
         train(tiny_config("lstm", len(vocab)), tiny_train(), vocab, sentences, sentences[:4],
               trained / "lstm")
     assert (trained / "lstm" / WEIGHTS_FILE).read_bytes() == before

@@ -9,6 +9,7 @@ from nextword.generate import generate
 from nextword.model import load_model
 from nextword.ngram.estimators import MLE, AddDelta
 from nextword.ngram.model import NgramModel
+from manifest_helpers import drop_manifest
 
 
 def test_batched_scoring_equals_stepwise_probabilities(random_corpus):
@@ -68,6 +69,9 @@ def test_corrupt_model_directory_is_a_clear_error(tmp_path, random_corpus):
     lm = NgramModel.fit(random_corpus, order=2, estimator=AddDelta(0.25))
     lm.save(tmp_path / "m")
     (tmp_path / "m" / "arrays" / "keys_2.npy").write_bytes(b"not numpy")
+    with pytest.raises(NextwordError, match="keys_2.npy: 9 bytes, but model.json recorded"):
+        load_model(tmp_path / "m")
+    drop_manifest(tmp_path / "m")
     with pytest.raises(NextwordError, match="keys_2.npy: cannot read array"):
         load_model(tmp_path / "m")
     (tmp_path / "m" / "model.json").write_text("{")
@@ -78,5 +82,5 @@ def test_corrupt_model_directory_is_a_clear_error(tmp_path, random_corpus):
 
 
 def test_order_must_be_positive(two_sentences):
-    with pytest.raises(NextwordError, match="order must be an integer >= 1"):
+    with pytest.raises(NextwordError, match="--order must be a whole number from 1 to 20"):
         NgramModel.fit(two_sentences, order=0, estimator=MLE())

@@ -76,14 +76,15 @@ def test_chunked_training_same_model(capsys, tmp_path, corpus_file, test_file):
     (["--smoothing", "modified-kneser-ney", "--prune", "0 x"], "--prune takes whole numbers"),
     (["--smoothing", "modified-kneser-ney", "--prune", "0 2 1"], "must not decrease"),
     (["--smoothing", "add-delta", "--prune", "0 1"], "backoff estimator"),
-    (["--smoothing", "absolute", "--discount", "1.5"], "must lie in (0, 1)"),
-    (["--smoothing", "stupid-backoff", "--alpha", "0"], "must lie in (0, 1]"),
-    (["--smoothing", "katz", "--order", "0"], "order must be an integer >= 1"),
+    # values out of range are refused where the flag is parsed: a usage error, exit code 2
+    (["--smoothing", "absolute", "--discount", "1.5"], "--discount must be in (0, 1), got 1.5"),
+    (["--smoothing", "stupid-backoff", "--alpha", "0"], "--alpha must be in (0, 1], got 0"),
+    (["--smoothing", "katz", "--order", "0"], "--order must be in [1, 20], got 0"),
     (["--smoothing", "katz", "--chunk-tokens", "0"], "--chunk-tokens must be >= 1"),
 ])
 def test_bad_flags_one_line(capsys, tmp_path, corpus_file, args, message):
     code, _, err = run(capsys, "train", "--corpus", corpus_file, "-o", tmp_path / "m", *args)
-    assert code == 1 and message in err and err.startswith("nextword: error: ") and err.count("\n") == 1
+    assert code == (2 if "must be" in message else 1) and message in err and err.startswith("nextword: error: ") and err.count("\n") == 1
 
 
 def test_discount_fallback_advice(capsys, tmp_path):

@@ -57,13 +57,13 @@ def test_train_reports_validation(tmp_path, corpus_file, capsys):
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--lr", "0"], "lr must be > 0"),
-    (["--hidden-dim", "0"], "hidden-dim must be >= 1"),
-    (["--bptt", "-2"], "truncation (bptt) must be >= 1"),
+    (["--lr", "0"], "--lr must be > 0, got 0"),
+    (["--hidden-dim", "0"], "--hidden-dim must be >= 1"),
+    (["--bptt", "-2"], "--truncation must be >= 0, got -2"),
 ])
 def test_train_flag_errors_are_one_line(tmp_path, corpus_file, capsys, flags, message):
     assert main(["train", "--model", "numpy-rnn", "--corpus", str(corpus_file), "-o",
-                 str(tmp_path / "m"), *flags]) == 1
+                 str(tmp_path / "m"), *flags]) == 2                # a usage error
     err = capsys.readouterr().err
     assert err.startswith("nextword: error: ") and message in err and err.count("\n") == 1
 
@@ -111,10 +111,10 @@ def test_explain_bptt_json_and_plot(tmp_path, capsys):
 def test_explain_bptt_errors(tmp_path, capsys):
     assert main(["explain", "bptt", "--plot", str(tmp_path / "bptt.svg")]) == 1
     assert "bptt.svg: the plot is written as PNG" in capsys.readouterr().err
-    assert main(["explain", "bptt", "--steps", "0"]) == 1
-    assert "steps must be >= 1" in capsys.readouterr().err
+    assert main(["explain", "bptt", "--steps", "0"]) == 2
+    assert "--steps must be >= 2" in capsys.readouterr().err
     blocker = tmp_path / "file"
     blocker.write_text("x")
     assert main(["explain", "bptt", "--steps", "3", "--plot", str(blocker / "bptt.png")]) == 1
     err = capsys.readouterr().err
-    assert err.startswith(f"nextword: error: {blocker / 'bptt.png'}: cannot write the plot")
+    assert err == f"nextword: error: {blocker}: exists and is a file, not a folder\n"

@@ -124,6 +124,7 @@ def given_on_command_line(ctx: click.Context) -> set:
 
 def corpus_options(function):
     """The flags every `train FAMILY` command shares: what to read, where to save."""
+    from nextword.commands.options import Whole
     from nextword.text.tokenize import TOKENIZERS
 
     options = [
@@ -133,10 +134,15 @@ def corpus_options(function):
                      help="Held-out corpus to report perplexity on (e.g. ptb:valid)."),
         click.option("--output", "-o", type=click.Path(path_type=Path), required=True,
                      help="Directory the model is saved in."),
-        click.option("--min-count", default=1, show_default=True, type=int,
+        click.option("--force", is_flag=True,
+                     help="Replace whatever model or training run OUTPUT holds, whole "
+                          "(without it, another kind of model or a run there is refused)."),
+        click.option("--min-count", default=1, show_default=True, type=Whole(1),
                      help="Words seen fewer times become <unk>."),
-        click.option("--max-vocab", default=None, type=int,
-                     help="Keep at most this many vocabulary entries (default: all)."),
+        # 3 entries are reserved (<unk>, <s>, </s>): 4 is the smallest that holds a word
+        click.option("--max-vocab", default=None, type=Whole(4),
+                     help="Keep at most this many vocabulary entries, the 3 reserved ones "
+                          "included (default: all)."),
         click.option("--tokenizer", default=None, type=click.Choice(list(TOKENIZERS)),
                      help="How to split lines of a plain file [default: whitespace; standard "
                           "corpora use their own]."),

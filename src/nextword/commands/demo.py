@@ -6,12 +6,14 @@ from pathlib import Path
 import click
 
 from nextword.commands.common import open_corpus
+from nextword.commands.options import SEED
+from nextword.fileio import check_destination
 
 
 @click.command("demo")
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("runs/demo"),
               show_default=True, help="Where the demo model is saved.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the samples.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Seed of the samples.")
 def demo(output, seed):
     """The main job on the embedded corpus: train, measure held-out perplexity, sample."""
     from nextword.evaluate import evaluate
@@ -19,6 +21,7 @@ def demo(output, seed):
     from nextword.ngram.estimators import make_estimator
     from nextword.ngram.model import NgramModel
 
+    check_destination(output, "ngram")                  # before the work, not after it
     train_spec, test_spec = "default:train", "default:test"
     sentences = list(open_corpus(train_spec))
     tokens = sum(len(sentence) + 1 for sentence in sentences)

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import click
 
+from nextword.commands.options import SEED, Whole
+from nextword.fileio import check_file_destination
+
 
 @click.group()
 def explain():
@@ -16,9 +19,9 @@ def explain():
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
 @click.option("--plot", "plot_path", type=click.Path(path_type=Path), default=None,
               help="Also draw the table as a PNG plot in this file.")
-@click.option("--steps", default=20, show_default=True, type=int, help="Sequence length T.")
-@click.option("--hidden-dim", default=16, show_default=True, type=int, help="Hidden size H.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of weights and tokens.")
+@click.option("--steps", default=20, show_default=True, type=Whole(2), help="Sequence length T.")
+@click.option("--hidden-dim", default=16, show_default=True, type=Whole(1), help="Hidden size H.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Seed of weights and tokens.")
 def explain_bptt_command(as_json, plot_path, steps, hidden_dim, seed):
     """Backpropagation through time, step by step, on a small random RNN.
 
@@ -28,7 +31,10 @@ def explain_bptt_command(as_json, plot_path, steps, hidden_dim, seed):
     """
     from nextword.reference.explain import ExplainConfig, explain_bptt, plot_bptt
 
-    report = explain_bptt(ExplainConfig(steps=steps, hidden_dim=hidden_dim, seed=seed))
+    config = ExplainConfig(steps=steps, hidden_dim=hidden_dim, seed=seed)
+    if plot_path is not None:
+        check_file_destination(plot_path)
+    report = explain_bptt(config)
     if plot_path is not None:
         plot_bptt(report, plot_path)
     if as_json:

@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from nextword.errors import NextwordError
+from nextword.fileio import check_file_destination
 
 
 @click.command("export")
@@ -18,6 +19,7 @@ def export(model_path, arpa_path):
     from nextword.ngram.arpa import write_arpa
     from nextword.ngram.model import NgramModel
 
+    check_file_destination(arpa_path)                   # before loading, not after writing
     lm = load_model(model_path)
     if not isinstance(lm, NgramModel):
         raise NextwordError(f"{model_path}: only n-gram models can be written as ARPA files")

@@ -5,16 +5,18 @@ from pathlib import Path
 
 import click
 
+from nextword.commands.options import PROBABILITY, SEED, Positive, Whole
+
 
 @click.command("generate")
 @click.argument("model_path", type=click.Path(path_type=Path))
-@click.option("--count", "-k", default=5, show_default=True, type=int, help="Sentences to sample.")
-@click.option("--seed", default=None, type=int, help="Random seed (same seed, same sentences).")
-@click.option("--temperature", default=1.0, show_default=True, type=float,
+@click.option("--count", "-k", default=5, show_default=True, type=Whole(0), help="Sentences to sample.")
+@click.option("--seed", default=None, type=SEED, help="Random seed (same seed, same sentences).")
+@click.option("--temperature", default=1.0, show_default=True, type=Positive(),
               help="Divide log-probabilities by this: < 1 sharper, > 1 flatter.")
-@click.option("--top-k", default=None, type=int, help="Sample among the k most likely tokens.")
-@click.option("--top-p", default=None, type=float, help="Nucleus sampling: smallest set reaching p.")
-@click.option("--max-length", default=100, show_default=True, type=int,
+@click.option("--top-k", default=None, type=Whole(1), help="Sample among the k most likely tokens.")
+@click.option("--top-p", default=None, type=PROBABILITY, help="Nucleus sampling: smallest set reaching p.")
+@click.option("--max-length", default=100, show_default=True, type=Whole(1),
               help="Stop a sentence after this many words.")
 def generate(model_path, count, seed, temperature, top_k, top_p, max_length):
     """Sample COUNT sentences from a saved model, one per line."""

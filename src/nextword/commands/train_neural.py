@@ -10,6 +10,7 @@ recipe (nextword.neural.presets.FAMILY_DEFAULTS), the config dataclass's own def
 """
 from __future__ import annotations
 
+import shutil
 from dataclasses import MISSING, fields
 from functools import lru_cache
 
@@ -17,7 +18,9 @@ import click
 
 from nextword.commands.common import (corpus_options, given_on_command_line, open_corpus, progress,
                                       read_training)
-from nextword.errors import NextwordError
+from nextword.commands.options import NEURAL_TYPES
+from nextword.errors import Interrupted, NextwordError
+from nextword.fileio import RUN_FILE as RESUME_FILE, check_destination, folder_holds
 from nextword.neural import config as cfg
 
 # Help of the model-config fields the built-in architectures have: field -> (flag, help, choices).
@@ -81,6 +84,8 @@ def _option(name: str, spec, default):
         return click.option(flag, name, **kwargs)
     if choices:
         kwargs["type"] = click.Choice(list(choices))
+    elif name in NEURAL_TYPES:                        # range and finiteness checked when parsed
+        kwargs["type"] = NEURAL_TYPES[name]
     elif default is not None:
         kwargs["type"] = type(default)
     elif name in NONE_DEFAULT_TYPES:
@@ -102,8 +107,8 @@ def neural_command(kind: str) -> click.Command:
     def run(**flags):
         ctx = click.get_current_context()
         given = given_on_command_line(ctx)
-        common = {k: flags.pop(k) for k in ("corpus", "valid_spec", "output", "min_count",
-                                             "max_vocab", "tokenizer", "stream")}
+        common = {k: flags.pop(k) for k in ("corpus", "valid_spec", "output", "force",
+                                             "min_count", "max_vocab", "tokenizer", "stream")}
         preset, resume = flags.pop("preset"), flags.pop("resume")
         chosen = {k: v for k, v in flags.items() if k in given and v is not None}
         train_neural(kind, preset, chosen, resume=resume, **common)
@@ -147,8 +152,8 @@ def _duration(ctx, param, value):
         raise click.BadParameter(str(error)) from None
 
 
-def train_neural(kind, preset, flags, *, resume, corpus, valid_spec, output, min_count, max_vocab,
-                 tokenizer, stream):
+def train_neural(kind, preset, flags, *, resume, corpus, valid_spec, output, force, min_count,
+                 max_vocab, tokenizer, stream):
     """Flags -> (model config, train config) -> nextword.neural.train."""
     from nextword.model import resolve
     from nextword.neural.presets import preset_fields
@@ -162,13 +167,29 @@ def train_neural(kind, preset, flags, *, resume, corpus, valid_spec, output, min
         # their 1000 epochs mean "until the budget"; cosine would anneal over all of them
         raise NextwordError(f"preset {preset} trains until a time budget: pass "
                             f"--time-budget (e.g. 30m) or --epochs N")
+    if resume and force:
+        raise NextwordError("--resume continues the run in OUTPUT and --force replaces it: "
+                            "choose one")
     train_config = cfg.TrainConfig(**train_fields)
+    check_destination(output, kind, force, resume)      # before the work, not after it
     sentences = read_training(corpus, tokenizer, stream)
     vocab = Vocabulary.build(sentences, min_count=min_count, max_size=max_vocab)
     model_config = cfg.config_from_dict(kind, {"vocab_size": len(vocab), **model_fields})
-    result = train(model_config, train_config, vocab, sentences,
-                   list(open_corpus(valid_spec, tokenizer)), output, resume=resume,
-                   progress=lambda desc, total: progress(total, desc), corpus=corpus)
+    valid = list(open_corpus(valid_spec, tokenizer))
+    if force and folder_holds(output) is not None:
+        # a run is written as it goes (so that it can be resumed): the old folder goes now
+        shutil.rmtree(output)
+    try:
+        result = train(model_config, train_config, vocab, sentences, valid, output, resume=resume,
+                       progress=lambda desc, total: progress(total, desc),
+                       explicit={k for k in flags if k in TRAIN_FLAGS or k == "time_budget"},
+                       corpus=corpus)
+    except KeyboardInterrupt:
+        if (output / RESUME_FILE).exists():
+            raise Interrupted(f"the run in {output} is kept as of its last checkpoint; the same "
+                              f"command with --resume continues it") from None
+        raise Interrupted(f"stopped before the first checkpoint; nothing to resume in "
+                          f"{output}") from None
     click.echo(f"{result.status}: {kind} after {result.position.step:,} steps "
                f"({result.position.tokens:,} tokens, {result.position.elapsed:.0f} s, "
                f"{result.tokens_per_second:,.0f} training tokens/s); best {valid_spec} perplexity "

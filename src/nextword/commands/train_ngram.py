@@ -7,8 +7,11 @@ import click
 
 from nextword.commands.common import (Counted, RegistryChoice, corpus_options, evaluate,
                                       given_on_command_line, open_corpus, progress, report)
+from nextword.commands.options import PROBABILITY, Checked, Positive, Whole
 from nextword.errors import NextwordError
+from nextword.fileio import check_destination
 from nextword.ngram.counts import DEFAULT_CHUNK_TOKENS
+from nextword.ngram.model import MAX_ORDER
 from nextword.ngram.estimators import ESTIMATORS, estimator_parameters
 
 # estimator parameters the CLI offers: parameter name -> its flag
@@ -18,14 +21,15 @@ PARAMETER_FLAGS = {"delta": "--delta", "discount": "--discount", "alpha": "--alp
 
 @click.command("ngram")
 @corpus_options
-@click.option("--order", "-n", default=3, show_default=True, type=int, help="n of the n-gram model.")
+@click.option("--order", "-n", default=3, show_default=True, type=Whole(1, MAX_ORDER),
+              help=f"n of the n-gram model (at most {MAX_ORDER}).")
 @click.option("--smoothing", default="modified-kneser-ney", show_default=True,
               type=RegistryChoice(ESTIMATORS), help="Estimator (docs/ngram.md).")
-@click.option("--delta", default=0.25, show_default=True, type=float,
+@click.option("--delta", default=0.25, show_default=True, type=Positive(),
               help="add-delta: the δ added to every count.")
-@click.option("--discount", default=None, type=float,
+@click.option("--discount", default=None, type=Checked(float, 0, 1, low_open=True, high_open=True),
               help="absolute: a fixed discount D [default: n1 / (n1 + 2 n2) per order].")
-@click.option("--alpha", default=0.4, show_default=True, type=float,
+@click.option("--alpha", default=0.4, show_default=True, type=PROBABILITY,
               help="stupid-backoff: the backoff factor.")
 @click.option("--discount-fallback", is_flag=True,
               help="kneser-ney, modified-kneser-ney: use discounts 0.5, 1, 1.5 where the "
@@ -33,13 +37,13 @@ PARAMETER_FLAGS = {"delta": "--delta", "discount": "--discount", "alpha": "--alp
 @click.option("--prune", "prune_spec", default=None, metavar="'T1 T2 ...'",
               help="Count cut-offs per order, KenLM style: '0 0 1' drops 3-grams (and longer) "
                    "seen once. The first must be 0; they must not decrease.")
-@click.option("--prune-to", default=None, type=int, metavar="SIZE",
+@click.option("--prune-to", default=None, type=Whole(1), metavar="SIZE",
               help="Relative-entropy (Stolcke) pruning until at most SIZE n-grams remain.")
-@click.option("--chunk-tokens", default=DEFAULT_CHUNK_TOKENS, show_default=True, type=int,
+@click.option("--chunk-tokens", default=DEFAULT_CHUNK_TOKENS, show_default=True, type=Whole(1),
               metavar="N", help="Count the corpus N tokens at a time and merge (bounds the "
                                 "memory the text takes).")
 @click.pass_context
-def train_ngram(ctx, corpus, valid_spec, output, min_count, max_vocab, tokenizer, stream, order,
+def train_ngram(ctx, corpus, valid_spec, output, force, min_count, max_vocab, tokenizer, stream, order,
                 smoothing, delta, discount, alpha, discount_fallback, prune_spec, prune_to,
                 chunk_tokens):
     """Train an n-gram model on CORPUS and save it in OUTPUT."""
@@ -48,6 +52,7 @@ def train_ngram(ctx, corpus, valid_spec, output, min_count, max_vocab, tokenizer
 
     check_parameters(smoothing, given_on_command_line(ctx))
     check_order(order)
+    check_destination(output, "ngram", force)          # before the work, not after it
     estimator = make_estimator(smoothing, delta=delta, discount_fallback=discount_fallback,
                                discount=discount, alpha=alpha)
     prune = parse_prune(prune_spec)
@@ -66,7 +71,7 @@ def train_ngram(ctx, corpus, valid_spec, output, min_count, max_vocab, tokenizer
         lm = entropy_prune(lm, prune_to)
     for note in lm.estimator.get("notes", []):
         click.echo(f"nextword: note: {note}", err=True)
-    lm.save(output)
+    lm.save(output, force=force)
     elapsed = time.perf_counter() - started
     sizes = ", ".join(f"{k}-grams {v:,}" for k, v in lm.describe()["ngrams"].items())
     click.echo(f"trained {order}-gram {estimator.name} model on {corpus} in {elapsed:.2f} s: "

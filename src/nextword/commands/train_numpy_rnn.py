@@ -7,6 +7,8 @@ from dataclasses import fields
 import click
 
 from nextword.commands.common import corpus_options, evaluate, progress, read_training, report
+from nextword.commands.options import SEED, NonNegative, Positive, Whole
+from nextword.fileio import check_destination
 
 
 def _defaults() -> dict:
@@ -20,20 +22,20 @@ D = _defaults()
 
 @click.command("numpy-rnn")
 @corpus_options
-@click.option("--embedding-dim", default=D["embedding_dim"], show_default=True, type=int,
+@click.option("--embedding-dim", default=D["embedding_dim"], show_default=True, type=Whole(1),
               help="Embedding size d.")
-@click.option("--hidden-dim", default=D["hidden_dim"], show_default=True, type=int,
+@click.option("--hidden-dim", default=D["hidden_dim"], show_default=True, type=Whole(1),
               help="Hidden size H.")
-@click.option("--epochs", default=D["epochs"], show_default=True, type=int,
+@click.option("--epochs", default=D["epochs"], show_default=True, type=Whole(1),
               help="Passes over the corpus.")
-@click.option("--lr", default=D["lr"], show_default=True, type=float, help="SGD learning rate.")
-@click.option("--truncation", default=D["bptt"], show_default=True, type=int, metavar="K",
+@click.option("--lr", default=D["lr"], show_default=True, type=Positive(), help="SGD learning rate.")
+@click.option("--truncation", default=D["bptt"], show_default=True, type=Whole(0), metavar="K",
               help="Truncated BPTT: each loss J(t) sends gradient back K steps; 0 = full BPTT.")
-@click.option("--clip", default=D["clip"], show_default=True, type=float,
+@click.option("--clip", default=D["clip"], show_default=True, type=NonNegative(),
               help="Largest global gradient norm; 0 = no clipping.")
-@click.option("--seed", default=D["seed"], show_default=True, type=int,
+@click.option("--seed", default=D["seed"], show_default=True, type=SEED,
               help="Seed of the weights and of the sentence order.")
-def train_numpy_rnn(corpus, valid_spec, output, min_count, max_vocab, tokenizer, stream,
+def train_numpy_rnn(corpus, valid_spec, output, force, min_count, max_vocab, tokenizer, stream,
                     embedding_dim, hidden_dim, epochs, lr, truncation, clip, seed):
     """Train the NumPy RNN (hand-written BPTT) on CORPUS and save it in OUTPUT."""
     from nextword.reference.train import TrainConfig, train_numpy_rnn as fit
@@ -41,12 +43,13 @@ def train_numpy_rnn(corpus, valid_spec, output, min_count, max_vocab, tokenizer,
     config = TrainConfig(embedding_dim=embedding_dim, hidden_dim=hidden_dim, epochs=epochs, lr=lr,
                          bptt=truncation or None, clip=clip or None, seed=seed,   # 0: off
                          min_count=min_count, max_vocab=max_vocab)
+    check_destination(output, "numpy-rnn", force)      # before the work, not after it
     sentences = read_training(corpus, tokenizer, stream)
     started = time.perf_counter()
     steps = sum(len(sentence) + 1 for sentence in sentences)
     with progress(total=steps * config.epochs, desc="training numpy-rnn") as bar:
         lm = fit(sentences, config, progress=bar)
-    lm.save(output)
+    lm.save(output, force=force)
     elapsed = time.perf_counter() - started
     click.echo(f"trained numpy-rnn (H {config.hidden_dim}, d {config.embedding_dim}, "
                f"truncation {config.bptt or 'full'}) on {corpus} in {elapsed:.2f} s: vocabulary "

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from nextword.errors import NextwordError
-from nextword.fileio import atomic_path, read_json, write_json_atomic
+from nextword.fileio import atomic_path, inside, read_json, write_json_atomic, write_manifest
 from nextword.model import MODEL_FILE, VOCAB_FILE
 from nextword.neural.config import config_from_dict
 from nextword.neural.recurrent import build_net
@@ -29,8 +29,12 @@ FORMAT = "nextword-neural/1"
 
 
 def save_tensors(path: Path, obj) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    try:
+        with atomic_path(path) as tmp:
+            torch.save(obj, tmp)
+    except RuntimeError as error:     # torch reports a failed write (disk full) this way
+        reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else "write failed"
+        raise NextwordError(f"{path}: cannot write ({reason})") from None
 
 
 def load_tensors(path: Path, what: str = "checkpoint"):
@@ -62,7 +66,11 @@ def config_dict(config) -> dict:
 
 
 def save_weights(directory: Path, net: torch.nn.Module) -> None:
-    save_tensors(Path(directory) / WEIGHTS_FILE, net.state_dict())
+    """weights.pt, then the sizes and checksums in model.json (when it is there) follow it."""
+    directory = Path(directory)
+    save_tensors(directory / WEIGHTS_FILE, net.state_dict())
+    if (directory / MODEL_FILE).exists():
+        write_manifest(directory, [VOCAB_FILE, WEIGHTS_FILE])
 
 
 def load_net(directory: str | Path, meta: dict | None = None):
@@ -72,7 +80,7 @@ def load_net(directory: str | Path, meta: dict | None = None):
     type_name = meta.get("type")
     try:
         config = config_from_dict(type_name, dict(meta["config"]))
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise NextwordError(f"{directory / MODEL_FILE}: malformed {type_name} model ({error})") from None
     vocab = Vocabulary.load(directory / VOCAB_FILE)
     if len(vocab) != config.vocab_size:
@@ -81,8 +89,9 @@ def load_net(directory: str | Path, meta: dict | None = None):
             f"vocabulary of {config.vocab_size:,}: the vocabulary belongs to another model"
         )
     net = build_net(config)
-    state = load_tensors(directory / meta.get("weights", WEIGHTS_FILE), "weights file")
-    check_state_dict(directory / meta.get("weights", WEIGHTS_FILE), net, state, type_name)
+    weights = inside(directory, meta.get("weights", WEIGHTS_FILE), "weights file")
+    state = load_tensors(weights, "weights file")
+    check_state_dict(weights, net, state, type_name)
     net.load_state_dict(state)
     net.eval()
     return net, config, vocab

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from nextword.checks import check_number, check_seed
 from nextword.errors import NextwordError
 
 # ---- the choice lists (one definition; the CLI and the checks below read them) --------------
@@ -40,11 +41,9 @@ def parse_duration(text: str) -> float:
 # ---- model configs ---------------------------------------------------------------------------
 def check_sizes(config) -> None:
     """The checks every architecture's config shares: dropout and the sizes."""
-    if not 0 <= config.dropout < 1:
-        raise NextwordError(f"dropout must be in [0, 1), got {config.dropout}")
+    check_number("--dropout", config.dropout, 0, 1, high_open=True)
     for name in ("vocab_size", "embedding_dim", "hidden_dim"):
-        if getattr(config, name) < 1:
-            raise NextwordError(f"{name.replace('_', '-')} must be >= 1, got {getattr(config, name)}")
+        check_number(f"--{name.replace('_', '-')}", getattr(config, name), 1, whole=True)
     check_choice("init scheme", config.init, INIT_SCHEMES)
 
 
@@ -183,19 +182,22 @@ class TrainConfig:
         check_choice("softmax", self.softmax, SOFTMAXES)
         check_choice("precision", self.precision, PRECISIONS)
         check_choice("schedule", self.schedule, SCHEDULES)
-        checks = [
-            (self.lr > 0, f"learning rate must be > 0, got {self.lr}"),
-            (self.clip >= 0, f"clip must be >= 0 (0: off), got {self.clip}"),
-            (self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}"),
-            (self.bptt >= 1, f"bptt must be >= 1, got {self.bptt}"),
-            (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
-            (self.time_budget is None or self.time_budget > 0,
-             f"time budget must be > 0, got {self.time_budget}"),
-            (0 < self.lr_factor <= 1, f"lr factor must be in (0, 1], got {self.lr_factor}"),
-            (self.evals_per_epoch >= 1, f"evals per epoch must be >= 1, got {self.evals_per_epoch}"),
-            (self.num_samples >= 1, f"num samples must be >= 1, got {self.num_samples}"),
-            (0 <= self.full_softmax_final <= 1, "full-softmax-final must be in [0, 1]"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise NextwordError(message)
+        # each value with its flag's name; finiteness first (inf > 0 would pass)
+        check_number("--lr", self.lr, 0, low_open=True)
+        check_number("--weight-decay", self.weight_decay, 0)
+        check_number("--clip", self.clip, 0)
+        check_number("--batch-size", self.batch_size, 1, whole=True)
+        check_number("--bptt", self.bptt, 1, whole=True)
+        check_number("--epochs", self.epochs, 1, whole=True)
+        check_seed(self.seed, allow_none=False)
+        check_number("--time-budget", self.time_budget, 0, low_open=True, allow_none=True)
+        check_number("--lr-factor", self.lr_factor, 0, 1, low_open=True)
+        check_number("--patience", self.patience, 0, whole=True)
+        check_number("--early-stop", self.early_stop, 0, whole=True)
+        check_number("--min-lr", self.min_lr, 0)
+        check_number("--evals-per-epoch", self.evals_per_epoch, 1, whole=True)
+        check_number("--eval-batch-size", self.eval_batch_size, 1, whole=True)
+        check_number("--num-samples", self.num_samples, 1, whole=True)
+        check_number("--full-softmax-final", self.full_softmax_final, 0, 1)
+        check_number("--threads", self.threads, 1, whole=True, allow_none=True)
+        check_number("--max-steps", self.max_steps, 1, whole=True, allow_none=True)

@@ -17,6 +17,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import torch
 
+from nextword.fileio import model_folder
 from nextword.model import LanguageModel, sentence_batches
 from nextword.neural.batching import input_ids
 from nextword.neural.checkpoint import load_net, save_weights, write_model_files
@@ -127,10 +128,11 @@ class NeuralLM(LanguageModel):
         return {"type": self.config.kind, "vocabulary": len(self.vocab),
                 "parameters": self.net.num_parameters(), "config": asdict(self.config)}
 
-    def save(self, directory: str | Path) -> None:
-        directory = Path(directory)
-        save_weights(directory, self.net)             # weights first: model.json names them
-        write_model_files(directory, self.config, self.vocab)
+    def save(self, directory: str | Path, force: bool = False) -> None:
+        """model.json + vocab.txt + weights.pt, whole or not at all (fileio.model_folder)."""
+        with model_folder(directory, self.config.kind, force) as tmp:
+            save_weights(tmp, self.net)
+            write_model_files(tmp, self.config, self.vocab)
 
     @classmethod
     def load(cls, directory: str | Path, meta: dict) -> "NeuralLM":

@@ -19,13 +19,13 @@ import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 import torch
 
 from nextword.errors import NextwordError
-from nextword.fileio import write_text_atomic
+from nextword.fileio import check_destination, note, write_text_atomic
 from nextword.neural.batching import batchify, num_segments, segments, token_stream
 from nextword.neural.checkpoint import RESUME_FILE, save_weights, write_model_files
 from nextword.neural.config import TrainConfig
@@ -113,11 +113,16 @@ def _prepare(vocab: Vocabulary, sentences) -> np.ndarray:
 
 def train(model_config, config: TrainConfig, vocab: Vocabulary, train_sentences,
           valid_sentences, output: str | Path, resume: bool = False,
-          progress: Callable | None = None, corpus: str | None = None) -> TrainResult:
+          progress: Callable | None = None, explicit: Iterable[str] | None = None,
+          notify: Callable[[str], None] = note, corpus: str | None = None) -> TrainResult:
     """Train a model on token lists, validating on `valid_sentences`; write it to `output`.
 
     `progress(desc, total)` may return a tqdm-like bar (update, set_postfix, close); `corpus`
     names the training corpus in the plot's title.
+    On `resume`, `explicit` names the TrainConfig fields the user set (typed flags): those that
+    may change on resume (RESUMABLE_CHANGES) are applied and said, any other that differs from
+    the saved run is refused; None applies every RESUMABLE_CHANGES field of `config`.
+    `notify` says what is resumed and what changed.
     """
     output = Path(output)
     train_ids = _prepare(vocab, train_sentences)
@@ -126,7 +131,7 @@ def train(model_config, config: TrainConfig, vocab: Vocabulary, train_sentences,
         raise NextwordError("the validation corpus is empty")
     title = f"{model_config.kind} on {corpus}" if corpus else model_config.kind
     return Trainer(model_config, config, vocab, train_ids, valid_ids, output, progress,
-                   title).run(resume)
+                   title).run(resume, explicit, notify)
 
 
 class Trainer:
@@ -155,11 +160,12 @@ class Trainer:
         self.title = title or model_config.kind
         self.train_ids, self.valid_ids = train_ids, valid_ids
 
-    def run(self, resume: bool = False) -> TrainResult:
+    def run(self, resume: bool = False, explicit: Iterable[str] | None = None,
+            notify: Callable[[str], None] = note) -> TrainResult:
         device = self._check_device()
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), \
                 torch_threads(self.config.threads):
-            self._setup(device, resume)
+            self._setup(device, resume, explicit, notify)
             status = self._train()
             status = self._finish(status)
         position = self.position
@@ -172,12 +178,35 @@ class Trainer:
             raise NextwordError("--device cuda: no CUDA device is available here; use --device cpu")
         return device
 
+    def _resumed_config(self, saved: dict, explicit, notify) -> TrainConfig:
+        """The saved run's settings, with the changes a resume may make (see `train`)."""
+        try:
+            before = TrainConfig(**saved["train_config"])
+        except TypeError as error:
+            raise NextwordError(f"{self.output / RESUME_FILE}: not a nextword resume checkpoint "
+                                f"({error})") from None
+        if explicit is None:
+            return replace(before, **{k: getattr(self.config, k) for k in RESUMABLE_CHANGES})
+        changed = [k for k in sorted(explicit)
+                   if hasattr(before, k) and getattr(self.config, k) != getattr(before, k)]
+        fixed = [k for k in changed if k not in RESUMABLE_CHANGES]
+        if fixed:
+            said = ", ".join(f"{_flag(k)} {getattr(before, k)} (asked {getattr(self.config, k)})"
+                             for k in fixed)
+            raise NextwordError(
+                f"{self.output}: the run being resumed has {said}; a resumed run keeps these (its "
+                f"optimizer state and schedule were built with them): leave them out or repeat "
+                f"them; only {', '.join(_flag(k) for k in RESUMABLE_CHANGES)} may change")
+        if changed:
+            notify("applied on resume: " + ", ".join(
+                f"{_flag(k)} {getattr(self.config, k)} (was {getattr(before, k)})" for k in changed))
+        return replace(before, **{k: getattr(self.config, k) for k in changed})
+
     # ---- setup --------------------------------------------------------------------------------
-    def _setup(self, device: torch.device, resume: bool) -> None:
+    def _setup(self, device: torch.device, resume: bool, explicit, notify) -> None:
         saved = load_resume(self.output, self.model_config, self.vocab) if resume else None
         if saved is not None:       # the saved run's settings, but for those that may change
-            self.config = replace(TrainConfig(**saved["train_config"]),
-                                  **{k: getattr(self.config, k) for k in RESUMABLE_CHANGES})
+            self.config = self._resumed_config(saved, explicit, notify)
         config = self.config
         torch.manual_seed(config.seed)                  # initial weights, dropout masks
         self.device = device
@@ -211,11 +240,14 @@ class Trainer:
             torch.set_rng_state(saved["rng"])
             self.sampler_rng.set_state(saved["sampler_rng"])
             self.state = _to(saved["state"], device)
+            p = self.position
+            notify(f"resuming the run in {self.output}: epoch {p.epoch + 1} "
+                   f"({p.segment:,} of {self.per_epoch:,} segments done), step {p.step:,}, "
+                   f"{p.elapsed / 60:.1f} min elapsed, best validation perplexity "
+                   f"{self.schedule.best:.2f}")
         else:
-            if (self.output / RESUME_FILE).exists():
-                raise NextwordError(
-                    f"{self.output}: holds a training run (resume.pt); pass --resume to continue "
-                    f"it, or choose another --output (nothing was overwritten)")
+            # another model or a training run there is refused (nothing is overwritten)
+            check_destination(self.output, self.model_config.kind)
             write_model_files(self.output, self.model_config, self.vocab,
                               {"training": asdict(config)})
         set_lr(self.optimizer, self.schedule.lr)
@@ -391,6 +423,10 @@ def torch_threads(threads: int | None):
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def _flag(field_name: str) -> str:
+    return "--" + field_name.replace("_", "-")
 
 
 def cosine_lr(lr: float, fraction: float) -> float:

@@ -38,7 +38,7 @@ class AbsoluteDiscounting:
 
     def __post_init__(self):
         if self.discount is not None and not 0 < self.discount < 1:
-            raise NextwordError(f"the absolute discount must lie in (0, 1), got {self.discount}")
+            raise NextwordError(f"--discount (the absolute discount) must lie in (0, 1), got {self.discount}")
 
     def params(self) -> dict:
         return {} if self.discount is None else {"discount": self.discount}

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from nextword.errors import NextwordError, where
-from nextword.fileio import atomic_path
+from nextword.fileio import BOM, READ_ERRORS, atomic_path, compression, open_binary, read_error
 from nextword.ngram.backoff import backoff_logprobs, ngram_ids
 from nextword.ngram.counts import NOT_FOUND, lookup
 from nextword.ngram.tables import Tables
@@ -99,14 +99,20 @@ class _Lines:
 
     def __init__(self, path: Path):
         self.path = path
-        self.handle = open(path, "rb")
+        self.compression = compression(path)
+        self.handle = open_binary(path)            # gzip, bzip2 and xz read as KenLM reads them
         self.number = 0
 
     def next(self) -> str | None:
-        raw = self.handle.readline()
+        try:
+            raw = self.handle.readline()
+        except READ_ERRORS as error:
+            raise read_error(self.path, self.number + 1, error) from None
         if not raw:
             return None
         self.number += 1
+        if self.number == 1 and raw.startswith(BOM):
+            raw = raw[len(BOM):]
         try:
             return raw.decode("utf-8").rstrip("\r\n")
         except UnicodeDecodeError as error:
@@ -114,7 +120,10 @@ class _Lines:
 
     def raw_block(self, count: int) -> list:
         """Up to `count` raw lines (bytes, newline kept), without advancing `number`."""
-        return list(islice(self.handle, count))
+        try:
+            return list(islice(self.handle, count))
+        except READ_ERRORS as error:
+            raise read_error(self.path, self.number + 1, error) from None
 
     def replay(self, raw: list, first: int):
         """Decode lines of a raw block one by one, as `next` would, numbering from `first`."""
@@ -207,7 +216,30 @@ def _read_header(lines: _Lines) -> dict:
         sizes[k] = count
     if sizes[1] == 0:
         raise lines.error("the header announces no unigrams")
+    _check_sizes(lines, sizes)
     return sizes
+
+
+# Each k-gram entry takes at least 2k + 2 bytes ("p<TAB>w w ... w<LF>"): an announced count that
+# the file cannot hold is refused before anything is allocated for it (a header announcing
+# 999,999,999,999 n-grams once asked for 14.6 TiB). Compressed files, whose size says little,
+# are read in blocks that grow with what is actually there (see _read_order).
+MAX_ORDER_ARPA = 20
+
+
+def _check_sizes(lines: _Lines, sizes: dict) -> None:
+    if len(sizes) > MAX_ORDER_ARPA:
+        raise lines.error(f"the header announces order {len(sizes)}; at most {MAX_ORDER_ARPA} "
+                          "is supported")
+    if lines.compression is not None:
+        return
+    size = lines.path.stat().st_size
+    need = sum(count * (2 * k + 2) for k, count in sizes.items())
+    if need > size:
+        k = max(sizes, key=lambda k: sizes[k])
+        raise lines.error(f"the header announces {sizes[k]:,} {k}-grams, more than a file of "
+                          f"{size:,} bytes can hold: the header is wrong or the file truncated",
+                          line=1)
 
 
 def _section_start(lines: _Lines, k: int, previous: int) -> None:
@@ -255,11 +287,13 @@ def _entry(lines: _Lines, line: str | None, k: int, n: int, expected: int, got: 
 
 def _read_unigrams(lines: _Lines, count: int, n: int):
     _section_start(lines, 1, 0)
-    words, probs, backoffs = [], np.empty(count), np.empty(count)
+    words, probs, backoffs = [], [], []           # lists: the count is not trusted until read
     for i in range(count):
         prob, gram, backoff = _entry(lines, lines.next(), 1, n, count, i)
         words.append(gram[0])
-        probs[i], backoffs[i] = prob, backoff
+        probs.append(prob)
+        backoffs.append(backoff)
+    probs, backoffs = np.array(probs, dtype=np.float64), np.array(backoffs, dtype=np.float64)
     notes = []
     index = {w: i for i, w in enumerate(words)}
     if len(index) != len(words):
@@ -281,13 +315,20 @@ def _read_order(lines: _Lines, k: int, count: int, n: int, vocab: Vocabulary, ke
                 previous: int):
     _section_start(lines, k, previous)
     first_line = lines.number + 1
-    ids = np.empty((count, k), dtype=np.int64)
-    probs, backoffs = np.empty(count), np.zeros(count)
+    # grown block by block: memory follows the entries read, not the count announced
+    capacity = min(count, BLOCK_LINES)
+    ids = np.empty((capacity, k), dtype=np.int64)
+    probs, backoffs = np.empty(capacity), np.zeros(capacity)
     index = vocab.index
     index_bytes = {token.encode("utf-8"): i for token, i in index.items()}
     done = 0
     while done < count:                 # a block of lines at a time: the text is never whole
         size = min(BLOCK_LINES, count - done)
+        if done + size > len(ids):
+            capacity = min(count, max(done + size, 2 * len(ids)))
+            ids = np.resize(ids, (capacity, k))
+            probs, backoffs = np.resize(probs, capacity), np.resize(backoffs, capacity)
+            backoffs[done:] = 0.0
         raw = lines.raw_block(size)
         part = slice(done, done + size)
         if not _parse_block(raw, size, k, n, index_bytes, ids[part], probs[part], backoffs[part]):

@@ -19,6 +19,7 @@ from typing import ClassVar, Protocol
 
 import numpy as np
 
+from nextword.checks import check_number
 from nextword.errors import NextwordError
 from nextword.ngram.counts import NgramCounts
 from nextword.ngram.tables import Tables, context_counts, unigram_counts, unigram_total  # noqa: F401 (their old home)
@@ -64,7 +65,8 @@ class AddDelta:
 
     def __post_init__(self):
         if not (self.delta > 0 or (self.delta == 0 and type(self) is MLE)):
-            raise NextwordError(f"delta must be > 0, got {self.delta} (use mle for delta = 0)")
+            raise NextwordError(f"--delta must be > 0, got {self.delta} (use mle for delta = 0)")
+        check_number("--delta", self.delta, 0)       # finite (inf passed the test above)
 
     def params(self) -> dict:
         return {"delta": self.delta}

@@ -8,7 +8,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from nextword.errors import NextwordError
-from nextword.fileio import atomic_path, write_json_atomic
+from nextword.fileio import model_folder, write_json_atomic
 from nextword.model import MODEL_FILE, VOCAB_FILE, LanguageModel, sentence_batches
 from nextword.ngram.counts import (DEFAULT_CHUNK_TOKENS, NO_HISTORY, NOT_FOUND, NgramCounts, PaddedStream,
                                     count_ngrams, lookup)
@@ -232,30 +232,34 @@ class NgramModel(LanguageModel):
         return {"type": "ngram", "order": self.order, "estimator": self.estimator,
                 "vocabulary": len(self.vocab), "ngrams": sizes}
 
-    def save(self, directory: str | Path) -> None:
-        """model.json + vocab.txt + one .npy per array (memory-mappable on load)."""
-        directory = Path(directory)
-        (directory / ARRAY_DIR).mkdir(parents=True, exist_ok=True)
+    def save(self, directory: str | Path, force: bool = False) -> None:
+        """model.json + vocab.txt + one .npy per array (memory-mappable on load), written into a
+        temporary folder that replaces `directory` whole at the end (see fileio.model_folder)."""
         t = self.tables
         arrays = {f"keys_{k}": self.keys[k] for k in range(2, self.order + 1)}
         arrays.update({f"logprob_{k}": t.logprob[k] for k in range(1, self.order + 1)})
         arrays.update({f"logbackoff_{k}": t.logbackoff[k] for k in range(1, self.order)})
-        for name, array in arrays.items():
-            with atomic_path(directory / ARRAY_DIR / f"{name}.npy") as tmp:
-                with open(tmp, "wb") as handle:
+        with model_folder(directory, "ngram", force, mapped=(f"{ARRAY_DIR}/",)) as tmp:
+            (tmp / ARRAY_DIR).mkdir()
+            for name, array in arrays.items():
+                with open(tmp / ARRAY_DIR / f"{name}.npy", "wb") as handle:
                     np.save(handle, np.asarray(array), allow_pickle=False)
-        self.vocab.save(directory / VOCAB_FILE)
-        write_json_atomic(directory / MODEL_FILE, {
-            "type": "ngram", "order": self.order, "estimator": self.estimator,
-            "fallback": t.fallback, "unseen_context_logbackoff": t.unseen_context_logbackoff,
-            "arrays": sorted(arrays),
-        })
+            self.vocab.save(tmp / VOCAB_FILE)
+            write_json_atomic(tmp / MODEL_FILE, {
+                "type": "ngram", "order": self.order, "estimator": self.estimator,
+                "fallback": t.fallback, "unseen_context_logbackoff": t.unseen_context_logbackoff,
+                "arrays": sorted(arrays),
+            })
 
     @classmethod
     def load(cls, directory: str | Path, meta: dict) -> "NgramModel":
         directory = Path(directory)
         try:
-            order = int(meta["order"])
+            order = meta["order"]
+            if not isinstance(order, int) or isinstance(order, bool):
+                raise ValueError(f"order {order!r} is not a whole number")
+            check_order(order)
+
             def array(name):
                 path = directory / ARRAY_DIR / f"{name}.npy"
                 try:     # a plain ndarray view of the map: no np.memmap overhead per indexing
@@ -270,14 +274,44 @@ class NgramModel(LanguageModel):
                 fallback=meta["fallback"],
                 unseen_context_logbackoff=float(meta["unseen_context_logbackoff"]),
             )
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, NextwordError) as error:
             raise NextwordError(f"{directory / MODEL_FILE}: malformed n-gram model ({error})") from None
+        if tables.fallback not in ("backoff", "uniform"):
+            raise NextwordError(f"{directory / MODEL_FILE}: unknown fallback {tables.fallback!r}")
         vocab = Vocabulary.load(directory / VOCAB_FILE)
-        if len(tables.logprob[1]) != len(vocab):
-            raise NextwordError(f"{directory}: vocabulary and unigram table disagree in size")
+        check_tables(directory / ARRAY_DIR, order, len(vocab), keys, tables)
         return cls(vocab, order, keys, tables, meta.get("estimator"))
 
 
+# Orders above this gain nothing on any corpus (the 7-gram of PTB is no better than the 6-gram)
+# and each one costs three arrays and a counting pass: --order 1000 wrote 2,998 files.
+MAX_ORDER = 20
+
+
 def check_order(order: int) -> None:
-    if not isinstance(order, int) or order < 1:
-        raise NextwordError(f"order must be an integer >= 1, got {order}")
+    if not isinstance(order, int) or isinstance(order, bool) or not 1 <= order <= MAX_ORDER:
+        raise NextwordError(f"--order must be a whole number from 1 to {MAX_ORDER}, got {order}")
+
+
+def check_tables(where_: Path, order: int, vocab_size: int, keys: list, tables: Tables) -> None:
+    """Every array of a loaded model has the length and kind its order and vocabulary imply:
+    a damaged file fails here with its name, not later with an IndexError."""
+    def need(ok: bool, name: str, message: str):
+        if not ok:
+            raise NextwordError(f"{where_ / (name + '.npy')}: {message}")
+
+    for k in range(1, order + 1):
+        size = vocab_size if k == 1 else len(keys[k])
+        if k > 1:
+            need(keys[k].ndim == 1 and keys[k].dtype.kind in "iu", f"keys_{k}",
+                 f"expected a 1-D integer array, got {keys[k].dtype}{keys[k].shape}")
+            parents = vocab_size if k == 2 else len(keys[k - 1])
+            # sorted keys: the ends bound them all (reading every key would undo the mapping)
+            need(not len(keys[k]) or (keys[k][0] >= 0 and keys[k][-1] < parents * vocab_size),
+                 f"keys_{k}", "keys out of range: the array belongs to another model")
+        for name, array in ((f"logprob_{k}", tables.logprob[k]),
+                            *([(f"logbackoff_{k}", tables.logbackoff[k])] if k < order else [])):
+            need(array.ndim == 1 and array.dtype.kind == "f", name,
+                 f"expected a 1-D float array, got {array.dtype}{array.shape}")
+            need(len(array) == size, name, f"{len(array):,} entries, expected {size:,} "
+                 f"({'the vocabulary' if k == 1 else f'the {k}-gram keys'})")

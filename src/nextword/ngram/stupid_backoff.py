@@ -42,7 +42,7 @@ class StupidBackoff:
 
     def __post_init__(self):
         if not 0 < self.alpha <= 1:
-            raise NextwordError(f"the stupid-backoff factor must lie in (0, 1], got {self.alpha}")
+            raise NextwordError(f"--alpha (the stupid-backoff factor) must lie in (0, 1], got {self.alpha}")
 
     def params(self) -> dict:
         return {"alpha": self.alpha}

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nextword.checks import check_number, check_seed
 from nextword.errors import NextwordError
 from nextword.fileio import atomic_path
 from nextword.reference.rnn import (
@@ -31,8 +32,11 @@ class ExplainConfig:
 
     def __post_init__(self):
         for name, value in asdict(self).items():
-            if name != "seed" and value < 1:
-                raise NextwordError(f"{name.replace('_', '-')} must be >= 1, got {value}")
+            if name not in ("seed", "steps"):
+                check_number(f"--{name.replace('_', '-')}", value, 1, whole=True)
+        # T >= 2: the table divides by the steps before the last one
+        check_number("--steps", self.steps, 2, whole=True)
+        check_seed(self.seed, allow_none=False)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ j < BOS_ID and id j + 1 above it::
 """
 from __future__ import annotations
 
+import zipfile
+import zlib
 from dataclasses import asdict
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -16,7 +18,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from nextword.errors import NextwordError
-from nextword.fileio import atomic_path, write_json_atomic
+from nextword.fileio import model_folder, write_json_atomic
 from nextword.model import MODEL_FILE, VOCAB_FILE, LanguageModel
 from nextword.reference.rnn import (
     DTYPE, PARAM_NAMES, Params, RNNConfig, forward, hidden_step, init_params, output_logprobs,
@@ -99,27 +101,22 @@ class NumpyRNNModel(LanguageModel):
                 "parameters": int(sum(p.size for p in self.params.values())),
                 "config": asdict(self.config), "training": self.training}
 
-    def save(self, directory: str | Path) -> None:
-        """model.json + vocab.txt + weights.npz (plain arrays, no pickle)."""
-        directory = Path(directory)
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            with atomic_path(directory / WEIGHTS_FILE) as tmp:
-                with open(tmp, "wb") as handle:                         # a handle: no ".npz" added
-                    np.savez(handle, **{name: self.params[name] for name in PARAM_NAMES})
-            self.vocab.save(directory / VOCAB_FILE)
-            write_json_atomic(directory / MODEL_FILE, {
+    def save(self, directory: str | Path, force: bool = False) -> None:
+        """model.json + vocab.txt + weights.npz (plain arrays, no pickle), whole or not at all."""
+        with model_folder(directory, TYPE_NAME, force) as tmp:
+            with open(tmp / WEIGHTS_FILE, "wb") as handle:              # a handle: no ".npz" added
+                np.savez(handle, **{name: self.params[name] for name in PARAM_NAMES})
+            self.vocab.save(tmp / VOCAB_FILE)
+            write_json_atomic(tmp / MODEL_FILE, {
                 "type": TYPE_NAME, "config": asdict(self.config), "training": self.training,
             })
-        except OSError as error:
-            raise NextwordError(f"{directory}: cannot save the model ({error.strerror})") from None
 
     @classmethod
     def load(cls, directory: str | Path, meta: dict) -> "NumpyRNNModel":
         directory = Path(directory)
         try:
             config = RNNConfig(**meta["config"])
-        except (KeyError, TypeError) as error:
+        except (KeyError, TypeError, ValueError) as error:
             raise NextwordError(f"{directory / MODEL_FILE}: malformed numpy-rnn model ({error})") from None
         except NextwordError as error:
             raise NextwordError(f"{directory / MODEL_FILE}: {error}") from None
@@ -129,8 +126,10 @@ class NumpyRNNModel(LanguageModel):
         try:
             with np.load(path, allow_pickle=False) as archive:
                 params = {name: archive[name] for name in PARAM_NAMES if name in archive.files}
-        except (OSError, ValueError) as error:
-            raise NextwordError(f"{path}: cannot read weights ({error})") from None
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+            reason = str(error).splitlines()[0][:120] if str(error) else type(error).__name__
+            raise NextwordError(f"{path}: corrupt or truncated weights, cannot read them "
+                                f"({reason})") from None
         for name, shape in config.shapes().items():
             if name not in params:
                 raise NextwordError(f"{path}: array {name!r} is missing")

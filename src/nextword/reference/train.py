@@ -17,6 +17,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from nextword.checks import check_number, check_seed
 from nextword.errors import NextwordError
 from nextword.evaluate import evaluate
 from nextword.reference.model import NumpyRNNModel, sentence_arrays
@@ -41,14 +42,13 @@ class TrainConfig:
     max_vocab: int | None = None
 
     def __post_init__(self):
-        if self.epochs < 1:
-            raise NextwordError(f"epochs must be >= 1, got {self.epochs}")
-        if not self.lr > 0:
-            raise NextwordError(f"lr must be > 0, got {self.lr}")
-        if self.bptt is not None and self.bptt < 1:
-            raise NextwordError(f"truncation (bptt) must be >= 1 (0 on the command line: full BPTT), got {self.bptt}")
-        if self.clip is not None and not self.clip > 0:
-            raise NextwordError(f"clip must be > 0, got {self.clip}")
+        check_number("--epochs", self.epochs, 1, whole=True)
+        check_number("--lr", self.lr, 0, low_open=True)
+        check_number("--truncation", self.bptt, 1, whole=True, allow_none=True)
+        check_number("--clip", self.clip, 0, low_open=True, allow_none=True)
+        check_seed(self.seed, allow_none=False)
+        check_number("--min-count", self.min_count, 1, whole=True)
+        check_number("--max-vocab", self.max_vocab, 4, whole=True, allow_none=True)
         for name in ("embedding_dim", "hidden_dim"):
             if getattr(self, name) < 1:
                 raise NextwordError(f"{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")

@@ -8,6 +8,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from nextword.checks import check_number
 from nextword.errors import NextwordError, where
 from nextword.fileio import read_lines, write_text_atomic
 
@@ -50,10 +51,9 @@ class Vocabulary:
     ) -> "Vocabulary":
         """Count tokens of the training sentences; keep those seen `min_count` times, the
         `max_size` most frequent at most (reserved entries included), ties broken by the token."""
-        if min_count < 1:
-            raise NextwordError(f"min_count must be >= 1, got {min_count}")
-        if max_size is not None and max_size < len(RESERVED):
-            raise NextwordError(f"max_size must be >= {len(RESERVED)}, got {max_size}")
+        check_number("--min-count", min_count, 1, whole=True)
+        # three entries are reserved: a vocabulary needs a fourth to hold any word
+        check_number("--max-vocab", max_size, len(RESERVED) + 1, whole=True, allow_none=True)
         num_sentences = 0
 
         def counted():
@@ -72,6 +72,14 @@ class Vocabulary:
         )
         if max_size is not None:
             kept = kept[: max_size - len(RESERVED)]
+        if not kept:
+            # a model of <unk> alone predicts nothing useful: say why there is no word
+            if not counter:
+                raise NextwordError(f"the training text has no words ({num_sentences:,} "
+                                    f"sentence(s), all empty or reserved tokens)")
+            word, count = min(counter.items(), key=lambda item: (-item[1], item[0]))
+            raise NextwordError(f"--min-count {min_count:,} keeps no word of the training text "
+                                f"(its most frequent word, {word!r}, occurs {count:,} times)")
         dropped = sum(counter.values()) - sum(c for _, c in kept)
         tokens = list(RESERVED) + [t for t, _ in kept]
         counts = [unk_count + dropped, num_sentences, num_sentences] + [c for _, c in kept]
