@@ -79,6 +79,27 @@ def session(cluster: str | None = None, workers: int = DEFAULT_WORKERS, app: str
     return spark
 
 
+def corpus_paths(spec: str) -> list:
+    """What Spark should read for a corpus spec: a standard corpus's file (ptb:train, ...), or
+    the spec itself (a local path, a glob, hdfs://..., s3a://...; several joined by commas)."""
+    from nextword.text.corpora import DATA_ENV, STANDARD, data_dir
+
+    name, _, split = spec.partition(":")
+    if name in STANDARD and "/" not in spec:
+        directory, files, tokenizer = STANDARD[name]
+        split = split or "train"
+        if tokenizer != "whitespace" or split not in files:
+            raise NextwordError(f"--engine spark reads whole files split on whitespace; {spec} "
+                                "is not one (use a file path)")
+        path = data_dir() / directory / files[split]
+        if not path.exists():
+            raise NextwordError(f"{spec} not found: looked for {path}; set ${DATA_ENV}")
+        return [str(path)]
+    if name == "default":
+        raise NextwordError("--engine spark reads files: the embedded default corpus is not one")
+    return spec.split(",")
+
+
 def sentences(spark, paths):
     """One row per input line: its whitespace-separated words (a blank line: no words)."""
     _, F = _pyspark()
