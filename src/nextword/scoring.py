@@ -88,6 +88,7 @@ def score_with_spark(spark, model_path: str | Path, paths, output: str | Path | 
     if not (model_path / "model.json").exists():
         raise NextwordError(f"{model_path}: --engine spark scores a saved model folder")
     spark.sparkContext.addFile(str(model_path), recursive=True)
+    ship_package(spark)
     name = model_path.name
     lines = spark.read.text([str(p) for p in paths]).rdd.map(lambda row: row[0]).zipWithIndex()
     pattern = WHITESPACE.replace("(?U)", "")
@@ -133,3 +134,23 @@ def score_with_spark(spark, model_path: str | Path, paths, output: str | Path | 
                       log_prob=float(totals["logprob"]), oov=int(totals["oov"]),
                       log_prob_excluding_oov=float(totals["logprob_excluding_oov"]),
                       normalised=True)
+
+
+def ship_package(spark) -> None:
+    """Make `nextword` importable on the executors (they need NumPy already): a zip of this
+    package added with addPyFile, once per SparkContext."""
+    import tempfile
+    import zipfile
+
+    import nextword
+
+    context = spark.sparkContext
+    if getattr(context, "_nextword_shipped", False):
+        return
+    package = Path(nextword.__file__).resolve().parent
+    archive = Path(tempfile.mkdtemp(prefix="nextword-spark-")) / "nextword.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for path in package.rglob("*.py"):
+            out.write(path, Path("nextword") / path.relative_to(package))
+    context.addPyFile(str(archive))
+    context._nextword_shipped = True

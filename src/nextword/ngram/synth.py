@@ -11,7 +11,9 @@ by the *backoff decomposition*: with probability m(h) = Σ_{w stored after h} p(
 the stored successors of h (one searchsorted in the cumulative probabilities of table |h|+1,
 whose successors of h are one contiguous slice); otherwise draw w from P(· | h') (recursively)
 and reject it while h w is stored (its mass was already offered): the accepted w follows
-bo(h) P(w | h') / (1 - m(h)), the exact conditional. The same seed and batch give the same text.
+bo(h) P(w | h') / (1 - m(h)), the exact conditional. Backing off to the unigrams, each round draws
+TRIES candidates per waiting stream and keeps the first accepted one (the same law: they are
+i.i.d.), so the many rounds after a context with many successors are few. The same seed and batch give the same text.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from nextword.ngram.counts import NOT_FOUND, lookup
 from nextword.text.vocabulary import BOS_ID, EOS_ID
 
 MAX_WORDS = 1000            # a sentence longer than this is cut (a model that rarely ends one)
+TRIES = 8                   # backed-off candidates drawn per stream and round of rejection
 
 
 class BackoffSampler:
@@ -73,12 +76,15 @@ class BackoffSampler:
         picked = np.clip(picked, lo[inside], hi[inside] - 1)
         out[here[inside]] = keys[picked] % V
         todo = here[~inside]
-        while len(todo):                                   # back off, rejecting stored words
-            sub = [r[todo] for r in rows]
-            w = self.draw(rng, sub, j - 1)
-            again = lookup(keys, V, sub[j], w) != NOT_FOUND
-            out[todo[~again]] = w[~again]
-            todo = todo[again]
+        while len(todo):                                   # back off, rejecting stored words:
+            tries = TRIES if j == 1 else 1                                # several (unigram) candidates
+            sub = [np.repeat(r[todo], tries) for r in rows]               # per stream at once,
+            w = self.draw(rng, sub, j - 1).reshape(len(todo), tries)      # the first accepted
+            accepted = (lookup(keys, V, sub[j], w.ravel()) == NOT_FOUND).reshape(len(todo), tries)
+            first = accepted.argmax(axis=1)                               # one wins (i.i.d.)
+            ok = accepted[np.arange(len(todo)), first]
+            out[todo[ok]] = w[np.flatnonzero(ok), first[ok]]
+            todo = todo[~ok]
         return out
 
     def context_rows(self, history: np.ndarray, length: np.ndarray) -> list:
