@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "export": "nextword.commands.export:export",
     "demo": "nextword.commands.demo:demo",
     "explain": "nextword.commands.explain:explain",
+    "synth": "nextword.commands.synth:synth",
 }
 
 

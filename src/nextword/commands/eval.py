@@ -19,11 +19,47 @@ from nextword.text.tokenize import TOKENIZERS
               help="Report a 'perplexity' even for a model that gives scores, not probabilities.")
 @click.option("--per-sentence", is_flag=True,
               help="Neural models: reset the hidden state at each line (default: one stream).")
-def eval_command(model_path, corpus, as_json, tokenizer, unnormalised, per_sentence):
+@click.option("--per-line", "per_line", type=click.Path(path_type=Path), default=None,
+              metavar="FILE", help="Also write one score per input line (line, tokens, oov, "
+                                   "logprob, log10prob, perplexity) as JSON lines; with --engine "
+                                   "spark a folder, Parquet when FILE ends in .parquet.")
+@click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
+              help="spark: score the lines as a Spark job (n-gram model folders).")
+@click.option("--cluster", default=None, metavar="URL",
+              help="--engine spark: the master URL [default: local mode].")
+@click.option("--workers", default=2, show_default=True, type=int,
+              help="--engine spark without --cluster: local worker threads.")
+def eval_command(model_path, corpus, as_json, tokenizer, unnormalised, per_sentence, per_line,
+                 engine, cluster, workers):
     """Perplexity of a saved model (directory or ARPA file) on CORPUS."""
+    from nextword.errors import NextwordError
     from nextword.model import load_model
 
+    if engine == "spark":
+        from nextword.ngram import spark as engine_module
+        from nextword.scoring import score_with_spark
+
+        if tokenizer not in (None, "whitespace"):
+            raise NextwordError("--engine spark splits lines on whitespace: --tokenizer does not apply")
+        paths = engine_module.corpus_paths(corpus)
+        spark = engine_module.session(cluster, workers)
+        try:
+            result = score_with_spark(spark, model_path, paths, per_line)
+        finally:
+            spark.stop()
+        report(result, corpus, as_json)
+        return
+    if cluster is not None:
+        raise NextwordError("--cluster applies to --engine spark")
     lm = load_model(model_path)
+    if per_line is not None:
+        from nextword.commands.common import open_corpus
+        from nextword.scoring import write_line_scores
+
+        if not lm.normalised and not unnormalised:
+            raise NextwordError("this model gives scores, not probabilities: pass --unnormalised")
+        report(write_line_scores(lm, open_corpus(corpus, tokenizer), per_line), corpus, as_json)
+        return
     if per_sentence and hasattr(lm, "per_sentence"):   # n-gram models are per sentence anyway
         lm.per_sentence = True
     report(evaluate(lm, corpus, tokenizer, unnormalised), corpus, as_json)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import click
 
@@ -42,22 +43,39 @@ PARAMETER_FLAGS = {"delta": "--delta", "discount": "--discount", "alpha": "--alp
 @click.option("--chunk-tokens", default=DEFAULT_CHUNK_TOKENS, show_default=True, type=Whole(1),
               metavar="N", help="Count the corpus N tokens at a time and merge (bounds the "
                                 "memory the text takes).")
+@click.option("--memory", "memory_spec", default=None, metavar="SIZE",
+              help="Build in bounded memory (as lmplz -S): n-grams spill to disk in sorted "
+                   "partitions so the build stays near SIZE (e.g. 1G, 500M). Kneser-Ney only.")
+@click.option("--temp-dir", type=click.Path(path_type=Path), default=None, metavar="DIR",
+              help="--memory: where the spilled runs go (as lmplz -T) [default: $TMPDIR].")
+@click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
+              help="spark: count and estimate as Apache Spark jobs (pip install 'nextword[spark]').")
+@click.option("--cluster", default=None, metavar="URL",
+              help="--engine spark: the master (spark://host:7077, yarn, ...) [default: local mode].")
+@click.option("--workers", default=2, show_default=True, type=Whole(1),
+              help="--engine spark without --cluster: local worker threads.")
 @click.pass_context
 def train_ngram(ctx, corpus, valid_spec, output, force, min_count, max_vocab, tokenizer, stream, order,
                 smoothing, delta, discount, alpha, discount_fallback, prune_spec, prune_to,
-                chunk_tokens):
+                chunk_tokens, memory_spec, temp_dir, engine, cluster, workers):
     """Train an n-gram model on CORPUS and save it in OUTPUT."""
     from nextword.ngram.estimators import make_estimator
     from nextword.ngram.model import NgramModel, check_order
 
-    check_parameters(smoothing, given_on_command_line(ctx))
+    given = given_on_command_line(ctx)
+    check_parameters(smoothing, given)
     check_order(order)
+    check_engine_flags(engine, memory_spec, given, prune_to)
     check_destination(output, "ngram", force)          # before the work, not after it
     estimator = make_estimator(smoothing, delta=delta, discount_fallback=discount_fallback,
                                discount=discount, alpha=alpha)
     prune = parse_prune(prune_spec)
     if chunk_tokens < 1:
         raise NextwordError(f"--chunk-tokens must be >= 1, got {chunk_tokens}")
+    if engine == "spark" or memory_spec is not None:
+        return train_at_scale(corpus, valid_spec, output, min_count, max_vocab, tokenizer, stream,
+                              order, estimator, prune, memory_spec, temp_dir, engine, cluster,
+                              workers)
     started = time.perf_counter()
     # Two passes over the text (vocabulary, then counts), never a list of it: the PTB 5-gram
     # build then peaks well under 300 MB.
@@ -99,3 +117,62 @@ def parse_prune(spec):
         return tuple(int(part) for part in spec.replace(",", " ").split())
     except ValueError:
         raise NextwordError(f"--prune takes whole numbers, one per order, got {spec!r}") from None
+
+
+def check_engine_flags(engine: str, memory_spec, given: set, prune_to) -> None:
+    """Flags of one engine given to the other would be silently ignored: refuse them."""
+    if engine == "spark" and memory_spec is not None:
+        raise NextwordError("--memory is for the local engine; Spark manages its own memory "
+                            "(spark.executor.memory)")
+    for name, flag in (("cluster", "--cluster"), ("workers", "--workers")):
+        if name in given and engine != "spark":
+            raise NextwordError(f"{flag} applies to --engine spark")
+    if "temp_dir" in given and memory_spec is None:
+        raise NextwordError("--temp-dir applies to --memory")
+    if prune_to is not None and (engine == "spark" or memory_spec is not None):
+        raise NextwordError("--prune-to (relative-entropy pruning) needs the model in memory: "
+                            "build with --memory or --engine spark, then prune in a second step "
+                            "is not offered yet; use count cut-offs (--prune)")
+
+
+def train_at_scale(corpus, valid_spec, output, min_count, max_vocab, tokenizer, stream, order,
+                   estimator, prune, memory_spec, temp_dir, engine, cluster, workers):
+    """--memory (disk, one machine) or --engine spark: the model folder is written directly."""
+    from nextword.model import load_model
+
+    started = time.perf_counter()
+    if engine == "spark":
+        from nextword.ngram import spark as engine_module
+
+        if tokenizer not in (None, "whitespace") or stream:
+            raise NextwordError("--engine spark reads one sentence a line, words split on "
+                                "whitespace: --tokenizer and --stream do not apply")
+        paths = engine_module.corpus_paths(corpus)
+        spark = engine_module.session(cluster, workers)
+        try:
+            info = engine_module.build_with_spark(
+                spark, paths, order, output, estimator=estimator, min_count=min_count,
+                max_vocab=max_vocab, prune=prune,
+                progress=lambda message: click.echo(f"spark: {message}", err=True))
+        finally:
+            spark.stop()
+        how = f"on Spark ({cluster or f'local, {workers} workers'})"
+    else:
+        from nextword.ngram.external import build_on_disk, parse_size
+
+        memory = parse_size(memory_spec)
+        with progress(desc="reading (vocabulary)", unit="sent") as bar:
+            info = build_on_disk(Counted(open_corpus(corpus, tokenizer, stream), bar), order,
+                                 output, memory, estimator=estimator, min_count=min_count,
+                                 max_vocab=max_vocab, prune=prune, temp_dir=temp_dir)
+        how = f"in {memory_spec} ({info['partitions']} partitions, {info['chunks']} chunks)"
+    lm = load_model(output)
+    for note in lm.estimator.get("notes", []):
+        click.echo(f"nextword: note: {note}", err=True)
+    elapsed = time.perf_counter() - started
+    sizes = ", ".join(f"{k}-grams {v:,}" for k, v in info["ngrams"].items())
+    click.echo(f"trained {order}-gram {estimator.name} model on {corpus} {how} in {elapsed:.2f} s: "
+               f"vocabulary {len(lm.vocab):,}; {sizes}", err=True)
+    click.echo(f"saved to {output}", err=True)
+    if valid_spec:
+        report(evaluate(lm, valid_spec, tokenizer), valid_spec, as_json=False)

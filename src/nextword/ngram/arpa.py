@@ -40,6 +40,7 @@ from nextword.text.vocabulary import BOS, BOS_ID, EOS, RESERVED, UNK, Vocabulary
 
 LN10 = math.log(10.0)
 MISSING_UNK_LOG10 = -100.0          # KenLM's probability for <unk> when a file lacks it
+WRITE_ROWS = 1 << 18               # entries formatted at a time when writing
 _COUNT_LINE = re.compile(r"ngram (\d+)\s*=\s*(\d+)$")
 _SECTION = re.compile(r"\\(\d+)-grams:$")
 
@@ -73,22 +74,23 @@ def write_arpa(model, path: str | Path) -> dict:
             out.write(f"ngram {k}={sizes[k]}\n")
         for k in range(1, n + 1):
             out.write(f"\n\\{k}-grams:\n")
-            log10prob = np.asarray(t.logprob[k], dtype=np.float64) / LN10
-            if k == 1:
-                log10prob = log10prob.copy()
-                log10prob[BOS_ID] = 0.0                     # lmplz: <s> is written as 0
-                grams = tokens
-            else:
-                ids = ngram_ids(model.keys, V, k)                             # (N_k, k)
-                grams = tokens[ids[:, 0]]
-                for j in range(1, k):
-                    grams = grams + " " + tokens[ids[:, j]]                   # object arrays: C loop
-            probs = _fmt(log10prob)
-            if k < n:
-                backoffs = _fmt(np.asarray(t.logbackoff[k], dtype=np.float64) / LN10)
-                out.writelines(f"{p}\t{g}\t{b}\n" for p, g, b in zip(probs, grams.tolist(), backoffs))
-            else:
-                out.writelines(f"{p}\t{g}\n" for p, g in zip(probs, grams.tolist()))
+            for start in range(0, sizes[k], WRITE_ROWS):     # in blocks: memory stays bounded
+                rows = np.arange(start, min(start + WRITE_ROWS, sizes[k]))
+                log10prob = np.asarray(t.logprob[k][rows], dtype=np.float64) / LN10
+                if k == 1:
+                    log10prob[rows == BOS_ID] = 0.0             # lmplz: <s> is written as 0
+                    grams = tokens[rows]
+                else:
+                    ids = ngram_ids(model.keys, V, k, rows)                   # (rows, k)
+                    grams = tokens[ids[:, 0]]
+                    for j in range(1, k):
+                        grams = grams + " " + tokens[ids[:, j]]               # object arrays: C loop
+                probs = _fmt(log10prob)
+                if k < n:
+                    backoffs = _fmt(np.asarray(t.logbackoff[k][rows], dtype=np.float64) / LN10)
+                    out.writelines(f"{p}\t{g}\t{b}\n" for p, g, b in zip(probs, grams.tolist(), backoffs))
+                else:
+                    out.writelines(f"{p}\t{g}\n" for p, g in zip(probs, grams.tolist()))
         out.write("\n\\end\\\n")
     return sizes
 

@@ -129,9 +129,14 @@ class ModifiedKneserNey:
 
     def order_discounts(self, a: list) -> tuple[list, list]:
         """(D1, D2, D3+) for each order k = 1..n (index 0 unused), and the notes."""
+        return self.discounts_from([None] + [count_of_counts(a_k) for a_k in a[1:]])
+
+    def discounts_from(self, coc: list) -> tuple[list, list]:
+        """`order_discounts` from the count-of-counts coc[k] = n[0..4] of each order k = 1..n
+        (what a streaming build sums up without holding the adjusted counts)."""
         D: list = [None]
         notes: list = []
-        for k in range(1, len(a)):
+        for k in range(1, len(coc)):
             if self.discounts is not None:
                 d = tuple(float(x) for x in self.discounts[k - 1])
                 if not all(0 <= x <= r for x, r in zip(d, (1, 2, 3))):
@@ -139,7 +144,7 @@ class ModifiedKneserNey:
                                         "0 <= D1 <= 1, 0 <= D2 <= 2, 0 <= D3+ <= 3")
             else:
                 try:
-                    d = self._discounts(count_of_counts(a[k]), k)
+                    d = self._discounts(coc[k], k)
                 except NextwordError as error:
                     if not self.discount_fallback:
                         raise

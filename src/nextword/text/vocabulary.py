@@ -63,6 +63,17 @@ class Vocabulary:
                 yield sentence
 
         counter: Counter[str] = Counter(chain.from_iterable(counted()))   # one C-level count
+        return cls.from_counts(counter, num_sentences, min_count, max_size)
+
+    @classmethod
+    def from_counts(cls, counter: dict, num_sentences: int, min_count: int = 1,
+                    max_size: int | None = None) -> "Vocabulary":
+        """`build` from token counts made elsewhere (a distributed count): the same rules."""
+        if min_count < 1:
+            raise NextwordError(f"min_count must be >= 1, got {min_count}")
+        if max_size is not None and max_size < len(RESERVED):
+            raise NextwordError(f"max_size must be >= {len(RESERVED)}, got {max_size}")
+        counter = dict(counter)
         unk_count = counter.pop(UNK, 0)
         counter.pop(BOS, None)
         counter.pop(EOS, None)

@@ -1,0 +1,189 @@
+"""N-gram estimation at scale: lmplz -S, nextword in memory, nextword --memory, Spark local.
+
+    NEXTWORD_DATA=../shared/data nice python benchmarks/scale_bench.py \\
+        --corpus ptb:train --corpus /scratch/synth10M.txt --memory 1G \\
+        [--lmplz /path/to/lmplz] [--workers 1 2] [--repeat 3] [--agreement]
+
+Every row is one fresh process (the CLI), timed by wall clock; memory is the peak of the summed
+RSS of the process and its children (the JVM for Spark), sampled every 0.1 s from /proc. Each
+corpus is first copied with the literal token <unk> renamed (lmplz refuses it; every tool reads
+the same copy, so the models are comparable). --agreement compares the --memory model's ARPA
+with lmplz's: same n-gram sets, largest log10 difference. Prints markdown tables with the
+machine and date. lmplz rows are skipped when no binary is given ($LMPLZ or --lmplz).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import machine, table  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tree_rss_kb(pid: int) -> int:
+    """Summed VmRSS (kB) of a process and all its descendants, from /proc."""
+    children: dict = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(parent, []).append(int(entry))
+            except (OSError, ValueError, IndexError):
+                pass
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        todo.extend(children.get(p, []))
+        try:
+            with open(f"/proc/{p}/status") as handle:
+                total += next(int(line.split()[1]) for line in handle if line.startswith("VmRSS"))
+        except (OSError, StopIteration):
+            pass
+    return total
+
+
+def measured(args, stdin=None, env=None) -> tuple:
+    """(wall seconds, peak tree RSS in MB) of one command; raises with its stderr on failure."""
+    start = time.perf_counter()
+    with open(stdin, "rb") if stdin else open(os.devnull, "rb") as source:
+        process = subprocess.Popen(args, stdin=source, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, env=env)
+        peak = 0
+        while process.poll() is None:
+            peak = max(peak, tree_rss_kb(process.pid))
+            time.sleep(0.1)
+        err = process.stderr.read().decode(errors="replace")
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, args))} failed:\n{err[-2000:]}")
+    return time.perf_counter() - start, peak / 1024
+
+
+def nextword(*args) -> list:
+    return [sys.executable, "-m", "nextword", *map(str, args)]
+
+
+def prepared(spec: str, workdir: Path) -> tuple:
+    """(path, words, lines) of a copy of the corpus with <unk> renamed."""
+    from nextword.text.corpora import load_corpus
+
+    out = workdir / (spec.replace(":", "-").replace("/", "_") + ".txt")
+    words = lines = 0
+    with open(out, "w", encoding="utf-8") as handle:
+        for sentence in load_corpus(spec):
+            sentence = ["UNKWORD" if w == "<unk>" else w for w in sentence]
+            handle.write(" ".join(sentence) + "\n")
+            words += len(sentence)
+            lines += 1
+    return out, words, lines
+
+
+def agreement(ours: Path, theirs: Path) -> str:
+    """Same n-gram sets? Largest |Δ log10 p| and |Δ log10 bo| over entries, as text."""
+    import numpy as np
+
+    from nextword.ngram.arpa import LN10, ngram_ids, read_arpa
+    from nextword.ngram.external import sort_rows
+
+    a, b = read_arpa(ours), read_arpa(theirs)
+    if set(a.vocab.tokens) != set(b.vocab.tokens):
+        return "different vocabularies"
+    to_a = np.array([a.vocab.index[t] for t in b.vocab.tokens])      # b's ids -> a's ids
+    bits = max(1, int(len(a.vocab) - 1).bit_length())
+    parts, worst_p, worst_bo, over = [], 0.0, 0.0, 0
+    for k in range(1, a.order + 1):
+        if k == 1:
+            ga, gb = np.arange(len(a.vocab))[:, None], to_a[np.arange(len(b.vocab))][:, None]
+        else:
+            ga, gb = ngram_ids(a.keys, len(a.vocab), k), to_a[ngram_ids(b.keys, len(b.vocab), k)]
+        cols_a = [a.tables.logprob[k]] + ([a.tables.logbackoff[k]] if k < a.order else [])
+        cols_b = [b.tables.logprob[k]] + ([b.tables.logbackoff[k]] if k < b.order else [])
+        ga, *cols_a = sort_rows(ga.astype(np.int32), bits, *cols_a)
+        gb, *cols_b = sort_rows(gb.astype(np.int32), bits, *cols_b)
+        if ga.shape != gb.shape or not np.array_equal(ga, gb):
+            parts.append(f"{k}-grams differ ({len(ga):,} vs {len(gb):,})")
+            continue
+        finite = np.isfinite(cols_a[0]) & np.isfinite(cols_b[0])
+        dp = np.abs(cols_a[0][finite] - cols_b[0][finite]) / LN10
+        worst_p = max(worst_p, float(dp.max()))
+        over += int((dp > 1e-6).sum())
+        if len(cols_a) > 1:
+            dbo = np.abs(cols_a[1] - cols_b[1]) / LN10
+            worst_bo = max(worst_bo, float(dbo.max()))
+            over += int((dbo > 1e-6).sum())
+    sets = "same n-gram sets" if not parts else "; ".join(parts)
+    return (f"{sets}; max |Δ log10 p| {worst_p:.2e}, max |Δ log10 bo| {worst_bo:.2e}; "
+            f"{over:,} values differ by more than 1e-6")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--corpus", action="append", required=True)
+    parser.add_argument("--order", type=int, default=5)
+    parser.add_argument("--memory", default="1G")
+    parser.add_argument("--lmplz", default=os.environ.get("LMPLZ"))
+    parser.add_argument("--workers", type=int, nargs="*", default=[1, 2])
+    parser.add_argument("--skip", nargs="*", default=[], help="rows to skip: lmplz memory disk spark")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--agreement", action="store_true")
+    parser.add_argument("--workdir", default=None)
+    args = parser.parse_args()
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="scale-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    n, size = args.order, args.memory
+    print(f"# n-gram estimation at scale, order {n}\n\n{machine()}\n")
+    rows, notes = [], []
+    for spec in args.corpus:
+        path, words, lines = prepared(spec, workdir)
+        label = f"{spec} ({words / 1e6:.1f} M words)"
+        runs = []
+        if args.lmplz and "lmplz" not in args.skip:
+            runs.append((f"lmplz -o {n} -S {size}", lambda: measured(
+                [args.lmplz, "-o", str(n), "-S", size, "-T", f"{workdir}/", "--arpa",
+                 str(workdir / "lmplz.arpa")], stdin=path)))
+        train = ["train", "ngram", "--order", n, "--corpus", path]
+        if "memory" not in args.skip:
+            runs.append(("nextword in memory", lambda: measured(
+                nextword(*train, "-o", workdir / "mem"), env=env)))
+        if "disk" not in args.skip:
+            runs.append((f"nextword --memory {size}", lambda: measured(
+                nextword(*train, "-o", workdir / "disk", "--memory", size, "--temp-dir", workdir),
+                env=env)))
+        if "spark" not in args.skip:
+            for w in args.workers:
+                runs.append((f"nextword --engine spark, local {w} worker{'s' if w > 1 else ''}",
+                             lambda w=w: measured(nextword(*train, "-o", workdir / f"spark{w}",
+                                                           "--engine", "spark", "--workers", w),
+                                                  env=env)))
+        for name, run in runs:
+            results = [run() for _ in range(args.repeat)]
+            wall = statistics.median(r[0] for r in results)
+            peak = statistics.median(r[1] for r in results)
+            rows.append([label, name, f"{wall:.1f}", f"{peak:,.0f}"])
+            print(f"  {label}: {name}: {wall:.1f} s, {peak:,.0f} MB", file=sys.stderr)
+        if args.agreement and args.lmplz and "disk" not in args.skip and "lmplz" not in args.skip:
+            subprocess.run(nextword("export", workdir / "disk", "--arpa", workdir / "disk.arpa"),
+                           check=True, env=env, stdout=subprocess.DEVNULL)
+            notes.append(f"{label}: nextword --memory {size} vs lmplz ARPA: "
+                         f"{agreement(workdir / 'disk.arpa', workdir / 'lmplz.arpa')}")
+    print(table(["corpus", f"{n}-gram MKN build", "wall (s)", "peak RSS, process tree (MB)"], rows))
+    for note in notes:
+        print(f"\n{note}")
+    if not args.workdir:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

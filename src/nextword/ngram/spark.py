@@ -1,0 +1,296 @@
+"""Modified Kneser–Ney as Apache Spark jobs: the vocabulary, the counts and every estimation
+stage are DataFrame operations (native Spark: no Python code runs per n-gram on the executors),
+so the corpus can live on any file system Spark reads (local, HDFS, S3) and the work spreads
+over a cluster. The result is the in-process model (`NgramModel.fit`), to float rounding.
+
+Every table is a DataFrame of n-grams as arrays of words, and each formula of
+`nextword.ngram.kneser_ney` is one shuffle (the ones lmplz does as sorts):
+
+    raw counts      explode the k-grams of each padded line, group by the k-gram
+    adjusted a(g)   the (k+1)-grams grouped by their suffix: N1+(• g); raw for <s>-initial
+                    and top-order n-grams
+    discounts       count-of-counts n1..n4 per order, collected: a few numbers
+    contexts        group by h = w1..w_{k-1}: Σ_x a(h x), Σ D(a) -> γ(h); join back: u(w | h);
+                    pruned rows (count cut-offs) add their u to γ(h)
+    interpolate     join each k-gram to its suffix's P (order k-1): P = u + γ(h) P(suffix)
+    backoffs        join each k-gram to γ of itself as a context
+
+The driver holds only V-sized arrays (the unigram level, as lmplz holds its vocabulary) and
+streams the ARPA lines out of the cluster (`toLocalIterator`), one order after the other; the
+model folder is then read from that ARPA file (its numbers are Java's shortest round-trip text
+of each double, so nothing is lost). The driver's memory therefore grows with the model, not
+with the corpus.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from nextword.errors import NextwordError
+from nextword.fileio import atomic_path
+from nextword.ngram.arpa import LN10
+from nextword.ngram.interpolated import check_cutoffs
+from nextword.ngram.kneser_ney import ModifiedKneserNey, count_of_counts
+from nextword.text.vocabulary import BOS, BOS_ID, EOS, UNK, Vocabulary
+
+# Python's str.split() splits on Unicode whitespace and on \x1c-\x1f; (?U) makes Java's \s Unicode
+WHITESPACE = r"(?U)[\s\x1c-\x1f]+"
+DEFAULT_WORKERS = 2
+
+
+def _pyspark():
+    try:
+        import pyspark  # noqa: F401
+        from pyspark.sql import SparkSession, functions
+    except ImportError:
+        raise NextwordError("--engine spark needs PySpark: pip install 'nextword[spark]'") from None
+    return SparkSession, functions
+
+
+def check_java() -> str:
+    """The java executable Spark will start, or a one-line error."""
+    home = os.environ.get("JAVA_HOME")
+    java = str(Path(home) / "bin" / "java") if home else shutil.which("java")
+    if not java or not Path(java).exists():
+        raise NextwordError("--engine spark needs Java 17 or later: no `java` on PATH"
+                            + (f" nor at $JAVA_HOME={home}" if home else "")
+                            + " (install openjdk-17-jre-headless or set JAVA_HOME)")
+    return java
+
+
+def session(cluster: str | None = None, workers: int = DEFAULT_WORKERS, app: str = "nextword",
+            shuffle_partitions: int | None = None):
+    """A SparkSession: local mode with `workers` threads, or the cluster at `cluster`
+    (spark://host:7077, yarn, k8s://..., local[N])."""
+    SparkSession, _ = _pyspark()
+    check_java()
+    master = cluster or f"local[{int(workers)}]"
+    spark = (SparkSession.builder.master(master).appName(app)
+             .config("spark.ui.enabled", "false")
+             .config("spark.ui.showConsoleProgress", "false")
+             .config("spark.sql.shuffle.partitions", str(shuffle_partitions or 4 * int(workers)))
+             .config("spark.driver.memory", os.environ.get("NEXTWORD_SPARK_DRIVER_MEMORY", "2g"))
+             .config("spark.sql.adaptive.enabled", "true")
+             .getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def corpus_paths(spec: str) -> list:
+    """What Spark should read for a corpus spec: a standard corpus's file (ptb:train, ...), or
+    the spec itself (a local path, a glob, hdfs://..., s3a://...; several joined by commas)."""
+    from nextword.text.corpora import DATA_ENV, STANDARD, data_dir
+
+    name, _, split = spec.partition(":")
+    if name in STANDARD and "/" not in spec:
+        directory, files, tokenizer = STANDARD[name]
+        split = split or "train"
+        if tokenizer != "whitespace" or split not in files:
+            raise NextwordError(f"--engine spark reads whole files split on whitespace; {spec} "
+                                "is not one (use a file path)")
+        path = data_dir() / directory / files[split]
+        if not path.exists():
+            raise NextwordError(f"{spec} not found: looked for {path}; set ${DATA_ENV}")
+        return [str(path)]
+    if name == "default":
+        raise NextwordError("--engine spark reads files: the embedded default corpus is not one")
+    return spec.split(",")
+
+
+def sentences(spark, paths):
+    """One row per input line: its whitespace-separated words (a blank line: no words)."""
+    _, F = _pyspark()
+    paths = [str(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
+    lines = spark.read.text(paths)
+    return lines.select(F.filter(F.split("value", WHITESPACE), lambda w: w != "").alias("w"))
+
+
+def build_vocabulary(spark, words, min_count: int = 1, max_vocab: int | None = None):
+    """(Vocabulary, number of sentences): token counts by a Spark group-by, ordered and cut on
+    the driver with `Vocabulary.build`'s rules."""
+    _, F = _pyspark()
+    num_sentences = words.count()
+    if num_sentences == 0:
+        raise NextwordError("the training corpus has no sentences")
+    counted = words.select(F.explode("w").alias("t")).groupBy("t").count()
+    counter = {row["t"]: row["count"] for row in counted.toLocalIterator()}
+    return Vocabulary.from_counts(counter, num_sentences, min_count, max_vocab), num_sentences
+
+
+def _map_unknown(spark, words, vocab: Vocabulary):
+    """Words outside the vocabulary become <unk> (only when min_count / max_vocab dropped some):
+    a broadcast join of the exploded words, regrouped by line in word order."""
+    _, F = _pyspark()
+    known = spark.createDataFrame([(t,) for t in vocab.tokens], "t string")
+    exploded = (words.withColumn("line", F.monotonically_increasing_id())
+                .select("line", F.posexplode_outer("w").alias("pos", "t")))
+    mapped = (exploded.join(F.broadcast(known.withColumn("known", F.lit(True))), "t", "left")
+              .withColumn("t", F.when(F.col("known"), F.col("t")).otherwise(F.lit(UNK))))
+    grouped = mapped.groupBy("line").agg(F.sort_array(F.collect_list(
+        F.when(F.col("pos").isNotNull(), F.struct("pos", "t")))).alias("pt"))
+    return grouped.select(F.transform("pt", lambda x: x["t"]).alias("w"))
+
+
+def build_with_spark(spark, paths, order: int, directory: str | Path | None = None,
+                     estimator: ModifiedKneserNey | None = None, min_count: int = 1,
+                     max_vocab: int | None = None, prune=None, arpa: str | Path | None = None,
+                     progress=None) -> dict:
+    """Estimate (modified) Kneser–Ney on Spark from text files (one sentence a line, words
+    separated by whitespace) and write the ARPA file `arpa` and/or the model folder `directory`.
+    Returns {"ngrams": {k: entries}, "discounts": ...}."""
+    from pyspark import StorageLevel
+
+    _, F = _pyspark()
+    estimator = estimator if estimator is not None else ModifiedKneserNey()
+    if not isinstance(estimator, ModifiedKneserNey):
+        raise NextwordError(f"--engine spark estimates Kneser-Ney only (kneser-ney, "
+                            f"modified-kneser-ney), not {getattr(estimator, 'name', estimator)}")
+    if not isinstance(order, int) or order < 2:
+        raise NextwordError(f"--engine spark needs an order >= 2, got {order}")
+    if directory is None and arpa is None:
+        raise NextwordError("nothing to write: give a model folder or an ARPA path")
+    cutoffs = check_cutoffs(prune, order)
+    say = progress or (lambda message: None)
+    keep = StorageLevel.MEMORY_AND_DISK
+    n = order
+
+    words = sentences(spark, paths).persist(keep)
+    vocab, _ = build_vocabulary(spark, words, min_count, max_vocab)
+    V = len(vocab)
+    if max_vocab is not None or min_count > 1:
+        words = _map_unknown(spark, words, vocab).persist(keep)
+    padded = words.select(F.concat(F.array(F.lit(BOS)), "w", F.array(F.lit(EOS))).alias("s"))
+    say(f"vocabulary: {V:,} entries")
+
+    # raw counts of every order k >= 2, and adjusted counts
+    raw = {}
+    for k in range(2, n + 1):
+        raw[k] = (padded.where(F.size("s") >= k)
+                  .select(F.explode(F.transform(F.sequence(F.lit(0), F.size("s") - k),
+                                                lambda i: F.slice("s", i + 1, k))).alias("g"))
+                  .groupBy("g").agg(F.count(F.lit(1)).alias("raw")))
+    adjusted = {n: raw[n].withColumn("a", F.col("raw")).persist(keep)}
+    for k in range(n - 1, 1, -1):
+        continuation = (adjusted[k + 1].select(F.slice("g", 2, k).alias("g"))
+                        .groupBy("g").agg(F.count(F.lit(1)).alias("c")))
+        adjusted[k] = (raw[k].join(continuation, "g", "left")
+                       .withColumn("a", F.when(F.col("g")[0] == BOS, F.col("raw"))
+                                   .otherwise(F.coalesce(F.col("c"), F.lit(0))))
+                       .drop("c").persist(keep))
+    continuation = np.zeros(V, dtype=np.int64)                 # N1+(• w): distinct bigrams ending in w
+    for row in (adjusted[2].groupBy(F.col("g")[1].alias("w")).count()).toLocalIterator():
+        continuation[vocab.index[row["w"]]] = row["count"]
+    a1 = continuation
+    a1[BOS_ID] = 0                                             # <s>: never predicted
+    coc = [None, count_of_counts(a1)]
+    for k in range(2, n + 1):
+        n_r = np.zeros(5, dtype=np.int64)
+        for row in adjusted[k].groupBy(F.least("a", F.lit(5)).alias("r")).count().collect():
+            if row["r"] < 5:
+                n_r[row["r"]] = row["count"]
+        coc.append(n_r)
+    D, notes = estimator.discounts_from(coc)
+    say("discounts: " + "; ".join(" ".join(f"{d:.4f}" for d in D[k]) for k in range(1, n + 1)))
+
+    # unigrams on the driver (V-arrays), exactly as ModifiedKneserNey.estimate does
+    a_f = a1.astype(np.float64)
+    D_of = np.array((0.0,) + D[1])[np.minimum(a1, 3)]
+    total = a_f.sum()
+    p1 = (a_f - D_of) / total + float(D_of.sum() / total) / vocab.num_outcomes
+    p1[BOS_ID] = 0.0
+
+    def discount(k):
+        return (F.when(F.col("a") == 0, F.lit(0.0)).when(F.col("a") == 1, F.lit(D[k][0]))
+                .when(F.col("a") == 2, F.lit(D[k][1])).otherwise(F.lit(D[k][2])))
+
+    # contexts: Σ_x a(h x), γ(h), u(w | h)
+    gamma = {}                       # gamma[j]: (h, gamma) for j-word contexts
+    scored = {}
+    for k in range(2, n + 1):
+        t = (adjusted[k].withColumn("h", F.slice("g", 1, k - 1)).withColumn("d", discount(k)))
+        context = t.groupBy("h").agg(F.sum(F.col("a").cast("double")).alias("den"),
+                                     F.sum("d").alias("disc"))
+        t = t.join(context, "h").withColumn("u", (F.col("a").cast("double") - F.col("d")) / F.col("den"))
+        g = context.select("h", (F.col("disc") / F.col("den")).alias("gamma"))
+        if cutoffs[k - 1] > 0:                      # a pruned share joins γ(h)
+            pruned = (t.where(F.col("raw") <= cutoffs[k - 1]).groupBy("h")
+                      .agg(F.sum("u").alias("pr")))
+            g = (g.join(pruned, "h", "left")
+                 .select("h", (F.col("gamma") + F.coalesce(F.col("pr"), F.lit(0.0))).alias("gamma")))
+        gamma[k - 1] = g.persist(keep)
+        scored[k] = (t.join(gamma[k - 1].withColumnRenamed("gamma", "gamma_h"), "h")
+                     .select("g", "raw", "u", "gamma_h"))
+    gamma1 = np.zeros(V)
+    for row in gamma[1].toLocalIterator():
+        gamma1[vocab.index[row["h"][0]]] = row["gamma"]
+
+    # interpolation, order by order: P = u + γ(h) P(suffix); rows under the cut-off leave
+    lower = spark.createDataFrame([(t, float(p)) for t, p in zip(vocab.tokens, p1)], "w string, p double")
+    lower = lower.select(F.array("w").alias("s"), "p")
+    probs = {}
+    for k in range(2, n + 1):
+        t = scored[k]
+        if cutoffs[k - 1] > 0:
+            t = t.where(F.col("raw") > cutoffs[k - 1])
+        t = (t.join(F.broadcast(lower) if k == 2 else lower, F.slice("g", 2, k - 1) == F.col("s"))
+             .select("g", (F.col("u") + F.col("gamma_h") * F.col("p")).alias("p")))
+        probs[k] = t.persist(keep)
+        lower = probs[k].select(F.col("g").alias("s"), "p")
+        say(f"{k}-grams interpolated")
+
+    sizes = {1: V, **{k: probs[k].count() for k in range(2, n + 1)}}
+    arpa_path = Path(arpa) if arpa is not None else Path(directory) / ".spark.arpa.tmp"
+    logbackoff1 = np.log(np.where(gamma1 > 0, gamma1, 1.0))
+    with np.errstate(divide="ignore"):
+        logprob1 = np.log(p1)
+    with atomic_path(arpa_path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as out:
+        out.write("\\data\\\n")
+        for k in range(1, n + 1):
+            out.write(f"ngram {k}={sizes[k]}\n")
+        out.write("\n\\1-grams:\n")
+        log10p = logprob1 / LN10
+        log10p[BOS_ID] = 0.0
+        out.writelines(f"{p}\t{w}\t{b}\n" for p, w, b in
+                       zip(_exact(log10p), vocab.tokens, _exact(logbackoff1 / LN10)))
+        for k in range(2, n + 1):
+            out.write(f"\n\\{k}-grams:\n")
+            t = probs[k]
+            number = lambda c: F.lower(F.col(c).cast("string"))        # Java: shortest round trip
+            columns = [number("lp"), F.concat_ws(" ", "g")]
+            t = t.select("g", F.log10("p").alias("lp"))
+            if k < n:
+                t = (t.join(gamma[k].withColumnRenamed("h", "g"), "g", "left")
+                     .withColumn("bo", F.when(F.col("gamma") > 0, F.log10("gamma")).otherwise(F.lit(0.0))))
+                columns.append(number("bo"))
+            for row in t.select(F.concat_ws("\t", *columns).alias("line")).toLocalIterator():
+                out.write(row["line"])
+                out.write("\n")
+            say(f"{k}-grams written")
+        out.write("\n\\end\\\n")
+    for frame in (words, *adjusted.values(), *gamma.values(), *probs.values()):
+        frame.unpersist()
+    description = {"name": estimator.name, **estimator.params(),
+                   "discounts": [list(d) for d in D[1:]]}
+    if any(cutoffs):
+        description["prune"] = [int(c) for c in cutoffs]
+    if notes:
+        description["notes"] = list(notes)
+    if directory is not None:
+        from nextword.ngram.arpa import read_arpa
+
+        model = read_arpa(arpa_path)
+        model.vocab, model.estimator = vocab, description
+        model.save(directory)
+        if arpa is None:
+            arpa_path.unlink()
+    return {"ngrams": sizes, "discounts": description["discounts"]}
+
+
+def _exact(values: np.ndarray) -> list:
+    """log10 values as the shortest text that reads back as the same double (repr), -99 for
+    -inf: the same precision as the Spark side's numbers."""
+    values = np.where(np.isneginf(values), -99.0, values) + 0.0
+    return [repr(v) for v in values.tolist()]

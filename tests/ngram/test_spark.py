@@ -1,0 +1,113 @@
+"""Kneser–Ney on a real local Spark session (two worker threads) equals the in-process build."""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from nextword.errors import NextwordError
+from nextword.model import load_model
+from nextword.ngram.arpa import read_arpa, write_arpa
+from nextword.ngram.kneser_ney import ModifiedKneserNey
+from nextword.ngram.model import NgramModel
+from nextword.text.corpora import load_corpus
+
+pyspark = pytest.importorskip("pyspark", reason="the spark extra (pip install 'nextword[spark]')")
+
+
+@pytest.fixture(scope="module")
+def spark():
+    from nextword.ngram.spark import session
+
+    spark = session(workers=2, shuffle_partitions=2)
+    yield spark
+    spark.stop()
+
+
+@pytest.fixture(scope="module")
+def corpus_file(tmp_path_factory):
+    """150 PTB lines, a blank line and a line with tabs and padding (the whitespace tokenizer's
+    cases), in two files: Spark reads a list of paths."""
+    from conftest import DATA
+
+    lines = (DATA / "ptb" / "ptb.train.txt").read_text().splitlines()[:150]
+    folder = tmp_path_factory.mktemp("spark-corpus")
+    (folder / "a.txt").write_text("\n".join(lines[:60] + ["", "  the\tcompany  said "]) + "\n")
+    (folder / "b.txt").write_text("\n".join(lines[60:]) + "\n")
+    return [folder / "a.txt", folder / "b.txt"]
+
+
+def in_process(paths, order, **options):
+    sentences = [s for p in paths for s in load_corpus(str(p))]
+    estimator = options.pop("estimator", ModifiedKneserNey())
+    return NgramModel.fit(sentences, order, estimator, **options)
+
+
+def assert_same(got, ref, tol):
+    assert got.vocab == ref.vocab
+    for k in range(2, ref.order + 1):
+        assert np.array_equal(got.keys[k], ref.keys[k]), k
+    for k in range(1, ref.order + 1):
+        np.testing.assert_allclose(got.tables.logprob[k], ref.tables.logprob[k], rtol=0, atol=tol)
+        if k < ref.order:
+            np.testing.assert_allclose(got.tables.logbackoff[k], ref.tables.logbackoff[k],
+                                       rtol=0, atol=tol)
+
+
+def test_spark_build_equals_in_process(spark, corpus_file, tmp_path):
+    """Order 3 with count cut-offs and --min-count 2 (words seen once become <unk>, mapped by a
+    broadcast join): the model folder and the ARPA file of the in-process build."""
+    from nextword.ngram.spark import build_with_spark
+
+    options = {"prune": (0, 0, 1), "min_count": 2}
+    estimator = ModifiedKneserNey(discount_fallback=True)
+    ref = in_process(corpus_file, 3, estimator=estimator, **options)
+    info = build_with_spark(spark, corpus_file, 3, tmp_path / "m", arpa=tmp_path / "m.arpa",
+                            estimator=estimator, **options)
+    model = load_model(tmp_path / "m")
+    assert_same(model, ref, tol=1e-9)
+    assert model.estimator == ref.estimator and model.vocab.counts == ref.vocab.counts
+    assert ref.vocab.counts[0] > 0                                     # <unk> did occur
+    assert info["ngrams"] == {1: len(ref.vocab), **{k: len(ref.keys[k]) for k in (2, 3)}}
+    # the ARPA file: the in-process writer's entries, to 1e-6 in log10
+    write_arpa(ref, tmp_path / "ref.arpa")
+    assert_same(read_arpa(tmp_path / "m.arpa"), read_arpa(tmp_path / "ref.arpa"), tol=1e-6 * np.log(10))
+
+
+def test_missing_java_or_pyspark_is_one_line(monkeypatch, tmp_path):
+    from nextword.ngram import spark as engine
+
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-java"))
+    with pytest.raises(NextwordError, match="needs Java 17"):
+        engine.check_java()
+    monkeypatch.setitem(sys.modules, "pyspark", None)
+    with pytest.raises(NextwordError, match=r"pip install 'nextword\[spark\]'"):
+        engine.session()
+
+
+@pytest.mark.parametrize("suffix", [".parquet"])
+def test_spark_scores_every_line_as_in_process(spark, corpus_file, tmp_path, suffix):
+    """One row per input line (blank and padded lines included) with the in-process score."""
+    import json
+
+    from nextword.scoring import score_lines, score_with_spark
+
+    model = in_process(corpus_file[1:], 3, estimator=ModifiedKneserNey(discount_fallback=True))
+    model.save(tmp_path / "m")
+    result = score_with_spark(spark, tmp_path / "m", corpus_file[:1], tmp_path / f"s{suffix}")
+    sentences = list(load_corpus(str(corpus_file[0])))
+    expected = list(score_lines(model, sentences))
+    if suffix:
+        rows = [r.asDict() for r in spark.read.parquet(str(tmp_path / f"s{suffix}")).collect()]
+    else:
+        rows = [json.loads(line) for part in sorted((tmp_path / "s").glob("part-*"))
+                for line in part.read_text().splitlines()]
+    rows.sort(key=lambda r: r["line"])
+    assert [r["tokens"] for r in rows] == [r["tokens"] for r in expected]
+    np.testing.assert_allclose([r["logprob"] for r in rows], [r["logprob"] for r in expected],
+                               rtol=1e-12)
+    assert [r["oov"] for r in rows] == [r["oov"] for r in expected]
+    assert rows[-1]["text"] == "  the\tcompany  said "
+    assert result.log_prob == pytest.approx(sum(r["logprob"] for r in expected), rel=1e-12)
+    assert result.sentences == len(sentences) == 62
