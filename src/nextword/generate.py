@@ -12,8 +12,9 @@ from nextword.text.vocabulary import BOS_ID, EOS_ID
 
 @dataclass(frozen=True)
 class SamplingConfig:
-    """temperature < 1 sharpens, > 1 flattens; top_k / top_p keep the k most likely tokens /
-    the smallest set whose probability reaches p (nucleus sampling); max_length caps a sentence."""
+    """temperature < 1 sharpens, > 1 flattens; top_k / top_p keep the k most likely tokens
+    (exactly k: among equal probabilities the lower ids) / the smallest set whose probability
+    reaches p (nucleus sampling); max_length caps a sentence."""
 
     temperature: float = 1.0
     top_k: int | None = None
@@ -40,8 +41,11 @@ def sampling_distribution(logprobs: np.ndarray, config: SamplingConfig) -> np.nd
     scaled = scaled - scaled[np.isfinite(scaled)].max()
     probs = np.exp(scaled)                                   # exp(-inf) = 0 for <s>
     if config.top_k is not None and config.top_k < np.count_nonzero(probs):
-        threshold = np.partition(probs, -config.top_k)[-config.top_k]
-        probs = np.where(probs >= threshold, probs, 0.0)
+        # exactly k tokens: ties with the k-th largest are broken by the lower id (a stable sort)
+        keep = np.argsort(-probs, kind="stable")[: config.top_k]
+        mask = np.zeros_like(probs, dtype=bool)
+        mask[keep] = True
+        probs = np.where(mask, probs, 0.0)
     if config.top_p is not None and config.top_p < 1:
         order = np.argsort(-probs, kind="stable")
         cumulative = np.cumsum(probs[order]) / probs.sum()
