@@ -168,17 +168,34 @@ class NgramModel(LanguageModel):
         for batch in sentence_batches(sentences, BATCH_TOKENS):
             yield from self._score_batch(batch)
 
+    def flat_logprobs(self, words: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """ln P of each word and of each closing </s>, sentence after sentence, for sentences
+        given as one array of word ids and their lengths (what `evaluate` reads)."""
+        out = []
+        ends = np.cumsum(lengths)
+        first = 0
+        while first < len(lengths):      # about BATCH_TOKENS tokens at a time
+            last = int(np.searchsorted(ends, (ends[first - 1] if first else 0) + BATCH_TOKENS)) + 1
+            last = min(max(last, first + 1), len(lengths))
+            begin = int(ends[first - 1]) if first else 0
+            stream = PaddedStream.from_lengths(words[begin:int(ends[last - 1])], lengths[first:last])
+            out.append(self._score_stream(stream))
+            first = last
+        return np.concatenate(out) if out else np.empty(0)
+
     def _score_batch(self, batch: list) -> list:
-        stream = PaddedStream.from_sentences(batch)
+        logprobs = self._score_stream(PaddedStream.from_sentences(batch))
+        lengths = np.fromiter((len(s) + 1 for s in batch), dtype=np.int64, count=len(batch))
+        return np.split(logprobs, np.cumsum(lengths)[:-1])
+
+    def _score_stream(self, stream: PaddedStream) -> np.ndarray:
         m = self._match_rows(stream)
         predicted = np.ones(len(stream), dtype=bool)
         predicted[stream.starts] = False                     # <s> is never predicted
         positions = np.flatnonzero(predicted)
         contexts = [None] + [m[j][positions - 1] for j in range(1, self.order)]
         matches = [None] + [m[k][positions] for k in range(1, self.order + 1)]
-        logprobs = self._logprobs(contexts, matches[1], matches)
-        lengths = np.fromiter((len(s) + 1 for s in batch), dtype=np.int64, count=len(batch))
-        return np.split(logprobs, np.cumsum(lengths)[:-1])
+        return self._logprobs(contexts, matches[1], matches)
 
     # ---- sampling state ---------------------------------------------------------------------
     def initial_state(self) -> tuple:
