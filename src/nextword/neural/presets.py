@@ -73,16 +73,56 @@ PRESETS: dict[str, tuple[str, dict, dict]] = {
 }
 
 
-def preset_fields(kind: str, preset: str | None, overrides: dict) -> tuple[dict, dict]:
-    """(model-config fields, train-config fields): the preset's, if any, then `overrides`, each
-    sent to the config that has a field of its name."""
-    from nextword.neural.train import TrainConfig
+# What `nextword train KIND` uses where no flag and no preset says otherwise (over the config
+# dataclasses' own defaults); --help shows these. Each is its *-budget preset (the recipe that
+# did best in a short CPU run, docs/benchmarks.md) in fp32, since bf16 autocast is fast only on
+# CPUs with avx512_bf16 or AMX (--precision bf16 there), and with ordinary epochs, so that
+# a run without --time-budget ends. The GRU, which has no budget preset, takes the LSTM's.
+_SHORT_RUN = dict(softmax="sampled", num_samples=1024, full_softmax_final=0.25, patience=0,
+                  bptt=35)
+FAMILY_DEFAULTS: dict[str, tuple[dict, dict]] = {
+    "window": (
+        dict(window=6, embedding_dim=256, hidden_dim=512, activation="tanh", dropout=0.3, tie=True),
+        dict(optimizer="nadamw", lr=2e-3, weight_decay=0.01, clip=1.0, batch_size=64,
+             lr_factor=0.5, evals_per_epoch=2, **_SHORT_RUN),
+    ),
+    "rnn": (
+        dict(embedding_dim=400, hidden_dim=400, num_layers=1, dropout=0.5, tie=True),
+        dict(optimizer="nadamw", lr=2e-3, weight_decay=0.01, clip=0.25, batch_size=20,
+             schedule="cosine", evals_per_epoch=2, **_SHORT_RUN),
+    ),
+    "lstm": (
+        dict(embedding_dim=400, hidden_dim=400, num_layers=2, dropout=0.4, tie=True),
+        dict(optimizer="sgd", lr=20.0, clip=0.25, batch_size=32, schedule="cosine",
+             evals_per_epoch=1, **_SHORT_RUN),
+    ),
+}
+FAMILY_DEFAULTS["gru"] = FAMILY_DEFAULTS["lstm"]
 
-    model_fields, train_fields = {}, {}
+
+def family_defaults(kind: str) -> tuple[dict, dict]:
+    """(model-config fields, train-config fields) of a family's default recipe."""
+    model_fields, train_fields = FAMILY_DEFAULTS.get(kind, ({}, {}))
+    return dict(model_fields), dict(train_fields)
+
+
+def presets_of(kind: str) -> list[str]:
+    return [name for name, (preset_kind, _, _) in PRESETS.items() if preset_kind == kind]
+
+
+def preset_fields(kind: str, preset: str | None, overrides: dict) -> tuple[dict, dict]:
+    """(model-config fields, train-config fields): the family's defaults, then the preset's, if
+    any, then `overrides`, each sent to the config that has a field of its name."""
+    from nextword.neural.config import TrainConfig
+
+    model_fields, train_fields = family_defaults(kind)
     if preset:
-        preset_kind, model_fields, train_fields = get_preset(preset)
+        preset_kind, preset_model, preset_train = get_preset(preset)
         if preset_kind != kind:
-            raise NextwordError(f"preset {preset} is a {preset_kind} model; use --model {preset_kind}")
+            raise NextwordError(f"preset {preset} is a {preset_kind} model; use "
+                                f"`nextword train {preset_kind}`")
+        model_fields.update(preset_model)
+        train_fields.update(preset_train)
     train_names = {f.name for f in fields(TrainConfig)}
     for name, value in overrides.items():
         (train_fields if name in train_names else model_fields)[name] = value
