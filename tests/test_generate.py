@@ -46,3 +46,22 @@ def test_bad_sampling_settings():
     for kwargs in ({"temperature": 0}, {"top_k": 0}, {"top_p": 1.5}, {"max_length": 0}):
         with pytest.raises(NextwordError):
             SamplingConfig(**kwargs)
+
+
+def test_top_k_keeps_exactly_k_tokens_even_among_ties():
+    # five tokens tied at 0.15 around the k-th place: top-2 keeps 0.25 and the lowest-id 0.15
+    probs = np.array([0.15, 0.25, 0.15, 0.15, 0.15, 0.15])
+    kept = sampling_distribution(np.log(probs), SamplingConfig(top_k=2))
+    assert np.count_nonzero(kept) == 2
+    assert kept == pytest.approx([0.15 / 0.4, 0.25 / 0.4, 0, 0, 0, 0])
+
+
+def test_top_k_under_add_delta_keeps_k_of_many_equal_unseen_words():
+    # after "a" only "b" was seen; add-δ gives the other six outcomes (c..g, </s>, <unk>) one
+    # equal share each: top-3 keeps b and two of the tied ones, not all of them
+    lm = NgramModel.fit([["a", "b"], ["c", "d", "e", "f", "g"]], order=2, estimator=AddDelta(0.25))
+    logprobs = lm.next_logprobs(lm.state_for(lm.vocab.encode(["a"])))
+    kept = sampling_distribution(logprobs, SamplingConfig(top_k=3))
+    assert np.count_nonzero(kept) == 3
+    assert kept[lm.vocab.index["b"]] == kept.max()
+    assert kept.sum() == pytest.approx(1.0)

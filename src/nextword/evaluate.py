@@ -112,6 +112,8 @@ def evaluate(model: LanguageModel, sentences: Iterable[Sequence[str]],
             "this model gives scores, not probabilities (stupid backoff): its 'perplexity' is "
             "not one; pass --unnormalised (allow_unnormalised=True) to report it anyway"
         )
+    if hasattr(model, "flat_logprobs"):
+        return _evaluate_flat(model, sentences, progress)
     masks: deque = deque()         # the model may read ahead to batch; masks wait here
     total = oov_logprob = 0.0
     tokens = oov = num_sentences = 0
@@ -137,6 +139,45 @@ def evaluate(model: LanguageModel, sentences: Iterable[Sequence[str]],
             flush()
     if pending:
         flush()
+    if num_sentences == 0:
+        raise NextwordError("nothing to evaluate: the corpus has no sentences")
+    return Evaluation(total, tokens, num_sentences, oov, total - oov_logprob, model.normalised)
+
+
+def _evaluate_flat(model: LanguageModel, sentences: Iterable[Sequence[str]],
+                   progress=None) -> Evaluation:
+    """`evaluate` for a model that scores a block of sentences given as one array of word ids
+    and their lengths (`flat_logprobs`): no array per sentence. Blocks of FLUSH_SENTENCES
+    sentences are summed exactly as `evaluate` sums them, so the totals are the same bits."""
+    index = model.vocab.index
+    total = oov_logprob = 0.0
+    tokens = oov = num_sentences = 0
+    iterator = iter(sentences)
+    while True:
+        block = list(islice(iterator, FLUSH_SENTENCES))
+        if not block:
+            break
+        lengths = np.fromiter(map(len, block), dtype=np.int64, count=len(block))
+        flat = list(chain.from_iterable(block))
+        ids = np.fromiter(map(index.get, flat, repeat(UNK_ID)), dtype=ID_DTYPE, count=len(flat))
+        logprobs = model.flat_logprobs(ids, lengths)       # each word, then </s>, per sentence
+        total += float(logprobs.sum())
+        tokens += len(logprobs)
+        num_sentences += len(block)
+        if progress is not None:
+            progress.update(len(logprobs))
+        zeros = np.flatnonzero(ids == UNK_ID)            # only <unk> ids can be OOV
+        if len(zeros):
+            is_oov = np.array([flat[i] not in index for i in zeros.tolist()], dtype=bool)
+            at = zeros[is_oov]
+            if len(at):
+                sentence = np.searchsorted(np.cumsum(lengths), at, side="right")
+                oov += len(at)
+                # summed sentence by sentence as `evaluate` does (same rounding)
+                values = logprobs[at + sentence]
+                bounds = np.flatnonzero(np.diff(sentence)) + 1
+                for part in np.split(values, bounds):
+                    oov_logprob += float(part.sum())
     if num_sentences == 0:
         raise NextwordError("nothing to evaluate: the corpus has no sentences")
     return Evaluation(total, tokens, num_sentences, oov, total - oov_logprob, model.normalised)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 
@@ -13,8 +14,9 @@ from nextword.text.vocabulary import BOS_ID, EOS_ID
 
 @dataclass(frozen=True)
 class SamplingConfig:
-    """temperature < 1 sharpens, > 1 flattens; top_k / top_p keep the k most likely tokens /
-    the smallest set whose probability reaches p (nucleus sampling); max_length caps a sentence."""
+    """temperature < 1 sharpens, > 1 flattens; top_k / top_p keep the k most likely tokens
+    (exactly k: among equal probabilities the lower ids) / the smallest set whose probability
+    reaches p (nucleus sampling); max_length caps a sentence."""
 
     temperature: float = 1.0
     top_k: int | None = None
@@ -33,20 +35,32 @@ def sampling_distribution(logprobs: np.ndarray, config: SamplingConfig) -> np.nd
 
     p_T(w) ∝ exp(ln P(w) / T), then zero outside the top k / the top-p nucleus, renormalised.
     """
+    return sampling_distributions(np.asarray(logprobs)[None, :], config)[0]
+
+
+def sampling_distributions(logprobs: np.ndarray, config: SamplingConfig) -> np.ndarray:
+    """`sampling_distribution` for a batch: one row of ln P(w | history) per history, (B, V)."""
     scaled = logprobs / config.temperature
-    scaled = scaled - scaled[np.isfinite(scaled)].max()
+    finite = np.isfinite(scaled)
+    scaled = scaled - np.where(finite, scaled, -np.inf).max(axis=1, keepdims=True)
     probs = np.exp(scaled)                                   # exp(-inf) = 0 for <s>
-    if config.top_k is not None and config.top_k < np.count_nonzero(probs):
-        threshold = np.partition(probs, -config.top_k)[-config.top_k]
-        probs = np.where(probs >= threshold, probs, 0.0)
-    if config.top_p is not None and config.top_p < 1:
-        order = np.argsort(-probs, kind="stable")
-        cumulative = np.cumsum(probs[order]) / probs.sum()
-        keep = order[: int(np.searchsorted(cumulative, config.top_p)) + 1]   # reach p, inclusive
-        mask = np.zeros_like(probs, dtype=bool)
-        mask[keep] = True
+    rows = np.arange(len(probs))[:, None]
+    if config.top_k is not None and config.top_k < probs.shape[1]:
+        # exactly k tokens: ties with the k-th broken by the lower id (a stable sort);
+        # a row with k or fewer non-zero tokens keeps them all, zeros add nothing
+        keep = np.argsort(-probs, axis=1, kind="stable")[:, : config.top_k]
+        mask = np.zeros(probs.shape, dtype=bool)
+        mask[rows, keep] = True
         probs = np.where(mask, probs, 0.0)
-    return probs / probs.sum()
+    if config.top_p is not None and config.top_p < 1:
+        order = np.argsort(-probs, axis=1, kind="stable")
+        cumulative = np.cumsum(np.take_along_axis(probs, order, axis=1), axis=1)
+        cumulative /= cumulative[:, -1:]
+        kept = (cumulative < config.top_p).sum(axis=1, keepdims=True) + 1   # reach p, inclusive
+        mask = np.zeros(probs.shape, dtype=bool)
+        mask[rows, order] = np.arange(probs.shape[1])[None, :] < kept
+        probs = np.where(mask, probs, 0.0)
+    return probs / probs.sum(axis=1, keepdims=True)
 
 
 def sample_ids(model: LanguageModel, rng: np.random.Generator,
@@ -65,10 +79,29 @@ def sample_ids(model: LanguageModel, rng: np.random.Generator,
     return ids
 
 
+def sample_sentences(model: LanguageModel, count: int, seed: int | None = None,
+                     config: SamplingConfig = SamplingConfig(),
+                     batch_size: int = 8192) -> Iterator[list[str]]:
+    """`count` sentences as token lists, streamed; the same seed gives the same sentences.
+
+    N-gram models draw `batch_size` sentences at a time (nextword.ngram.sampling); sentence i
+    depends only on the seed and i, never on the batch size. Other models draw token by token.
+    """
+    if count < 0:
+        raise NextwordError(f"count must be >= 0, got {count}")
+    batched = getattr(model, "batch_sampler", None)
+    if batched is not None:
+        for ids in batched(config).sentences(count, seed, batch_size):
+            yield model.vocab.decode(ids)
+        return
+    rng = np.random.default_rng(seed)
+    for _ in range(count):
+        yield model.vocab.decode(sample_ids(model, rng, config))
+
+
 def generate(model: LanguageModel, count: int = 1, seed: int | None = None,
              config: SamplingConfig = SamplingConfig()) -> list[list[str]]:
     """`count` sentences as token lists; the same seed gives the same sentences."""
     check_number("--count", count, 0, whole=True)
     check_seed(seed)
-    rng = np.random.default_rng(seed)
-    return [model.vocab.decode(sample_ids(model, rng, config)) for _ in range(count)]
+    return list(sample_sentences(model, count, seed, config))

@@ -103,3 +103,15 @@ def test_export_refuses_add_delta(capsys, tmp_path, corpus_file):
     code, _, err = run(capsys, "export", tmp_path / "m", "--arpa", tmp_path / "m.arpa")
     assert code == 1 and "ARPA file cannot express add-delta" in err
     assert not (tmp_path / "m.arpa").exists()
+
+
+def test_generate_output_file_holds_what_stdout_prints(capsys, tmp_path, corpus_file):
+    model = tmp_path / "m"
+    assert run(capsys, "train", "--order", "3", "--corpus", corpus_file, "--output", model)[0] == 0
+    code, printed, _ = run(capsys, "generate", model, "--count", "30", "--seed", "4")
+    assert code == 0
+    out = tmp_path / "samples.txt"
+    code, _, err = run(capsys, "generate", model, "--count", "30", "--seed", "4", "--output", out,
+                       "--batch-size", "7")
+    assert code == 0 and "wrote 30 sentences" in err
+    assert out.read_text() == printed and len(printed.splitlines()) == 30

@@ -18,12 +18,38 @@ from nextword.commands.options import PROBABILITY, SEED, Positive, Whole
 @click.option("--top-p", default=None, type=PROBABILITY, help="Nucleus sampling: smallest set reaching p.")
 @click.option("--max-length", default=100, show_default=True, type=Whole(1),
               help="Stop a sentence after this many words.")
-def generate(model_path, count, seed, temperature, top_k, top_p, max_length):
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
+              help="Write the sentences to this file (written whole or not at all), with a "
+                   "progress bar, instead of printing them.")
+@click.option("--batch-size", default=8192, show_default=True, type=int,
+              help="N-gram models: sentences drawn together (the text does not depend on it).")
+def generate(model_path, count, seed, temperature, top_k, top_p, max_length, output, batch_size):
     """Sample COUNT sentences from a saved model, one per line."""
-    from nextword.generate import SamplingConfig, generate as sample
+    from nextword.errors import NextwordError
+    from nextword.generate import SamplingConfig, sample_sentences
     from nextword.model import load_model
 
+    if batch_size < 1:
+        raise NextwordError(f"--batch-size must be >= 1, got {batch_size}")
     config = SamplingConfig(temperature, top_k, top_p, max_length)
     lm = load_model(model_path)
-    for sentence in sample(lm, count, seed, config):
-        click.echo(" ".join(sentence))
+    sentences = sample_sentences(lm, count, seed, config, batch_size)
+    if output is None:
+        for sentence in sentences:
+            click.echo(" ".join(sentence))
+        return
+    from nextword.commands.common import progress
+    from nextword.fileio import atomic_path
+
+    with atomic_path(output) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as out, \
+            progress(total=count, desc=f"sampling to {output}", unit="sent") as bar:
+        lines = []
+        for sentence in sentences:
+            lines.append(" ".join(sentence) + "\n")
+            if len(lines) >= 4096:
+                out.writelines(lines)
+                bar.update(len(lines))
+                lines.clear()
+        out.writelines(lines)
+        bar.update(len(lines))
+    click.echo(f"wrote {count:,} sentences to {output}", err=True)

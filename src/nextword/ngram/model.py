@@ -92,6 +92,15 @@ class NgramModel(LanguageModel):
         return cls(vocab, counts.order, keys, tables, description, raw)
 
     # ---- scoring ----------------------------------------------------------------------------
+    def extend(self, k: int, parent_rows: np.ndarray, words: np.ndarray) -> np.ndarray:
+        """The one trie step, shared by scoring and sampling: the row in table k of the k-gram
+        (the (k-1)-gram at `parent_rows`, then `words`). NOT_FOUND where it was never stored;
+        NO_HISTORY where the parent reached back before <s> (the k-gram would too)."""
+        if k == 1:
+            return np.asarray(words, dtype=np.int64)
+        rows = lookup(self.keys[k], self.vocab_size, parent_rows, words)
+        return np.where(parent_rows == NO_HISTORY, NO_HISTORY, rows)
+
     def _match_rows(self, stream: PaddedStream) -> list:
         """m[k][t]: row of the k-gram ending at position t; NO_HISTORY if it would start
         before the sentence's <s>, NOT_FOUND if it was never stored.
@@ -104,50 +113,35 @@ class NgramModel(LanguageModel):
         for k in range(2, self.order + 1):
             rows = np.full(len(ids), NOT_FOUND, dtype=np.int64)
             t = np.flatnonzero(m[k - 1][:-1] >= 0) + 1           # prefix (ending at t-1) found
-            rows[t] = lookup(self.keys[k], self.vocab_size, m[k - 1][t - 1], ids[t])
+            rows[t] = self.extend(k, m[k - 1][t - 1], ids[t])
             rows[position < k - 1] = NO_HISTORY
             m.append(rows)
         return m
 
-    def _logprobs_from_matches(self, m: list, positions: np.ndarray) -> np.ndarray:
-        """ARPA scoring from the match table, top order down: at order k a position takes
-        ln p(stored k-gram) + the ln bo of every context it backed off from (lengths n-1..k;
-        stored: its value; never seen: the estimator's unseen-context value; before <s>: 0).
-        Dense NumPy operations only (gathers with clamped rows, then np.where)."""
-        t = self.tables
-        result = np.full(len(positions), np.nan)                        # (P,)
-        backoff = np.zeros(len(positions))                              # (P,)
-        for k in range(self.order, 0, -1):
-            if k < self.order:                                          # back off from length k
-                context = m[k][positions - 1]
-                unseen = np.where(context == NOT_FOUND, t.unseen_context_logbackoff, 0.0)
-                backoff += np.where(context >= 0, t.logbackoff[k][np.maximum(context, 0)], unseen)
-            rows = m[k][positions]
-            first = (rows >= 0) & np.isnan(result)                      # longest match so far
-            result = np.where(first, t.logprob[k][np.maximum(rows, 0)] + backoff, result)
-        return result
-
-    def _logprobs(self, contexts: list, words: np.ndarray) -> np.ndarray:
+    def _logprobs(self, contexts: list, words: np.ndarray, matches: list | None = None) -> np.ndarray:
         """ln P(w | h) for many (h, w): contexts[j] holds the row of the j-word context
-        (j = 1..n-1; NOT_FOUND or NO_HISTORY allowed), words the predicted ids."""
+        (j = 1..n-1; NOT_FOUND or NO_HISTORY allowed), words the predicted ids; matches[k],
+        the rows of the k-grams (h_{k-1}, w), are looked up unless the caller has them."""
         t = self.tables
         n = self.order
-        matches = [None, words.astype(np.int64)] + [
-            lookup(self.keys[k], self.vocab_size, contexts[k - 1], words) for k in range(2, n + 1)
-        ]
+        if matches is None:
+            matches = [None, words.astype(np.int64)] + [
+                self.extend(k, contexts[k - 1], words) for k in range(2, n + 1)]
         result = np.full(len(words), np.nan)
-        done = np.zeros(len(words), dtype=bool)
         if t.fallback == "backoff":
-            # P(w | h) = p(h, w) if stored, else bo(h) · P(w | h'): add ln bo while backing off
+            # P(w | h) = p(h, w) if stored, else bo(h) · P(w | h'): top order down, each
+            # position takes the longest stored k-gram plus the ln bo of every context
+            # it backed off from (dense gathers with clamped rows, then np.where)
             backed_off = np.zeros(len(words))
             for k in range(n, 0, -1):
-                hit = ~done & (matches[k] >= 0)
-                result[hit] = t.logprob[k][matches[k][hit]] + backed_off[hit]
-                done |= hit
+                rows = matches[k]
+                first = (rows >= 0) & np.isnan(result)                  # longest match so far
+                result = np.where(first, t.logprob[k][np.maximum(rows, 0)] + backed_off, result)
                 if k > 1:
                     backed_off += self._context_logbackoff(k - 1, contexts[k - 1])
         else:
             # uniform: the longest seen context h decides: p(h, w) if stored, else bo(h) / |V|
+            done = np.zeros(len(words), dtype=bool)
             log_uniform = -math.log(self.vocab.num_outcomes)
             for j in range(n - 1, -1, -1):
                 if j == 0:
@@ -176,19 +170,34 @@ class NgramModel(LanguageModel):
         for batch in sentence_batches(sentences, BATCH_TOKENS):
             yield from self._score_batch(batch)
 
+    def flat_logprobs(self, words: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """ln P of each word and of each closing </s>, sentence after sentence, for sentences
+        given as one array of word ids and their lengths (what `evaluate` reads)."""
+        out = []
+        ends = np.cumsum(lengths)
+        first = 0
+        while first < len(lengths):      # about BATCH_TOKENS tokens at a time
+            last = int(np.searchsorted(ends, (ends[first - 1] if first else 0) + BATCH_TOKENS)) + 1
+            last = min(max(last, first + 1), len(lengths))
+            begin = int(ends[first - 1]) if first else 0
+            stream = PaddedStream.from_lengths(words[begin:int(ends[last - 1])], lengths[first:last])
+            out.append(self._score_stream(stream))
+            first = last
+        return np.concatenate(out) if out else np.empty(0)
+
     def _score_batch(self, batch: list) -> list:
-        stream = PaddedStream.from_sentences(batch)
+        logprobs = self._score_stream(PaddedStream.from_sentences(batch))
+        lengths = np.fromiter((len(s) + 1 for s in batch), dtype=np.int64, count=len(batch))
+        return np.split(logprobs, np.cumsum(lengths)[:-1])
+
+    def _score_stream(self, stream: PaddedStream) -> np.ndarray:
         m = self._match_rows(stream)
         predicted = np.ones(len(stream), dtype=bool)
         predicted[stream.starts] = False                     # <s> is never predicted
         positions = np.flatnonzero(predicted)
-        if self.tables.fallback == "backoff":
-            logprobs = self._logprobs_from_matches(m, positions)
-        else:
-            contexts = [None] + [m[j][positions - 1] for j in range(1, self.order)]
-            logprobs = self._logprobs(contexts, stream.ids[positions].astype(np.int64))
-        lengths = np.fromiter((len(s) + 1 for s in batch), dtype=np.int64, count=len(batch))
-        return np.split(logprobs, np.cumsum(lengths)[:-1])
+        contexts = [None] + [m[j][positions - 1] for j in range(1, self.order)]
+        matches = [None] + [m[k][positions] for k in range(1, self.order + 1)]
+        return self._logprobs(contexts, matches[1], matches)
 
     # ---- sampling state ---------------------------------------------------------------------
     def initial_state(self) -> tuple:
@@ -205,16 +214,25 @@ class NgramModel(LanguageModel):
         """The last n-1 tokens: all the model conditions on."""
         return tokens[-(self.order - 1):] if self.order > 1 else ()
 
+    def context_rows(self, state: tuple) -> list:
+        """[None, row of the 1-word context, ..., row of the (n-1)-word context] of a state."""
+        return [None] + [self.row_of(state[-j:]) if j <= len(state) else NO_HISTORY
+                         for j in range(1, self.order)]
+
     def next_logprobs(self, state: tuple) -> np.ndarray:
         """ln P(w | state) for every w at once: the context rows repeated over the vocabulary."""
         words = np.arange(self.vocab_size, dtype=np.int64)
-        contexts: list = [None]
-        for j in range(1, self.order):
-            row = self.row_of(state[-j:]) if j <= len(state) else NO_HISTORY
-            contexts.append(np.full(self.vocab_size, row, dtype=np.int64))
+        contexts = [None] + [np.full(self.vocab_size, row, dtype=np.int64)
+                             for row in self.context_rows(state)[1:]]
         out = self._logprobs(contexts, words)
         out[BOS_ID] = -np.inf
         return out
+
+    def batch_sampler(self, config):
+        """Draws many sentences at once (nextword.ngram.sampling)."""
+        from nextword.ngram.sampling import NgramSampler
+
+        return NgramSampler(self, config)
 
     def row_of(self, ngram: Sequence[int]) -> int:
         """Row of a stored k-gram in table k, or NOT_FOUND."""

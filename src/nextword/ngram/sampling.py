@@ -1,0 +1,419 @@
+"""Sampling an n-gram model many sentences at a time: pick the backoff level, then a word.
+
+A backoff model's distribution after a history h (contexts h_{n-1} ⊃ ... ⊃ h_1 ⊃ h_0 = ()) is a
+mixture over the levels j = n-1 .. 0, where E_j is the set of words stored after h_j::
+
+    P(w | h) = bo(h_{n-1}) ··· bo(h_{j+1}) · p(h_j, w)      for w in E_j but not in E_{j+1}
+
+Every suffix of a stored n-gram is stored, so E_{j+1} ⊆ E_j, and the mass of level j is
+
+    M_j = bo(h_{n-1}) ··· bo(h_{j+1}) · (S_j(h_j) − X_j(h_{j+1}))
+    S_j(c) = sum of p(c, w) over the words w stored after c               (explicit mass)
+    X_j(c') = sum of p(suffix(c'), w) over the words w stored after c'    (what level j+1 took)
+
+both precomputed once per table with np.bincount. A draw picks level j with probability
+∝ M_j, then a word of E_j with probability ∝ p(h_j, w) by inverse CDF over the contiguous rows
+of h_j's children, redrawing (rarely) a word that level j+1 already covers. Temperature T
+raises every p and bo to 1/T, so the same decomposition holds with p^(1/T) and bo^(1/T).
+Add-δ's "uniform" fallback is two levels: the stored words of the longest seen context, and
+the rest of the vocabulary, each with bo(h) / |V|.
+
+Top-k and top-p need the whole distribution: those draws compute it for the batch
+(`NgramModel._logprobs` over (B, V), then `sampling_distributions`); so do the rare draws whose
+redraws keep failing, and models where a suffix is missing (a pruned ARPA file).
+
+Random numbers are a hash of (seed, sentence number, step, draw), not a stream: sentence i is
+the same text whatever the batch size or how many sentences come before it in a batch.
+"""
+from __future__ import annotations
+
+import math
+from typing import Iterator
+
+import numpy as np
+
+from nextword.generate import SamplingConfig, sampling_distributions
+from nextword.ngram.counts import NO_HISTORY, all_suffix_rows
+from nextword.text.vocabulary import BOS_ID, EOS_ID
+
+REDRAWS = 3                 # rejection rounds; then an exact search of the level's own words
+FULL_BATCH_CELLS = 1 << 22  # (B, V) cells of one full-distribution batch
+CANCELLATION = 1e-9         # S_j − X_j below this share of S_j: too few digits left to trust
+
+
+# ---- counter-based random numbers ----------------------------------------------------------
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser: a bijection of uint64 whose outputs pass BigCrush."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def seed_key(seed: int | None) -> np.uint64:
+    if seed is None:
+        seed = np.random.SeedSequence().entropy
+    return _mix(np.array([int(seed) % (1 << 64)], dtype=np.uint64))[0]
+
+
+def uniforms(key: np.uint64, sentence: np.ndarray, step: np.ndarray, draw: int) -> np.ndarray:
+    """U[0, 1) numbers, one per (sentence, step), fixed by (key, sentence, step, draw)."""
+    z = _mix(key ^ (sentence.astype(np.uint64) * _GOLDEN))
+    z = _mix(z + (step.astype(np.uint64) * np.uint64(256) + np.uint64(draw + 1)) * _GOLDEN)
+    return (z >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+
+
+# ---- the sampler ---------------------------------------------------------------------------
+class NgramSampler:
+    """Draw tokens for many histories at once from `model` under `config` (see module doc)."""
+
+    def __init__(self, model, config: SamplingConfig = SamplingConfig()):
+        self.model, self.config = model, config
+        self.n, self.V = model.order, model.vocab_size
+        t = model.tables
+        self.uniform = t.fallback != "backoff"
+        self.full = config.top_k is not None or (config.top_p is not None and config.top_p < 1)
+        if not self.full and not self.uniform and self.n > 1:
+            suffix = all_suffix_rows(model.keys, self.V, self.n)
+            self.full = any((suffix[k] < 0).any() for k in range(2, self.n + 1))
+        if self.full:
+            return
+        T = config.temperature
+        n, V = self.n, self.V
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            # weight[k][row] = p^(1/T) of table k's entries; cum[k] its running sum from 0
+            self.weight = [None] + [np.nan_to_num(np.exp(np.asarray(t.logprob[k], np.float64) / T))
+                                    for k in range(1, n + 1)]
+        self.weight[1][BOS_ID] = 0.0
+        self.cum = [None] + [np.concatenate([[0.0], np.cumsum(w)]) for w in self.weight[1:]]
+        self.first, self.end, self.explicit, self.shadow, self.shadow_cum, self.children = (
+            [None] * n for _ in range(6))
+        for j in range(1, n):               # contexts of length j: rows of table j
+            size = V if j == 1 else len(model.keys[j])
+            parents = model.keys[j + 1] // V
+            count = np.bincount(parents, minlength=size)
+            self.end[j] = np.cumsum(count)                   # children: rows first..end-1 of j+1
+            self.first[j] = self.end[j] - count
+            self.children[j] = count
+            self.explicit[j] = np.bincount(parents, weights=self.weight[j + 1], minlength=size)
+            if not self.uniform:
+                shadow = self.weight[j][suffix[j + 1]]
+                self.shadow[j] = np.bincount(parents, weights=shadow, minlength=size)
+                self.shadow_cum[j] = np.concatenate([[0.0], np.cumsum(shadow)])
+        self.explicit0 = float(self.weight[1].sum())
+        self.stored0 = int(np.count_nonzero(np.asarray(t.logprob[1]) > -np.inf))   # all but <s>
+
+    # ---- states --------------------------------------------------------------------------
+    def start(self, size: int) -> list:
+        """Context rows after <s> for `size` sentences: [None, h_1, ..., h_{n-1}]."""
+        return [None] + [np.full(size, BOS_ID if j == 1 else NO_HISTORY, dtype=np.int64)
+                         for j in range(1, self.n)]
+
+    def advance(self, contexts: list, words: np.ndarray) -> list:
+        """Context rows after reading `words`: h'_j = (h_{j-1}, w), the scorer's trie walk."""
+        new = [None, words.astype(np.int64)]
+        for j in range(2, self.n):
+            new.append(self.model.extend(j, contexts[j - 1], words))
+        return new
+
+    # ---- one token per history -----------------------------------------------------------
+    def draw(self, contexts: list, key, sentence: np.ndarray, step: np.ndarray) -> np.ndarray:
+        """One token for each history (rows of `contexts`), sentence/step numbering the draws."""
+        if self.full:
+            return self._draw_full(contexts, key, sentence, step, np.arange(len(sentence)))
+        if self.n == 1:
+            levels = np.zeros((len(sentence), 1))
+            levels[:, 0] = self.explicit0
+            return self._draw_levels(contexts, key, sentence, step, levels, self._backoff_word,
+                                     lambda rows, level, ids: np.ones(ids.shape, dtype=bool))
+        if self.uniform:
+            return self._draw_uniform(contexts, key, sentence, step)
+        return self._draw_levels(contexts, key, sentence, step, self._backoff_levels(contexts),
+                                 self._backoff_word, self._in_backoff_level(contexts),
+                                 self._backoff_word_by_search)
+
+    def _backoff_levels(self, contexts: list) -> np.ndarray:
+        """M_j for every history, columns j = n-1 .. 0 (top level first); and which histories
+        are unsure: S_j − X_j lost its digits to cancellation (level j+1 took nearly all of
+        level j's words), so that a large bo^(1/T) would magnify rounding into mass; those
+        get no levels (all zero), hence the exact draw."""
+        n, T = self.n, self.config.temperature
+        size = len(contexts[1])
+        levels = np.empty((size, n))
+        unsure = np.zeros(size, dtype=bool)
+        log_bo = np.zeros(size)                  # ln bo(h_{n-1}) + ... + ln bo(h_{j+1})
+        for j in range(n - 1, -1, -1):
+            if j == 0:
+                explicit = np.full(size, self.explicit0)
+            else:
+                c = contexts[j]
+                explicit = np.where(c >= 0, self.explicit[j][np.maximum(c, 0)], 0.0)
+            if j < n - 1:
+                c = contexts[j + 1]
+                shadow = np.where(c >= 0, self.shadow[j + 1][np.maximum(c, 0)], 0.0)
+                # E_{j+1} ⊆ E_j: the same number of words means the same words, level j is empty
+                above = np.where(c >= 0, self.children[j + 1][np.maximum(c, 0)], 0)
+                here = (self.stored0 if j == 0 else
+                        np.where(contexts[j] >= 0, self.children[j][np.maximum(contexts[j], 0)], 0))
+                explicit = np.where(above == here, 0.0, explicit - shadow)
+                unsure |= (above != here) & (explicit <= CANCELLATION * (explicit + shadow))
+            levels[:, n - 1 - j] = np.exp(log_bo / T) * np.maximum(explicit, 0.0)
+            if j > 0:
+                log_bo += self.model._context_logbackoff(j, contexts[j])
+        levels[unsure] = 0.0
+        return levels
+
+    def _draw_levels(self, contexts, key, sentence, step, levels, draw_word, in_level,
+                     finish=None) -> np.ndarray:
+        """Pick a level ∝ its mass, then a word in it, redrawing rejected words."""
+        total = levels.sum(axis=1)
+        target = uniforms(key, sentence, step, 0) * total
+        level = (np.cumsum(levels, axis=1) <= target[:, None]).sum(axis=1)
+        level = np.minimum(level, levels.shape[1] - 1)
+        words = np.full(len(sentence), -1, dtype=np.int64)
+        pending = np.flatnonzero(total > 0)
+        for attempt in range(1, REDRAWS + 1):
+            if not len(pending):
+                break
+            u = uniforms(key, sentence[pending], step[pending], attempt)
+            got = draw_word(contexts, pending, level[pending], u)
+            words[pending] = got
+            pending = pending[got < 0]
+        if finish is not None and len(pending):
+            u = uniforms(key, sentence[pending], step[pending], REDRAWS + 1)
+            words[pending] = finish(contexts, pending, level[pending], u)
+        left = np.flatnonzero((words < 0) & (total > 0))
+        if len(left):       # still rejected: the exact draw, kept to the level already chosen
+            words[left] = self._draw_full(contexts, key, sentence, step, left, in_level, level)
+        left = np.flatnonzero(total <= 0)
+        if len(left):       # no level to trust or all underflowed (tiny T): the exact draw
+            words[left] = self._draw_full(contexts, key, sentence, step, left)
+        return words
+
+    def _explicit_word(self, j: int, context_rows: np.ndarray, u: np.ndarray):
+        """A word stored after each j-word context ∝ p^(1/T) (inverse CDF over its children);
+        the row drawn in table j+1 too. j = 0: the unigram table."""
+        if j == 0:
+            cum, lo, hi = self.cum[1], np.zeros(len(u), dtype=np.int64), np.full(len(u), self.V)
+        else:
+            cum, lo, hi = self.cum[j + 1], self.first[j][context_rows], self.end[j][context_rows]
+        target = cum[lo] + u * (cum[hi] - cum[lo])
+        row = np.clip(np.searchsorted(cum, target, side="right") - 1, lo, np.maximum(hi - 1, lo))
+        word = row if j == 0 else self.model.keys[j + 1][row] % self.V
+        ok = (hi > lo) & (self.weight[j + 1][row] > 0)
+        return word, ok
+
+    def _backoff_word(self, contexts, rows, level, u) -> np.ndarray:
+        """Word ids (-1: rejected) for `rows` at their levels (column index, top level first)."""
+        n = self.n
+        out = np.full(len(rows), -1, dtype=np.int64)
+        for column in np.unique(level).tolist():
+            j = n - 1 - column
+            at = np.flatnonzero(level == column)
+            r = rows[at]
+            word, ok = self._explicit_word(j, contexts[j][r] if j else None, u[at])
+            if j < n - 1:                      # level j+1 covers the words stored after h_{j+1}
+                above = contexts[j + 1][r]
+                ok &= ~((above >= 0) & (self.model.extend(j + 2, above, word) >= 0))
+            out[at] = np.where(ok, word, -1)
+        return out
+
+    def _in_backoff_level(self, contexts):
+        """mask(rows, columns, ids (B, V)): is each id a word of level j = n-1-column, stored
+        after h_j (every id at j = 0) and not after h_{j+1}?"""
+        n = self.n
+
+        def stored_after(j, rows, ids):
+            if j == 0:
+                return np.ones(ids.shape, dtype=bool)
+            c = np.repeat(contexts[j][rows], ids.shape[1])
+            return (self.model.extend(j + 1, c, ids.ravel()) >= 0).reshape(ids.shape)
+
+        def mask(rows, level, ids):
+            out = np.zeros(ids.shape, dtype=bool)
+            for column in np.unique(level).tolist():
+                j = n - 1 - column
+                at = level == column
+                out[at] = stored_after(j, rows[at], ids[at])
+                if j < n - 1:
+                    out[at] &= ~stored_after(j + 1, rows[at], ids[at])
+            return out
+        return mask
+
+    def _backoff_word_by_search(self, contexts, rows, level, u) -> np.ndarray:
+        """Word ids for `rows` at their levels without rejection: inverse CDF over the words
+        of E_j not in E_{j+1}. Children rows are sorted by word, so that CDF at a row r of
+        h_j's children is  (cum_j(r) − cum_j(first)) − (shadow cum of h_{j+1}'s children with a
+        word <= word(r)), monotone in r: a binary search, all rows in step. -1 where rounding
+        left the answer in E_{j+1} (the caller then takes the exact full draw)."""
+        n, V = self.n, self.V
+        out = np.full(len(rows), -1, dtype=np.int64)
+        for column in np.unique(level).tolist():
+            j = n - 1 - column
+            at = np.flatnonzero(level == column)
+            r = rows[at]
+            if j == n - 1:                    # top level: nothing to exclude, no rejection
+                out[at] = self._explicit_word(j, contexts[j][r], u[at])[0]
+                continue
+            cum = self.cum[j + 1]
+            if j == 0:
+                lo, hi = np.zeros(len(r), dtype=np.int64), np.full(len(r), V)
+            else:
+                c = contexts[j][r]
+                lo, hi = self.first[j][c], self.end[j][c]
+            above = contexts[j + 1][r]
+            found = above >= 0
+            safe = np.maximum(above, 0)
+            s_lo = np.where(found, self.first[j + 1][safe], 0)
+            scum, keys = self.shadow_cum[j + 1], self.model.keys[j + 2]
+
+            def mass_through(row):              # complement CDF up to and including `row`
+                word = row if j == 0 else self.model.keys[j + 1][row] % V
+                k = np.where(found, np.searchsorted(keys, safe * V + word, side="right"), s_lo)
+                return (cum[row + 1] - cum[lo]) - (scum[k] - scum[s_lo])
+
+            total = mass_through(np.maximum(hi - 1, lo))
+            target = u[at] * total
+            a, b = lo.copy(), np.maximum(hi - 1, lo)      # answer in [a, b]
+            while True:
+                open_ = a < b
+                if not open_.any():
+                    break
+                mid = (a + b) // 2
+                right = mass_through(mid) <= target      # the answer lies after mid
+                a = np.where(open_ & right, mid + 1, a)
+                b = np.where(open_ & ~right, mid, b)
+            word = a if j == 0 else self.model.keys[j + 1][a] % V
+            ok = (total > 0) & (self.weight[j + 1][a] > 0)
+            ok &= ~(found & (self.model.extend(j + 2, above, word) >= 0))
+            out[at] = np.where(ok, word, -1)
+        return out
+
+    def _draw_uniform(self, contexts, key, sentence, step) -> np.ndarray:
+        """Add-δ style: the longest seen context h decides; its stored words ∝ p(h, w)^(1/T),
+        every other word (not <s>) with (bo(h) / |V|)^(1/T)."""
+        t, n, T = self.model.tables, self.n, self.config.temperature
+        size = len(sentence)
+        longest = np.zeros(size, dtype=np.int64)
+        for j in range(1, n):
+            c = contexts[j]
+            seen = c >= 0
+            seen[seen] = ~np.isnan(t.logbackoff[j][c[seen]])
+            longest[seen] = j
+        levels = np.zeros((size, 2))        # column 0: stored words, column 1: the rest
+        levels[longest == 0, 0] = self.explicit0
+        for j in range(1, n):
+            at = np.flatnonzero(longest == j)
+            c = contexts[j][at]
+            levels[at, 0] = self.explicit[j][c]
+            with np.errstate(divide="ignore"):
+                share = np.exp((t.logbackoff[j][c] - math.log(self.model.vocab.num_outcomes)) / T)
+            levels[at, 1] = share * (self.model.vocab.num_outcomes - self.children[j][c])
+
+        def in_level(rows, level, ids):     # (B,) rows, their columns, (B, V) ids -> mask
+            j = longest[rows][:, None]
+            stored = np.zeros(ids.shape, dtype=bool)
+            for depth in range(1, n):
+                at = (j[:, 0] == depth)
+                if at.any():
+                    c = np.repeat(contexts[depth][rows[at]], ids.shape[1])
+                    stored[at] = (self.model.extend(depth + 1, c, ids[at].ravel()) >= 0
+                                  ).reshape(-1, ids.shape[1])
+            stored[j[:, 0] == 0] = True
+            return np.where(level[:, None] == 0, stored, ~stored)
+
+        return self._draw_levels(contexts, key, sentence, step, levels,
+                                 lambda c, rows, level, u: self._uniform_word(c, rows, level, u,
+                                                                              longest[rows]),
+                                 in_level)
+
+    def _uniform_word(self, contexts, rows, level, u, longest) -> np.ndarray:
+        out = np.full(len(rows), -1, dtype=np.int64)
+        for j in np.unique(longest).tolist():
+            at = np.flatnonzero(longest == j)
+            c = contexts[j][rows[at]] if j else None
+            stored = level[at] == 0
+            word, ok = self._explicit_word(j, c, u[at])
+            # the rest: any id but <s>, redrawn if it is stored after h
+            other = np.minimum((u[at] * (self.V - 1)).astype(np.int64), self.V - 2)
+            other += other >= BOS_ID
+            if j:
+                free = self.model.extend(j + 1, c, other) < 0
+            else:
+                free = np.zeros(len(at), dtype=bool)
+            out[at] = np.where(stored, np.where(ok, word, -1), np.where(free, other, -1))
+        return out
+
+    def _draw_full(self, contexts, key, sentence, step, rows, within=None, level=None) -> np.ndarray:
+        """Exact draws from the whole distribution over the vocabulary, computed once per
+        distinct history (at a sentence start every row shares one) in batches of
+        FULL_BATCH_CELLS cells; `within(rows, level, ids)` -> mask keeps the ids of a level
+        already chosen."""
+        V = self.V
+        # number the distinct histories (context rows, and the level if any) column by column
+        which = np.zeros(len(rows), dtype=np.int64)
+        for column in [contexts[j][rows] for j in range(1, self.n)] + (
+                [level[rows]] if level is not None else []):
+            shifted = column - column.min()
+            _, which = np.unique(which * (int(shifted.max()) + 1) + shifted, return_inverse=True)
+        distinct = np.unique(which) if len(rows) else which
+        first = np.zeros(len(distinct), dtype=np.int64)
+        first[which[::-1]] = rows[::-1]              # a row of `contexts` holding each history
+        u = uniforms(key, sentence[rows], step[rows], REDRAWS + 1)
+        out = np.empty(len(rows), dtype=np.int64)
+        per = max(1, FULL_BATCH_CELLS // V)
+        words = np.arange(V, dtype=np.int64)
+        for at in range(0, len(distinct), per):
+            r = first[at:at + per]
+            b = len(r)
+            repeated = [None] + [np.repeat(contexts[j][r], V) for j in range(1, self.n)]
+            logprobs = self.model._logprobs(repeated, np.tile(words, b)).reshape(b, V)
+            logprobs[:, BOS_ID] = -np.inf
+            probs = sampling_distributions(logprobs, self.config)
+            if within is not None:
+                probs = np.where(within(r, level[r], np.tile(words, (b, 1))), probs, 0.0)
+            cdf = np.cumsum(probs, axis=1)
+            last = V - 1 - np.argmax(probs[:, ::-1] > 0, axis=1)     # last id with mass
+            # rows of these histories: inverse CDF over the flattened CDFs, each shifted by 2i
+            mine = np.flatnonzero((which >= at) & (which < at + b))
+            i = which[mine] - at
+            flat = (cdf + 2.0 * np.arange(b)[:, None]).ravel()
+            pick = np.searchsorted(flat, u[mine] * cdf[i, -1] + 2.0 * i, side="right") - i * V
+            out[mine] = np.minimum(pick, last[i])
+        return out
+
+    # ---- whole sentences -----------------------------------------------------------------
+    def sentences(self, count: int, seed: int | None = None, batch_size: int = 8192,
+                  first: int = 0) -> Iterator[np.ndarray]:
+        """`count` sentences of word ids (no markers), in order, drawn `batch_size` at a time;
+        sentence i depends only on (seed, first + i)."""
+        key = seed_key(seed)
+        max_length = self.config.max_length
+        for begin in range(first, first + count, batch_size):
+            size = min(batch_size, first + count - begin)
+            yield from self._batch(key, np.arange(begin, begin + size), max_length)
+
+    def _batch(self, key, numbers: np.ndarray, max_length: int) -> list:
+        contexts = self.start(len(numbers))
+        active = np.arange(len(numbers))              # index into `numbers` of each live row
+        owner, drawn = [], []                           # per step: whose words, which words
+        step = 0
+        while len(active):
+            steps = np.full(len(active), step, dtype=np.int64)
+            words = self.draw(contexts, key, numbers[active], steps)
+            going = words != EOS_ID
+            owner.append(active[going])
+            drawn.append(words[going])
+            step += 1
+            if step >= max_length:
+                break
+            keep = np.flatnonzero(going)
+            active = active[keep]
+            contexts = self.advance([None] + [c[keep] for c in contexts[1:]], words[keep])
+        owner = np.concatenate(owner) if owner else np.empty(0, dtype=np.int64)
+        drawn = np.concatenate(drawn) if drawn else np.empty(0, dtype=np.int64)
+        order = np.argsort(owner, kind="stable")            # step order within each sentence
+        lengths = np.bincount(owner, minlength=len(numbers))
+        return np.split(drawn[order].astype(np.int32), np.cumsum(lengths)[:-1])
