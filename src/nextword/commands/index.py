@@ -18,16 +18,18 @@ from nextword.commands.common import open_corpus
               type=click.Choice(["auto", "divsufsort", "numpy"]),
               help="Suffix-array construction: libdivsufsort (pip install 'nextword[index]') or "
                    "NumPy prefix doubling; auto takes divsufsort when installed.")
+@click.option("--discount", default=0.9, show_default=True, type=float,
+              help="Kneser-Ney discount D of the smoothed model, in (0, 1) (saved in model.json).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")
-def index_command(corpus, output, tokenizer, builder, as_json):
+def index_command(corpus, output, tokenizer, builder, discount, as_json):
     """Build a suffix-array index of CORPUS: counts of any n-gram, and two models.
 
-    `nextword eval DIR` scores the smoothed unbounded-order model (interpolated Witten-Bell);
+    `nextword eval DIR` scores the smoothed unbounded-order model (interpolated Kneser-Ney, discount --discount);
     DIR/infinigram is the ∞-gram over the same index (`nextword generate DIR/infinigram`).
     """
     from nextword.infinigram.index import build_index
 
-    _, facts = build_index(open_corpus(corpus, tokenizer), output, builder)
+    _, facts = build_index(open_corpus(corpus, tokenizer), output, builder, discount)
     if as_json:
         click.echo(json.dumps({"corpus": corpus, "index": str(output), **facts}, sort_keys=True))
         return

@@ -9,6 +9,7 @@ Layout on disk (a folder; every array an .npy file that `np.load(mmap_mode="r")`
                       (int32 below 2**31 tokens, else int64)
     unigram.npy       count of each word id in tokens.npy (int64, |V| entries)
     followers.npy     N1+(v •): how many distinct words follow v somewhere (int64, |V|)
+    predecessors.npy  N1+(• v): how many distinct words come just before v (int64, |V|)
     vocab.txt         the vocabulary (nextword.text.vocabulary), ids as in tokens.npy
     model.json        {"type": "unbounded-ngram", ...}: `load_model(DIR)` gives the smoothed model
     infinigram/model.json  {"type": "infinigram", "index": ".."}: the ∞-gram over the same index
@@ -37,7 +38,8 @@ INFINIGRAM_TYPE = "infinigram"
 INFINIGRAM_DIR = "infinigram"
 FORMAT = 1
 # file name (without .npy) -> attribute
-ARRAYS = {"tokens": "tokens", "suffix_array": "sa", "unigram": "unigram", "followers": "followers"}
+ARRAYS = {"tokens": "tokens", "suffix_array": "sa", "unigram": "unigram", "followers": "followers",
+          "predecessors": "predecessors"}
 # peak bytes per token while building with divsufsort on uint16 ids: the 2N-byte input, the
 # 4-byte SA over its 2N bytes, the mask and the kept half (measured peak, docs/infinigram.md)
 BUILD_BYTES_PER_TOKEN = 18
@@ -58,6 +60,7 @@ class SuffixArrayIndex:
     sa: np.ndarray               # (N,) suffix array
     unigram: np.ndarray          # (|V|,) occurrences of each id in tokens
     followers: np.ndarray        # (|V|,) N1+(v •)
+    predecessors: np.ndarray     # (|V|,) N1+(• v)
     vocab: Vocabulary
     sentences: int
 
@@ -92,12 +95,12 @@ class SuffixArrayIndex:
         tokens = ids.astype(token_dtype(len(vocab)), copy=False)
         sa = suffix_array(tokens, builder)
         unigram = np.bincount(tokens, minlength=len(vocab)).astype(np.int64)
-        followers = count_followers(tokens, sa, len(vocab))
+        followers, predecessors = count_bigram_types(tokens, sa, len(vocab))
         sentences = int(unigram[EOS_ID]) - 1
-        return cls(tokens, sa, unigram, followers, vocab, sentences)
+        return cls(tokens, sa, unigram, followers, predecessors, vocab, sentences)
 
     # ---- storage ----------------------------------------------------------------------------
-    def save(self, directory: str | Path) -> None:
+    def save(self, directory: str | Path, discount: float = 0.9) -> None:
         """Arrays, vocabulary, then the two model.json files last: a folder without them is
         not an index, so an interrupted save never passes for a complete one."""
         directory = Path(directory)
@@ -109,6 +112,7 @@ class SuffixArrayIndex:
         self.vocab.save(directory / VOCAB_FILE)
         write_json_atomic(directory / MODEL_FILE, {
             "type": INDEX_TYPE, "format": FORMAT, "tokens": self.n, "sentences": self.sentences,
+            "smoothing": "kneser-ney", "discount": discount,
             "token_dtype": str(self.tokens.dtype), "suffix_array_dtype": str(self.sa.dtype),
         })
         write_json_atomic(directory / INFINIGRAM_DIR / MODEL_FILE,
@@ -176,12 +180,14 @@ def token_dtype(vocab_size: int):
     return np.uint16 if vocab_size <= 2**16 else np.uint32
 
 
-def count_followers(tokens: np.ndarray, sa: np.ndarray, vocab_size: int,
-                    block: int = 1 << 22) -> np.ndarray:
-    """N1+(v •) for every v in one pass over the SA: in rank order the pairs (tokens[p],
-    tokens[p + 1]) are sorted, so each distinct bigram starts where the pair changes."""
+def count_bigram_types(tokens: np.ndarray, sa: np.ndarray, vocab_size: int,
+                       block: int = 1 << 22) -> tuple[np.ndarray, np.ndarray]:
+    """N1+(v •) and N1+(• v) for every v in one pass over the SA: in rank order the pairs
+    (tokens[p], tokens[p + 1]) are sorted, so each distinct bigram starts where the pair
+    changes; counted by its first word it gives N1+(v •), by its second N1+(• v)."""
     n = len(tokens)
     out = np.zeros(vocab_size, dtype=np.int64)
+    before = np.zeros(vocab_size, dtype=np.int64)
     previous = (-1, -1)
     for start in range(0, n, block):                     # blocks bound the memory, not a hot loop
         p = np.asarray(sa[start:start + block], dtype=np.int64)
@@ -192,8 +198,9 @@ def count_followers(tokens: np.ndarray, sa: np.ndarray, vocab_size: int,
         new[1:] = (first[1:] != first[:-1]) | (nxt[1:] != nxt[:-1])
         new &= nxt >= 0                                  # the last token has no follower
         out += np.bincount(first[new], minlength=vocab_size)
+        before += np.bincount(nxt[new], minlength=vocab_size)
         previous = (int(first[-1]), int(nxt[-1]))
-    return out
+    return out, before
 
 
 def check_memory(n: int) -> None:
@@ -212,15 +219,18 @@ def check_memory(n: int) -> None:
             f"once built, is memory-mapped and needs no such memory to use")
 
 
-def build_index(corpus, directory: str | Path, builder: str = "auto") -> tuple[SuffixArrayIndex, dict]:
+def build_index(corpus, directory: str | Path, builder: str = "auto",
+                discount: float = 0.9) -> tuple[SuffixArrayIndex, dict]:
     """Build and save the index of a corpus; returns it and timings (seconds) and sizes."""
     directory = Path(directory)
+    if not 0 < discount < 1:
+        raise NextwordError(f"--discount must be in (0, 1), got {discount}")
     if (directory / MODEL_FILE).exists() and read_json(directory / MODEL_FILE).get("type") != INDEX_TYPE:
         raise NextwordError(f"{directory}: holds another model; choose a new folder for the index")
     t0 = time.perf_counter()
     index = SuffixArrayIndex.from_sentences(corpus, builder=builder)
     t1 = time.perf_counter()
-    index.save(directory)
+    index.save(directory, discount)
     t2 = time.perf_counter()
     return index, {"tokens": index.n, "sentences": index.sentences, "vocabulary": len(index.vocab),
                    "build_seconds": t1 - t0, "save_seconds": t2 - t1, "bytes": index.nbytes(),

@@ -1,5 +1,5 @@
 """Two language models over one suffix-array index: the ∞-gram and a smoothed unbounded-order
-n-gram (interpolated Witten–Bell over every suffix length of the history).
+n-gram (interpolated Kneser–Ney over every suffix length of the history).
 
 Notation: h_k is the suffix of k tokens of the history (h_0 the empty context; the sentence's
 <s> is the </s> in front of it in the index), c(h) the occurrences of h followed by some token,
@@ -74,7 +74,7 @@ class _IndexModel(LanguageModel):
         seen = int(np.count_nonzero(hi > lo))     # counts fall with k: the seen ones come first
         return history + (token,), lo[:seen], hi[:seen]
 
-    def _followers(self, lo: int, hi: int, k: int) -> np.ndarray:
+    def _followers(self, lo: int, hi: int, k: int) -> np.ndarray:  # c(h w) for all w
         """c(h w) for every w, h the string of k tokens with rank range [lo, hi)."""
         following = query.token_at(self.index, self.index.sa[lo:hi].astype(np.int64) + k)
         return np.bincount(following[following >= 0], minlength=len(self.vocab))
@@ -88,69 +88,93 @@ class _IndexModel(LanguageModel):
 
 
 class UnboundedNgram(_IndexModel):
-    """Interpolated Witten–Bell over every suffix length of the history, counts from the index.
+    """Interpolated Kneser–Ney over every suffix length of the history, counts from the index.
 
         P_-1(w)  = 1 / |V|
-        P_k(w)   = (c(h_k w) + N1+(h_k •) · P_k-1(w)) / (c(h_k) + N1+(h_k •))     (Witten & Bell 1991)
-        P(w | h) = P_K(w),  K = the longest suffix of h that occurs followed by something
+        P_k(w)   = (max(a(h_k w) - D, 0) + D · N1+(h_k •) · P_k-1(w)) / a(h_k)      k = 0, 1, ..., K
+        P(w | h) = P_K(w),    K = the longest suffix of h that occurs followed by some word
 
-    with one rule for unbounded order: a level whose context occurs exactly as often as the
-    next shorter one (c(h_k) = c(h_k-1): every occurrence of h_k-1 is one of h_k, so the two
-    have the same followers) is skipped, not mixed in again. Without it a context seen once,
-    at every further length, would halve the rest of the mass each time and the model would
-    copy the corpus; with it such a chain is one level, as in the Sequence Memoizer's collapsed
-    suffix tree (Wood et al. 2009). Every word gets mass (P_-1 > 0), so P sums to 1 over the
-    vocabulary and the perplexity is finite.
+        a(h w) = N1+(• h w), the number of distinct words seen just before h w (Kneser & Ney
+                 1995: a lower order is asked only when longer contexts failed, so it counts
+                 the contexts a word completes, not its occurrences), or
+               = c(h w) when h begins with <s> (nothing precedes <s>: KenLM keeps raw counts
+                 for those n-grams too);
+        a(h)   = Σ_w a(h w), that is N1+(• h •) or c(h); N1+(h •) = |{w : a(h w) > 0}|.
+
+    There is no highest order: every suffix that occurs is a level, so no count is ever raw
+    for being "the top order" (as a fixed-order Kneser–Ney does at n); the training tokens'
+    own contexts are their whole sentences, which begin with <s>. One discount D for all
+    levels (default 0.9, chosen on PTB validation; docs/infinigram.md). Every word gets mass
+    (P_-1 > 0), so P sums to 1 over the vocabulary and the perplexity is finite.
 
     >>> lm = UnboundedNgram(SuffixArrayIndex.from_sentences([["a", "b"], ["a", "c"]]))
-    >>> round(lm.prob("b", ("<s>", "a")), 6)      # (1 + 2 · 0.18) / (2 + 2): see the tests
-    0.34
+    >>> round(lm.prob("b", ("<s>", "a")), 6)      # (1 - 0.9 + 0.9 · 2 · P_1(b)) / 2; tests have all the arithmetic
+    0.22784
     """
 
     type_name = INDEX_TYPE
 
+    def __init__(self, index: SuffixArrayIndex, discount: float = 0.9):
+        super().__init__(index)
+        if not 0 < discount < 1:
+            raise NextwordError(f"the discount D must be in (0, 1), got {discount}")
+        self.discount = discount
+        self.a_0 = np.asarray(index.predecessors, dtype=np.int64)          # a(w) = N1+(• w)
+
+    def _level_0(self, p: np.ndarray, words) -> np.ndarray:
+        D, a = self.discount, self.a_0
+        return (np.maximum(a[words] - D, 0) + D * np.count_nonzero(a) * p) / a.sum()
+
     def _stream_logprobs(self, ids: np.ndarray, sentence_start: np.ndarray) -> np.ndarray:
-        index = self.index
-        m = len(ids)
-        n1_0 = np.count_nonzero(self.unigram)
-        p = np.full(m, 1.0 / self.vocab.num_outcomes)                            # P_-1
-        p = (self.unigram[ids] + n1_0 * p) / (self.total + n1_0)                  # P_0
-        previous_c_h = np.full(m, self.total, dtype=np.int64)
+        index, D = self.index, self.discount
+        p = self._level_0(np.full(len(ids), 1.0 / self.vocab.num_outcomes), ids)      # P_0
         for level in query.suffix_levels(index, ids, sentence_start):
-            distinct = level.c_h < previous_c_h[level.at]          # collapse equal levels
-            previous_c_h[level.at] = level.c_h
-            t = level.at[distinct]
-            c_h, c_hw = level.c_h[distinct], level.c_hw[distinct]
-            if level.length == 1:
-                n1 = index.followers[ids[t - 1]]                   # N1+(v •), stored
+            k, t = level.length, level.at
+            anchored = ids[t - k] == EOS_ID                   # h_k begins with <s>
+            a_hw, a_h = level.c_hw.copy(), level.c_h.copy()
+            kn = np.flatnonzero(~anchored)
+            a_hw[kn] = query.distinct_previous(index, level.joint_lo[kn], level.joint_hi[kn])
+            a_h[kn] = query.distinct_previous(index, level.lo[kn], level.hi[kn], k)
+            if k == 1:
+                n1 = index.followers[ids[t - 1]]              # N1+(v •), stored
             else:
-                n1 = query.distinct_next(index, level.lo[distinct], level.hi[distinct], level.length)
-            p[t] = (c_hw + n1 * p[t]) / (c_h + n1)
+                n1 = query.distinct_next(index, level.lo, level.hi, k)
+            p[t] = (np.maximum(a_hw - D, 0) + D * n1 * p[t]) / a_h
         return np.log(p)
 
+    def _a(self, lo: int, hi: int, k: int, anchored: bool) -> np.ndarray:
+        """a(h w) for every w, h the k tokens with rank range [lo, hi)."""
+        start = self.index.sa[lo:hi].astype(np.int64)
+        following = query.token_at(self.index, start + k)
+        if not anchored:     # one count per distinct (word before, w) pair
+            before = query.token_at(self.index, start - 1) + 1
+            pairs = np.unique(before[following >= 0] * len(self.vocab) + following[following >= 0])
+            following = pairs % len(self.vocab)
+        return np.bincount(following[following >= 0], minlength=len(self.vocab))
+
     def next_logprobs(self, state) -> np.ndarray:
-        _, lo, hi = state
-        n1_0 = np.count_nonzero(self.unigram)
-        p = np.full(len(self.vocab), 1.0 / self.vocab.num_outcomes)
-        p[BOS_ID] = 0.0
-        p = (self.unigram + n1_0 * p) / (self.total + n1_0)
-        previous = self.total
+        history, lo, hi = state
+        D = self.discount
+        uniform = np.full(len(self.vocab), 1.0 / self.vocab.num_outcomes)
+        uniform[BOS_ID] = 0.0
+        p = self._level_0(uniform, slice(None))
         for k in range(1, len(lo) + 1):
-            c_hw = self._followers(int(lo[k - 1]), int(hi[k - 1]), k)
-            c_h = int(c_hw.sum())
-            if c_h == 0 or c_h == previous:
-                continue
-            previous = c_h
-            n1 = np.count_nonzero(c_hw)
-            p = (c_hw + n1 * p) / (c_h + n1)
+            a_hw = self._a(int(lo[k - 1]), int(hi[k - 1]), k, history[-k] == EOS_ID)
+            if a_hw.sum() == 0:                               # seen only at the corpus's end
+                break
+            p = (np.maximum(a_hw - D, 0) + D * np.count_nonzero(a_hw) * p) / a_hw.sum()
         with np.errstate(divide="ignore"):
             out = np.log(p)
         out[BOS_ID] = -np.inf
         return out
 
+    def save(self, directory: str | Path) -> None:
+        self.index.save(directory, discount=self.discount)
+
     @classmethod
     def load(cls, directory, meta=None) -> "UnboundedNgram":
-        return cls(SuffixArrayIndex.open(directory, meta))
+        index = SuffixArrayIndex.open(directory, meta)
+        return cls(index, float((meta or {}).get("discount", 0.9)))
 
 
 class InfiniGram(_IndexModel):

@@ -15,6 +15,8 @@ The counts the models need for a context h (k tokens) and a word w:
     c(h)         occurrences of h followed by some token: count(h) less one if h ends the corpus
     c(h w)       count of h + w
     N1+(h •)     distinct tokens that follow h (`distinct_next`)
+    N1+(• h w)   distinct tokens just before h w (`distinct_previous`): Kneser-Ney's count
+    N1+(• h •)   distinct (before, after) pairs around h (`distinct_previous` with an offset)
 """
 from __future__ import annotations
 
@@ -29,9 +31,9 @@ SEGMENT_BLOCK = 1 << 22      # ranks gathered at once when reading whole ranges
 
 
 def token_at(index, positions: np.ndarray) -> np.ndarray:
-    """tokens[p] as int64, -1 where p is past the end of the corpus."""
+    """tokens[p] as int64, -1 where p is outside the corpus (past its end, or before it)."""
     positions = np.asarray(positions, dtype=np.int64)
-    inside = positions < index.n
+    inside = (positions >= 0) & (positions < index.n)
     out = index.tokens[np.where(inside, positions, 0)].astype(np.int64)
     out[~inside] = -1
     return out
@@ -163,6 +165,33 @@ def distinct_next(index, lo: np.ndarray, hi: np.ndarray, offset) -> np.ndarray:
     return out[inverse]
 
 
+def distinct_previous(index, lo: np.ndarray, hi: np.ndarray, offset=None) -> np.ndarray:
+    """N1+(• u) for each range's string u: distinct tokens just before its occurrences (the
+    corpus's start counts as one). With `offset` = len(u): N1+(• u •), distinct (before, after)
+    pairs, occurrences without a follower left out. Unlike followers, the tokens before are
+    in no order inside a range: each block is sorted by (range, key)."""
+    lo = np.asarray(lo, dtype=np.int64)
+    hi = np.asarray(hi, dtype=np.int64)
+    if len(lo) == 0:
+        return np.zeros(0, dtype=np.int64)
+    ulo, uhi, uoff, inverse = _next_tokens(index, lo, hi, 0 if offset is None else offset)
+    out = np.zeros(len(ulo), dtype=np.int64)
+    width = len(index.unigram) + 1
+    for segment, ranks in _segments(ulo, uhi):
+        start = index.sa[ranks].astype(np.int64)
+        key = token_at(index, start - 1) + 1         # 0 stands for the corpus's start
+        if offset is not None:
+            following = token_at(index, start + uoff[segment])
+            key = key * width + following
+            segment, key = segment[following >= 0], key[following >= 0]
+        order = np.lexsort((key, segment))
+        segment, key = segment[order], key[order]
+        new = np.ones(len(key), dtype=bool)
+        new[1:] = (segment[1:] != segment[:-1]) | (key[1:] != key[:-1])
+        out += np.bincount(segment[new], minlength=len(ulo))
+    return out[inverse]
+
+
 def most_frequent_next(index, lo: np.ndarray, hi: np.ndarray, offset):
     """(token, count) of each range's most frequent follower (ties: the smaller id): the
     ∞-gram's prediction. Runs of equal followers, the longest per range."""
@@ -235,7 +264,8 @@ class Level:
     """Statistics of the k-token context of some positions of a stream (k = `length`).
 
     at: positions (into the stream) whose context x[t-k:t] occurs followed by something;
-    c_h: c(x[t-k:t]); c_hw: c(x[t-k:t+1]); lo, hi: the context's rank range."""
+    c_h: c(x[t-k:t]); c_hw: c(x[t-k:t+1]); lo, hi: the context's rank range; joint_lo,
+    joint_hi: that of x[t-k:t+1]."""
 
     length: int
     at: np.ndarray
@@ -243,6 +273,8 @@ class Level:
     c_hw: np.ndarray
     lo: np.ndarray
     hi: np.ndarray
+    joint_lo: np.ndarray
+    joint_hi: np.ndarray
 
 
 def suffix_levels(index, stream: np.ndarray, sentence_start: np.ndarray):
@@ -275,6 +307,6 @@ def suffix_levels(index, stream: np.ndarray, sentence_start: np.ndarray):
         new_lo, new_hi = narrow(index, lo, hi, length, stream[t])
         followed = c_h > 0
         yield Level(length, t[followed], c_h[followed], (new_hi - new_lo)[followed],
-                    lo[followed], hi[followed])
+                    lo[followed], hi[followed], new_lo[followed], new_hi[followed])
         s, lo, hi = s, new_lo, new_hi
         length += 1
