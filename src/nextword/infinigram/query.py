@@ -1,4 +1,4 @@
-"""Queries on a suffix-array index, vectorised over many queries at once.
+r"""Queries on a suffix-array index, vectorised over many queries at once.
 
 The suffixes beginning with a string u occupy one range of ranks [lo, hi) of the suffix array,
 so count(u) = hi - lo. Ranges are found one token at a time:
