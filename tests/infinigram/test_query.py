@@ -109,3 +109,18 @@ def test_suffix_levels_against_direct_counts(index):
             if c_h:
                 expected[(pos, k)] = (c_h, len(occurrences(t, h + [int(stream[pos])])))
     assert seen == expected
+
+
+def test_one_query_at_a_time_equals_all_at_once(index):
+    """Few queries take Python's bisect, many the vectorised window search: same ranges."""
+    t = index.tokens.astype(int).tolist()
+    rng = np.random.default_rng(2)
+    queries = [np.array(t[p:p + n]) for n in (1, 2, 4, 9) for p in rng.integers(0, len(t) - n, 15)]
+    queries += [np.array([3, 4, 5, 6]), np.array([EOS_ID] * 3), np.array([3, -1])]
+    lo, hi = query.ranges(index, queries)
+    assert len(queries) > query.SCALAR_QUERIES
+    for i, q in enumerate(queries):
+        one_lo, one_hi = query.ranges(index, [q])
+        assert (one_hi[0] - one_lo[0]) == (hi[i] - lo[i]) == len(occurrences(t, q.tolist()))
+        if hi[i] > lo[i]:
+            assert one_lo[0] == lo[i]

@@ -69,24 +69,82 @@ def unigram_range(index, words: np.ndarray):
     return lo, hi
 
 
+SCALAR_QUERIES = 4     # up to this many queries, a plain bisect per query beats array steps
+
+
 def ranges(index, queries: Sequence[np.ndarray]):
-    """[lo, hi) of every query (id arrays of any lengths; -1 matches nothing), level by level:
-    all queries longer than j are narrowed by their j-th token in one call."""
+    """[lo, hi) of every query (id arrays of any lengths; an id < 0 matches nothing).
+
+    The first token's range comes from the unigram table; inside it, two binary searches
+    compare the rest of the query with whole windows of the corpus (lexicographically; a
+    window cut short by the corpus's end sorts first), so the number of steps is log2 of the
+    first word's count whatever n is. Many queries: every step is a few NumPy operations on
+    all of them at once. A few queries: Python's bisect over the windows (each step a slice
+    of the memory map), which avoids the per-operation cost of NumPy on tiny arrays."""
     lengths = np.array([len(q) for q in queries], dtype=np.int64)
-    width = int(lengths.max()) if len(queries) else 0
-    table = np.full((len(queries), max(width, 1)), -1, dtype=np.int64)   # (Q, max length)
-    for i, q in enumerate(queries):        # building the query table, not a per-token loop
-        table[i, : len(q)] = q
     lo = np.zeros(len(queries), dtype=np.int64)
-    hi = np.full(len(queries), index.n, dtype=np.int64)    # the empty string: every suffix
-    for j in range(width):
-        todo = np.flatnonzero((lengths > j) & (hi > lo))
-        if j == 0:
-            lo[todo], hi[todo] = unigram_range(index, table[todo, 0])
-        else:
-            lo[todo], hi[todo] = narrow(index, lo[todo], hi[todo], j, table[todo, j])
-    hi = np.maximum(hi, lo)
-    return lo, hi
+    hi = np.full(len(queries), index.n, dtype=np.int64)        # the empty string: every suffix
+    nonempty = np.flatnonzero(lengths > 0)
+    if len(nonempty) == 0:
+        return lo, hi
+    width = int(lengths.max())
+    table = np.full((len(queries), width), -1, dtype=np.int64)        # (Q, max length)
+    for i in nonempty.tolist():        # building the query table, not a per-token loop
+        table[i, : lengths[i]] = queries[i]
+    lo[nonempty], hi[nonempty] = unigram_range(index, table[nonempty, 0])
+    todo = nonempty[(lengths[nonempty] > 1) & (hi[nonempty] > lo[nonempty])]
+    impossible = (table < 0) & (np.arange(width) < lengths[:, None])
+    hi[impossible.any(axis=1)] = lo[impossible.any(axis=1)]
+    todo = todo[~impossible[todo].any(axis=1)]
+    if len(todo) <= SCALAR_QUERIES:
+        for i in todo.tolist():
+            lo[i], hi[i] = _bisect_range(index, table[i, 1:lengths[i]], int(lo[i]), int(hi[i]))
+    else:
+        lo[todo], hi[todo] = _window_ranges(index, table[todo, 1:], lengths[todo] - 1,
+                                            lo[todo], hi[todo])
+    return lo, np.maximum(hi, lo)
+
+
+def _bisect_range(index, rest: np.ndarray, lo: int, hi: int):
+    """Inside [lo, hi) (suffixes sharing the first token), the ranks whose next tokens are `rest`."""
+    import bisect
+
+    k, tokens, sa, target = len(rest), index.tokens, index.sa, tuple(rest.tolist())
+
+    def window(rank):
+        start = int(sa[rank]) + 1
+        return tuple(tokens[start:start + k].tolist())
+
+    ranks = range(lo, hi)
+    first = bisect.bisect_left(ranks, target, key=window)
+    last = bisect.bisect_right(ranks, target, lo=first, key=window)
+    return lo + first, lo + last
+
+
+def _window_ranges(index, rest: np.ndarray, rest_length: np.ndarray, lo, hi):
+    """Vectorised `_bisect_range` for many queries: rest (Q, W) padded, rest_length (Q,)."""
+    q, w = rest.shape
+    key = np.concatenate([rest, rest])                          # (2Q, W): lower, upper bounds
+    length = np.concatenate([rest_length, rest_length])
+    upper = np.arange(2 * q) >= q
+    a = np.concatenate([lo, lo]).astype(np.int64)
+    b = np.concatenate([hi, hi]).astype(np.int64)
+    offsets = np.arange(1, w + 1)
+    live = np.flatnonzero(a < b)
+    while len(live):
+        mid = (a[live] + b[live]) >> 1
+        window = token_at(index, index.sa[mid].astype(np.int64)[:, None] + offsets)   # (L, W)
+        beyond = offsets[None, :] > length[live][:, None]                # past the query's end
+        differ = (window != key[live]) & ~beyond
+        first = differ.argmax(axis=1)
+        rows = np.arange(len(live))
+        smaller = differ.any(axis=1) & (window[rows, first] < key[live][rows, first])
+        equal = ~differ.any(axis=1)
+        right = smaller | (equal & upper[live])      # lower bound: window < key; upper: <= key
+        a[live] = np.where(right, mid + 1, a[live])
+        b[live] = np.where(right, b[live], mid)
+        live = live[a[live] < b[live]]
+    return a[:q], a[q:]
 
 
 def count(index, queries: Sequence[np.ndarray]) -> np.ndarray:
