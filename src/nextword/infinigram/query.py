@@ -155,21 +155,17 @@ def count(index, queries: Sequence[np.ndarray]) -> np.ndarray:
 
 def ends_corpus(index, lo: np.ndarray, hi: np.ndarray, length) -> np.ndarray:
     """Whether the range (of strings of `length` tokens) holds the suffix that is the last
-    `length` tokens of the corpus: that occurrence has no continuation."""
+    `length` tokens of the corpus: that occurrence has no continuation. That suffix is the
+    shortest with its first `length` tokens, so it is the first rank of its own range: the
+    range holds it exactly when it starts at that rank."""
     length = np.broadcast_to(np.asarray(length, dtype=np.int64), lo.shape)
-    out = np.zeros(len(lo), dtype=bool)
-    # such a string ends with the corpus's last token (</s>); check only those few in full
-    candidates = np.flatnonzero((hi > lo) & (length > 0) & (length <= index.n))
-    if len(candidates):
-        starts = index.sa[lo[candidates]].astype(np.int64)
-        last = token_at(index, starts + length[candidates] - 1)
-        candidates = candidates[last == int(index.tokens[-1])]
-    for i in candidates.tolist():          # strings ending in </s>: a handful per batch
-        k = int(length[i])
-        start = int(index.sa[lo[i]])
-        out[i] = start + k <= index.n and np.array_equal(
-            index.tokens[start:start + k], index.tokens[index.n - k:])
-    return out
+    lengths = np.unique(length[(length > 0) & (length <= index.n)])
+    last_lo, _ = ranges(index, [np.asarray(index.tokens[index.n - k:], dtype=np.int64)
+                                for k in lengths.tolist()])
+    first_rank = np.full(len(lo), -1, dtype=np.int64)
+    known = np.isin(length, lengths)
+    first_rank[known] = last_lo[np.searchsorted(lengths, length[known])]
+    return (hi > lo) & (lo == first_rank)
 
 
 def context_count(index, lo, hi, length) -> np.ndarray:
@@ -200,9 +196,32 @@ def _next_tokens(index, lo, hi, offset):
     at most N of them per length."""
     offset = np.broadcast_to(np.asarray(offset, dtype=np.int64), lo.shape)
     # (one range can belong to u and to u+v when v always follows u: the offset is in the key)
-    _, first, inverse = np.unique(np.stack([lo, hi, offset], axis=1), axis=0,
-                                  return_index=True, return_inverse=True)
-    return lo[first], hi[first], offset[first], inverse.reshape(-1)
+    order = np.lexsort((offset, hi, lo))
+    new = np.ones(len(lo), dtype=bool)
+    new[1:] = ((lo[order][1:] != lo[order][:-1]) | (hi[order][1:] != hi[order][:-1])
+               | (offset[order][1:] != offset[order][:-1]))
+    first = order[new]
+    inverse = np.empty(len(lo), dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return lo[first], hi[first], offset[first], inverse
+
+
+def _count_distinct(segment: np.ndarray, key: np.ndarray, segments: int) -> np.ndarray:
+    """Distinct keys (>= 0) per segment number: one sort of segment * span + key when that
+    fits in an int64 (it does unless |V|² times the ranges passes 2**62), else a lexsort."""
+    if len(key) == 0:
+        return np.zeros(segments, dtype=np.int64)
+    span = int(key.max()) + 1
+    if segments * span < 2**62:
+        combined = np.sort(segment * span + key)
+        new = np.ones(len(combined), dtype=bool)
+        new[1:] = combined[1:] != combined[:-1]
+        return np.bincount(combined[new] // span, minlength=segments)
+    order = np.lexsort((key, segment))
+    segment, key = segment[order], key[order]
+    new = np.ones(len(key), dtype=bool)
+    new[1:] = (segment[1:] != segment[:-1]) | (key[1:] != key[:-1])
+    return np.bincount(segment[new], minlength=segments)
 
 
 def distinct_next(index, lo: np.ndarray, hi: np.ndarray, offset) -> np.ndarray:
@@ -242,11 +261,7 @@ def distinct_previous(index, lo: np.ndarray, hi: np.ndarray, offset=None) -> np.
             following = token_at(index, start + uoff[segment])
             key = key * width + following
             segment, key = segment[following >= 0], key[following >= 0]
-        order = np.lexsort((key, segment))
-        segment, key = segment[order], key[order]
-        new = np.ones(len(key), dtype=bool)
-        new[1:] = (segment[1:] != segment[:-1]) | (key[1:] != key[:-1])
-        out += np.bincount(segment[new], minlength=len(ulo))
+        out += _count_distinct(segment, key, len(ulo))
     return out[inverse]
 
 
