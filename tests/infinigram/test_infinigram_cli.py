@@ -81,3 +81,10 @@ def test_errors_are_one_line(capsys, tmp_path, index_dir, corpus_file):
     code, _, err = run(capsys, "index", str(corpus_file), "-o", str(tmp_path / "b"),
                        "--discount", "1.2")
     assert code == 1 and "--discount must be in (0, 1)" in err
+
+
+def test_info(capsys, index_dir):
+    code, out, _ = run(capsys, "info", str(index_dir))
+    assert code == 0 and "unbounded-ngram model" in out and "discount 0.9" in out
+    code, out, _ = run(capsys, "info", str(index_dir / "infinigram"), "--json")
+    assert code == 0 and json.loads(out)["tokens"] == 15

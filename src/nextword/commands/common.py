@@ -3,17 +3,69 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
 from nextword.errors import NextwordError
 
 
-def progress(total=None, desc=None, unit="tok"):
-    from tqdm import tqdm
+LOG_EVERY_SECONDS = 5.0
 
-    return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, file=sys.stderr,
-                disable=None, leave=False, dynamic_ncols=True)
+
+def progress(total=None, desc=None, unit="tok"):
+    """A progress bar on a terminal; elsewhere (a log file, a pipe) a line every few seconds,
+    so a long run sent to a file still shows that it is alive and how fast it goes."""
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, file=sys.stderr,
+                    leave=False, dynamic_ncols=True)
+    return LogProgress(total, desc, unit)
+
+
+class LogProgress:
+    """tqdm's update / set_postfix / close, written as plain lines at most every few seconds."""
+
+    def __init__(self, total=None, desc=None, unit="tok", every: float = LOG_EVERY_SECONDS,
+                 stream=None):
+        import time
+
+        self.clock = time.monotonic
+        self.total, self.desc, self.unit, self.every = total, desc or "working", unit, every
+        self.stream = stream if stream is not None else sys.stderr
+        self.n, self.postfix, self.lines = 0, "", 0
+        self.start = self.last = self.clock()
+
+    def update(self, n=1):
+        self.n += n
+        if self.clock() - self.last >= self.every:
+            self._write()
+
+    def set_postfix(self, **values):
+        self.postfix = ", ".join(f"{k} {v}" for k, v in values.items())
+
+    def close(self):
+        if self.lines:                       # a run that logged progress also logs its end
+            self._write()
+
+    def _write(self):
+        now = self.clock()
+        self.last = now
+        elapsed = now - self.start
+        done = f"{self.n:,}" + (f"/{self.total:,} ({100 * self.n / self.total:.0f}%)"
+                                if self.total else "")
+        rate = f"{self.n / elapsed:,.0f} {self.unit}/s" if elapsed > 0 else ""
+        line = f"nextword: {self.desc}: {done} {self.unit}, {elapsed:.0f} s, {rate}"
+        print(line + (f"; {self.postfix}" if self.postfix else ""), file=self.stream, flush=True)
+        self.lines += 1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
 
 
 def open_corpus(spec: str, tokenizer: str | None = None, stream: bool = False):
@@ -62,3 +114,35 @@ class Counted:
         for sentence in self.corpus:
             self.bar.update()
             yield sentence
+
+
+def given_on_command_line(ctx: click.Context) -> set:
+    """Names of the parameters the user typed (not left at their defaults)."""
+    sources = (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
+    return {p.name for p in ctx.command.params if ctx.get_parameter_source(p.name) in sources}
+
+
+def corpus_options(function):
+    """The flags every `train FAMILY` command shares: what to read, where to save."""
+    from nextword.text.tokenize import TOKENIZERS
+
+    options = [
+        click.option("--corpus", default="default", show_default=True,
+                     help="Training corpus: a file, `default`, or e.g. ptb:train."),
+        click.option("--valid", "valid_spec", default=None,
+                     help="Held-out corpus to report perplexity on (e.g. ptb:valid)."),
+        click.option("--output", "-o", type=click.Path(path_type=Path), required=True,
+                     help="Directory the model is saved in."),
+        click.option("--min-count", default=1, show_default=True, type=int,
+                     help="Words seen fewer times become <unk>."),
+        click.option("--max-vocab", default=None, type=int,
+                     help="Keep at most this many vocabulary entries (default: all)."),
+        click.option("--tokenizer", default=None, type=click.Choice(list(TOKENIZERS)),
+                     help="How to split lines of a plain file [default: whitespace; standard "
+                          "corpora use their own]."),
+        click.option("--stream", is_flag=True,
+                     help="Treat each file as one stream, not one sentence per line."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function

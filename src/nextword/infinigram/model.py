@@ -168,6 +168,10 @@ class UnboundedNgram(_IndexModel):
         out[BOS_ID] = -np.inf
         return out
 
+    def describe(self) -> dict:
+        return {**super().describe(), "estimator": {"name": "kneser-ney", "order": "unbounded",
+                                                    "discount": self.discount}}
+
     def save(self, directory: str | Path) -> None:
         self.index.save(directory, discount=self.discount)
 

@@ -29,83 +29,20 @@ from nextword.fileio import atomic_path, write_text_atomic
 from nextword.model import VOCAB_FILE
 from nextword.neural.batching import batchify, num_segments, segments, token_stream
 from nextword.neural.checkpoint import (RESUME_FILE, load_tensors, save_tensors, save_weights,
-                                        write_model_files, _config_dict)
+                                        write_model_files, config_dict)
+from nextword.neural.config import TrainConfig, parse_duration  # noqa: F401  (re-exported)
 from nextword.neural.layers import NeuralNet
 from nextword.neural.model import target_logprobs
-from nextword.neural.optim import PlateauSchedule, check_optimizer, make_optimizer, set_lr
+from nextword.neural.plot import PLOT_FILE, write_plot
+from nextword.neural.optim import PlateauSchedule, make_optimizer, set_lr
 from nextword.neural.recurrent import build_net
 from nextword.text.vocabulary import BOS_ID, Vocabulary
 
 LOG_FILE = "train_log.jsonl"
-PLOT_FILE = "perplexity.png"
-SOFTMAXES = ("full", "sampled")
-PRECISIONS = ("fp32", "bf16")
-SCHEDULES = ("plateau", "cosine")
 SAMPLER_POWER = 0.75          # negatives drawn from unigram^0.75 (Mikolov et al. 2013)
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """How to train; saved in model.json and resume.pt."""
-
-    optimizer: str = "sgd"
-    lr: float = 20.0
-    weight_decay: float = 0.0
-    clip: float = 0.25                  # max global gradient norm; 0: no clipping
-    batch_size: int = 20                # B parallel streams
-    bptt: int = 100                     # T steps per segment (the lecture's 100)
-    epochs: int = 40
-    seed: int = 0
-    time_budget: float | None = None    # seconds of wall clock, evaluations included
-    schedule: str = "plateau"           # "cosine": η(f) = η0 (1 + cos πf) / 2 over the run
-    lr_factor: float = 0.25             # plateau: lr *= factor when validation stops improving
-    patience: int = 0                   # evaluations without improvement before that
-    early_stop: int = 5                 # stop after this many without improvement (0: never)
-    min_lr: float = 0.0                 # stop once the lr falls below this
-    evals_per_epoch: int = 1
-    eval_batch_size: int = 10           # validation runs as this many parallel streams
-    softmax: str = "full"               # "sampled": sampled softmax while training
-    num_samples: int = 1024             # negatives per step of the sampled softmax
-    full_softmax_final: float = 0.0     # last fraction of training done with the full softmax
-    precision: str = "fp32"             # "bf16": autocast matrix products to bfloat16
-    device: str = "cpu"
-    threads: int | None = None          # torch.set_num_threads; None: leave as is
-    max_steps: int | None = None        # stop resumably after this many steps of this run
-
-    def __post_init__(self):
-        check_optimizer(self.optimizer)
-        checks = [
-            (self.lr > 0, f"learning rate must be > 0, got {self.lr}"),
-            (self.clip >= 0, f"clip must be >= 0 (0: off), got {self.clip}"),
-            (self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}"),
-            (self.bptt >= 1, f"bptt must be >= 1, got {self.bptt}"),
-            (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
-            (self.time_budget is None or self.time_budget > 0,
-             f"time budget must be > 0, got {self.time_budget}"),
-            (0 < self.lr_factor <= 1, f"lr factor must be in (0, 1], got {self.lr_factor}"),
-            (self.evals_per_epoch >= 1, f"evals per epoch must be >= 1, got {self.evals_per_epoch}"),
-            (self.softmax in SOFTMAXES, f"unknown softmax {self.softmax!r}; choose full or sampled"),
-            (self.num_samples >= 1, f"num samples must be >= 1, got {self.num_samples}"),
-            (0 <= self.full_softmax_final <= 1, "full-softmax-final must be in [0, 1]"),
-            (self.precision in PRECISIONS, f"unknown precision {self.precision!r}; choose fp32 or bf16"),
-            (self.schedule in SCHEDULES, f"unknown schedule {self.schedule!r}; choose plateau or cosine"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise NextwordError(message)
-
-
 # knobs that may change when a run is resumed; everything else must match the saved run
-def parse_duration(text: str) -> float:
-    """'90', '90s', '30m', '1.5h' -> seconds (a time budget as people write it)."""
-    value = text.strip().lower()
-    units = {"s": 1, "m": 60, "h": 3600}
-    try:
-        return float(value[:-1]) * units[value[-1]] if value[-1] in units else float(value)
-    except (ValueError, IndexError):
-        raise NextwordError(f"{text!r} is not a duration like 90s, 30m or 1.5h") from None
-
-
 RESUMABLE_CHANGES = ("epochs", "time_budget", "max_steps", "device", "threads", "early_stop")
 
 
@@ -210,26 +147,31 @@ def _prepare(vocab: Vocabulary, sentences) -> np.ndarray:
 
 def train(model_config, config: TrainConfig, vocab: Vocabulary, train_sentences,
           valid_sentences, output: str | Path, resume: bool = False,
-          progress: Callable | None = None) -> TrainResult:
+          progress: Callable | None = None, corpus: str | None = None) -> TrainResult:
     """Train a model on token lists, validating on `valid_sentences`; write it to `output`.
 
-    `progress(desc, total)` may return a tqdm-like bar (update, set_postfix, close).
+    `progress(desc, total)` may return a tqdm-like bar (update, set_postfix, close); `corpus`
+    names the training corpus in the plot's title.
     """
     output = Path(output)
     train_ids = _prepare(vocab, train_sentences)
     valid_ids = _prepare(vocab, valid_sentences)
     if len(valid_ids) < 2:
         raise NextwordError("the validation corpus is empty")
-    return Trainer(model_config, config, vocab, train_ids, valid_ids, output, progress).run(resume)
+    title = f"{model_config.kind} on {corpus}" if corpus else model_config.kind
+    return Trainer(model_config, config, vocab, train_ids, valid_ids, output, progress,
+                   title).run(resume)
 
 
 class Trainer:
     def __init__(self, model_config, config: TrainConfig, vocab: Vocabulary, train_ids: np.ndarray,
-                 valid_ids: np.ndarray, output: Path, progress: Callable | None = None):
+                 valid_ids: np.ndarray, output: Path, progress: Callable | None = None,
+                 title: str | None = None):
         if model_config.vocab_size != len(vocab):
             raise NextwordError(f"model built for {model_config.vocab_size} words, vocabulary has {len(vocab)}")
         self.model_config, self.config, self.vocab = model_config, config, vocab
         self.output, self.progress = output, progress
+        self.title = title or model_config.kind
         self.train_ids, self.valid_ids = train_ids, valid_ids
 
     def _check_device(self) -> torch.device:
@@ -397,13 +339,13 @@ class Trainer:
 
     def _write_log(self, history: list) -> None:
         write_text_atomic(self.output / LOG_FILE, "".join(json.dumps(r, sort_keys=True) + "\n" for r in history))
-        write_plot(self.output / PLOT_FILE, history)
+        write_plot(self.output / PLOT_FILE, history, self.title)
 
     def _save_resume(self, net, optimizer, schedule, position, state, sampler_rng, elapsed) -> None:
         position.elapsed = elapsed()
         save_tensors(self.output / RESUME_FILE, {
             "type": self.model_config.kind,
-            "model_config": _config_dict(self.model_config),
+            "model_config": config_dict(self.model_config),
             "train_config": asdict(self.config),
             "vocab_size": len(self.vocab),
             "model": net.state_dict(),
@@ -432,7 +374,7 @@ class Trainer:
                 f"{self.output / VOCAB_FILE}: the run being resumed has another vocabulary "
                 f"({len(saved_vocab):,} entries, not {len(self.vocab):,}); resume with the same "
                 f"training corpus and vocabulary options")
-        asked = _config_dict(self.model_config)
+        asked = config_dict(self.model_config)
         if kind != self.model_config.kind or model_config != asked:
             differ = ", ".join(f"{k}={model_config.get(k)} (asked {asked.get(k)})"
                                for k in sorted(set(model_config) | set(asked))
@@ -463,25 +405,3 @@ def _to(state, device):
     if isinstance(state, (tuple, list)):
         return tuple(s.to(device) for s in state)
     return state.to(device)
-
-
-def write_plot(path: Path, history: list) -> None:
-    """Training and validation perplexity against epochs, as a PNG (written atomically)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    epochs = [r["epoch"] for r in history]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(epochs, [r["train_perplexity"] for r in history], "o-", label="training (running)")
-    ax.plot(epochs, [r["valid_perplexity"] for r in history], "s-", label="validation")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("perplexity")
-    ax.set_yscale("log")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
