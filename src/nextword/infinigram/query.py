@@ -1,15 +1,18 @@
 r"""Queries on a suffix-array index, vectorised over many queries at once.
 
 The suffixes beginning with a string u occupy one range of ranks [lo, hi) of the suffix array,
-so count(u) = hi - lo. Ranges are found one token at a time:
+so count(u) = hi - lo:
 
     rank:    lo(u) ................................................ hi(u)
     suffix:  u ·       u a ...   u a ...   u b ...   u b ...   u d ...        (u = k tokens)
                        \________ narrow(u, a) _______/
     Inside the range of u the tokens at offset k = len(u) are sorted (the ·: a suffix that ends
-    there sorts first, read as -1), so the range of u+a is two binary searches inside it. Every
-    function below runs those binary searches for all queries at once (a NumPy step per halving,
-    about log2(hi - lo) steps), never a Python loop per query or per token.
+    there sorts first, read as -1), so the range of u+a is two binary searches inside it.
+
+`ranges` (counts) finds a whole query in two binary searches over windows of the corpus;
+`narrow` extends many strings by one token each, which is what scoring needs (every suffix
+length of every position, `suffix_levels`). Both run their binary searches for all queries at
+once (a NumPy step per halving), never a Python loop per query or per token.
 
 The counts the models need for a context h (k tokens) and a word w:
     c(h)         occurrences of h followed by some token: count(h) less one if h ends the corpus
@@ -190,7 +193,7 @@ def _segments(lo: np.ndarray, hi: np.ndarray):
         first = last
 
 
-def _next_tokens(index, lo, hi, offset):
+def _unique_ranges(lo, hi, offset):
     """The distinct (range, offset) pairs and the inverse mapping back to the inputs. Distinct
     nonempty ranges of strings of one length are disjoint, so reading all their ranks reads
     at most N of them per length."""
@@ -231,7 +234,7 @@ def distinct_next(index, lo: np.ndarray, hi: np.ndarray, offset) -> np.ndarray:
     hi = np.asarray(hi, dtype=np.int64)
     if len(lo) == 0:
         return np.zeros(0, dtype=np.int64)
-    ulo, uhi, uoff, inverse = _next_tokens(index, lo, hi, offset)
+    ulo, uhi, uoff, inverse = _unique_ranges(lo, hi, offset)
     out = np.zeros(len(ulo), dtype=np.int64)
     for segment, ranks in _segments(ulo, uhi):
         following = token_at(index, index.sa[ranks].astype(np.int64) + uoff[segment])
@@ -251,7 +254,7 @@ def distinct_previous(index, lo: np.ndarray, hi: np.ndarray, offset=None) -> np.
     hi = np.asarray(hi, dtype=np.int64)
     if len(lo) == 0:
         return np.zeros(0, dtype=np.int64)
-    ulo, uhi, uoff, inverse = _next_tokens(index, lo, hi, 0 if offset is None else offset)
+    ulo, uhi, uoff, inverse = _unique_ranges(lo, hi, 0 if offset is None else offset)
     out = np.zeros(len(ulo), dtype=np.int64)
     width = len(index.unigram) + 1
     for segment, ranks in _segments(ulo, uhi):
@@ -270,7 +273,7 @@ def most_frequent_next(index, lo: np.ndarray, hi: np.ndarray, offset):
     ∞-gram's prediction. Runs of equal followers, the longest per range."""
     lo = np.asarray(lo, dtype=np.int64)
     hi = np.asarray(hi, dtype=np.int64)
-    ulo, uhi, uoff, inverse = _next_tokens(index, lo, hi, offset)
+    ulo, uhi, uoff, inverse = _unique_ranges(lo, hi, offset)
     best_token = np.full(len(ulo), -1, dtype=np.int64)
     best_count = np.zeros(len(ulo), dtype=np.int64)
     for segment, ranks in _segments(ulo, uhi):
