@@ -22,6 +22,8 @@ COMMANDS: dict[str, str] = {
     "demo": "nextword.commands.demo:demo",
     "explain": "nextword.commands.explain:explain",
     "synth": "nextword.commands.synth:synth",
+    "index": "nextword.commands.index:index_command",
+    "query": "nextword.commands.query:query_command",
 }
 
 

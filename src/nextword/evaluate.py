@@ -108,10 +108,10 @@ def evaluate(model: LanguageModel, sentences: Iterable[Sequence[str]],
     per block, not one per sentence); the log-probability excluding OOVs is the total minus
     what the OOV positions received."""
     if not model.normalised and not allow_unnormalised:
-        raise NextwordError(
+        raise NextwordError(getattr(
+            model, "unnormalised_reason",
             "this model gives scores, not probabilities (stupid backoff): its 'perplexity' is "
-            "not one; pass --unnormalised (allow_unnormalised=True) to report it anyway"
-        )
+            "not one; pass --unnormalised (allow_unnormalised=True) to report it anyway"))
     if hasattr(model, "flat_logprobs"):
         return _evaluate_flat(model, sentences, progress)
     masks: deque = deque()         # the model may read ahead to batch; masks wait here

@@ -101,6 +101,8 @@ MODEL_TYPES: dict[str, str] = {
     "lstm": "nextword.neural.model:NeuralLM.load",
     "gru": "nextword.neural.model:NeuralLM.load",
     "numpy-rnn": "nextword.reference.model:NumpyRNNModel.load",
+    "unbounded-ngram": "nextword.infinigram.model:UnboundedNgram.load",
+    "infinigram": "nextword.infinigram.model:InfiniGram.load",
 }
 # a model given as a single file rather than a directory
 FILE_LOADER = "nextword.ngram.arpa:load_arpa"
