@@ -99,6 +99,8 @@ MODEL_TYPES: dict[str, str] = {
     "lstm": "nextword.neural.model:NeuralLM.load",
     "gru": "nextword.neural.model:NeuralLM.load",
     "numpy-rnn": "nextword.reference.model:NumpyRNNModel.load",
+    "mixture": "nextword.combine.mixture:Mixture.load",
+    "adapted": "nextword.combine.adapted:AdaptedLM.load",
 }
 # a model given as a single file rather than a directory
 FILE_LOADER = "nextword.ngram.arpa:load_arpa"
