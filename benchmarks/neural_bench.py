@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
-from nextword.neural.train import parse_duration  # noqa: E402
+from nextword.neural.config import parse_duration  # noqa: E402
 
 DEFAULT_MODELS = "lstm:lstm-budget,rnn:rnn-budget,window:window-budget"
 

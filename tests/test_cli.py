@@ -77,7 +77,7 @@ def test_bad_input_gives_one_line_errors(capsys, tmp_path, corpus_file):
                    match="delta must be > 0")
     one_line_error(capsys, "train", "--corpus", str(corpus_file), "-o", o, "--smoothing", "magic",
                    match="Invalid value for '--smoothing'")
-    one_line_error(capsys, "train", "--no-such-flag", match="No such option")
+    one_line_error(capsys, "train", "--no-such-flag", match="no such option --no-such-flag for `nextword train ngram`")
     one_line_error(capsys, "eval", str(tmp_path / "nothing"), match="no such model")
     one_line_error(capsys, "generate", str(tmp_path / "nothing"), "--temperature", "0",
                    match="temperature must be > 0")
@@ -89,11 +89,18 @@ def test_bad_input_gives_one_line_errors(capsys, tmp_path, corpus_file):
     (["--smoothing", "mle", "--discount-fallback"], "--discount-fallback applies to --smoothing "
                                                      "kneser-ney or modified-kneser-ney, not mle"),
     (["--smoothing", "laplace", "--discount", "0.5"], "--discount applies to --smoothing absolute"),
-    (["--lr", "0.1"], "--lr is an option of the neural and numpy-rnn models, not of the n-gram"),
-    (["--preset", "lstm-budget"], "--preset is an option of the neural models, not of the n-gram"),
-    (["--model", "lstm", "--order", "4"], "--order is an option of the n-gram model, not of lstm"),
-    (["--model", "numpy-rnn", "--optimizer", "adam"], "--optimizer is an option of the neural "
-                                                      "models, not of numpy-rnn"),
+    # a flag of another family does not exist in this family's command
+    (["--lr", "0.1"], "no such option --lr for `nextword train ngram`; it is an option of: "
+                      "numpy-rnn, window, rnn, lstm, gru"),
+    (["--preset", "lstm-budget"], "no such option --preset for `nextword train ngram`"),
+    (["--model", "lstm", "--order", "4"], "no such option --order for `nextword train lstm`; it "
+                                          "is an option of: ngram"),
+    (["--model", "numpy-rnn", "--optimizer", "adam"], "no such option --optimizer for `nextword "
+                                                      "train numpy-rnn`"),
+    (["--model", "window", "--layers", "2"], "no such option --layers for `nextword train window`"
+                                             "; it is an option of: rnn, lstm, gru"),
+    (["--model", "lstm", "--window", "2"], "no such option --window for `nextword train lstm`"),
+    (["--model", "transformer"], "'transformer' is not one of ngram, numpy-rnn, window"),
 ])
 def test_a_flag_the_model_would_ignore_is_an_error(capsys, tmp_path, corpus_file, args, message):
     """Silently ignoring `--delta 0.5` under Kneser-Ney would train a model the user did not ask for."""

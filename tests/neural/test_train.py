@@ -109,7 +109,7 @@ def test_cosine_schedule_anneals_over_the_epochs(vocab, sentences, tmp_path):
 
 
 def test_unknown_schedule_is_a_one_line_error():
-    with pytest.raises(NextwordError, match=r"unknown schedule 'step'; choose plateau or cosine"):
+    with pytest.raises(NextwordError, match=r"unknown schedule 'step'; choose one of plateau, cosine"):
         TrainConfig(schedule="step")
 
 
@@ -244,8 +244,8 @@ def test_cli_train_eval_generate_like_an_ngram(corpus_files, capsys):
 @pytest.mark.parametrize("args,message", [
     (["--optimizer", "adamax"], "Invalid value for '--optimizer'"),
     (["--time-budget", "soon"], "is not a duration"),
-    (["--preset", "bengio-window"], "preset bengio-window is a window model; use --model window"),
-    (["--window", "3"], "--window is an option of the window model"),
+    (["--preset", "bengio-window"], "preset bengio-window is a window model; use `nextword train window`"),
+    (["--window", "3"], "no such option --window for `nextword train lstm`"),
     (["--resume"], "nothing to resume"),
     (["--preset", "nope"], "unknown preset 'nope'"),
     (["--preset", "lstm-budget"], "preset lstm-budget trains until a time budget: pass --time-budget"),
@@ -264,7 +264,12 @@ def test_cli_requires_a_validation_corpus(corpus_files, capsys):
     assert "pass --valid" in capsys.readouterr().err
 
 
-def test_cli_optimizer_names_are_the_library_ones():
-    from nextword.cli import NEURAL_OPTIMIZERS
+def test_cli_choices_are_the_library_ones():
+    """The CLI reads its choice lists from nextword.neural.config, which the library checks."""
+    from nextword.commands.train_neural import neural_command
+    from nextword.neural.config import INIT_SCHEMES, PRECISIONS, SCHEDULES, SOFTMAXES
 
-    assert NEURAL_OPTIMIZERS == list(OPTIMIZERS)
+    params = {p.name: p for p in neural_command("lstm").params}
+    for name, names in [("optimizer", OPTIMIZERS), ("init", INIT_SCHEMES), ("schedule", SCHEDULES),
+                        ("softmax", SOFTMAXES), ("precision", PRECISIONS)]:
+        assert list(params[name].type.choices) == list(names)

@@ -59,7 +59,7 @@ def test_train_reports_validation(tmp_path, corpus_file, capsys):
 @pytest.mark.parametrize("flags, message", [
     (["--lr", "0"], "lr must be > 0"),
     (["--hidden-dim", "0"], "hidden-dim must be >= 1"),
-    (["--bptt", "-2"], "bptt must be >= 1"),
+    (["--bptt", "-2"], "truncation (bptt) must be >= 1"),
 ])
 def test_train_flag_errors_are_one_line(tmp_path, corpus_file, capsys, flags, message):
     assert main(["train", "--model", "numpy-rnn", "--corpus", str(corpus_file), "-o",

@@ -78,7 +78,7 @@ def test_a_diverging_run_says_what_to_do(tiny_corpus):
 
 @pytest.mark.parametrize("field, value, message", [
     ("epochs", 0, "epochs must be >= 1"), ("lr", 0.0, "lr must be > 0"),
-    ("bptt", 0, "bptt must be >= 1"), ("clip", -1.0, "clip must be > 0"),
+    ("bptt", 0, r"truncation \(bptt\) must be >= 1"), ("clip", -1.0, "clip must be > 0"),
     ("hidden_dim", 0, "hidden-dim must be >= 1"),
 ])
 def test_bad_hyper_parameters_are_errors(field, value, message):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -62,3 +63,35 @@ class Counted:
         for sentence in self.corpus:
             self.bar.update()
             yield sentence
+
+
+def given_on_command_line(ctx: click.Context) -> set:
+    """Names of the parameters the user typed (not left at their defaults)."""
+    sources = (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
+    return {p.name for p in ctx.command.params if ctx.get_parameter_source(p.name) in sources}
+
+
+def corpus_options(function):
+    """The flags every `train FAMILY` command shares: what to read, where to save."""
+    from nextword.text.tokenize import TOKENIZERS
+
+    options = [
+        click.option("--corpus", default="default", show_default=True,
+                     help="Training corpus: a file, `default`, or e.g. ptb:train."),
+        click.option("--valid", "valid_spec", default=None,
+                     help="Held-out corpus to report perplexity on (e.g. ptb:valid)."),
+        click.option("--output", "-o", type=click.Path(path_type=Path), required=True,
+                     help="Directory the model is saved in."),
+        click.option("--min-count", default=1, show_default=True, type=int,
+                     help="Words seen fewer times become <unk>."),
+        click.option("--max-vocab", default=None, type=int,
+                     help="Keep at most this many vocabulary entries (default: all)."),
+        click.option("--tokenizer", default=None, type=click.Choice(list(TOKENIZERS)),
+                     help="How to split lines of a plain file [default: whitespace; standard "
+                          "corpora use their own]."),
+        click.option("--stream", is_flag=True,
+                     help="Treat each file as one stream, not one sentence per line."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function

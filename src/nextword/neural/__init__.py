@@ -2,11 +2,20 @@
 LSTM, GRU), trained with truncated BPTT and served through the one LanguageModel interface.
 
 Its model types "window", "rnn", "lstm" and "gru" are registered in `nextword.model.MODEL_TYPES`.
+The names below are imported on first use, so `nextword.neural.config` (the choice lists and
+configs the CLI reads) can be imported without PyTorch.
 """
-from nextword.neural.model import NeuralLM
-from nextword.neural.recurrent import RecurrentConfig, RecurrentNet, build_net
-from nextword.neural.train import TrainConfig, TrainResult, train
-from nextword.neural.window import WindowConfig, WindowNet
+from importlib import import_module
 
-__all__ = ["NeuralLM", "RecurrentConfig", "RecurrentNet", "WindowConfig", "WindowNet",
-           "TrainConfig", "TrainResult", "train", "build_net"]
+_EXPORTS = {
+    "NeuralLM": "model", "RecurrentConfig": "config", "RecurrentNet": "recurrent",
+    "WindowConfig": "config", "WindowNet": "window", "TrainConfig": "config",
+    "TrainResult": "train", "train": "train", "build_net": "recurrent",
+}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'nextword.neural' has no attribute {name!r}")
+    return getattr(import_module(f"nextword.neural.{_EXPORTS[name]}"), name)

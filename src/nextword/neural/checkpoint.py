@@ -19,23 +19,13 @@ import torch
 from nextword.errors import NextwordError
 from nextword.fileio import atomic_path, read_json, write_json_atomic
 from nextword.model import MODEL_FILE, VOCAB_FILE
-from nextword.neural.recurrent import CELLS, RecurrentConfig, build_net
-from nextword.neural.window import WindowConfig
+from nextword.neural.config import config_from_dict
+from nextword.neural.recurrent import build_net
 from nextword.text.vocabulary import Vocabulary
 
 WEIGHTS_FILE = "weights.pt"
 RESUME_FILE = "resume.pt"
 FORMAT = "nextword-neural/1"
-MODEL_TYPES = ("window", *CELLS)
-
-
-def config_from_dict(type_name: str, values: dict):
-    """The frozen config of a model type from its JSON object."""
-    if type_name == "window":
-        return WindowConfig(**values)
-    if type_name in CELLS:
-        return RecurrentConfig(**{**values, "cell": type_name})
-    raise NextwordError(f"unknown neural model type {type_name!r}; choose one of {', '.join(MODEL_TYPES)}")
 
 
 def save_tensors(path: Path, obj) -> None:
@@ -60,12 +50,12 @@ def write_model_files(directory: Path, config, vocab: Vocabulary, extra: dict | 
     directory.mkdir(parents=True, exist_ok=True)
     vocab.save(directory / VOCAB_FILE)
     write_json_atomic(directory / MODEL_FILE, {
-        "type": config.kind, "format": FORMAT, "config": _config_dict(config),
+        "type": config.kind, "format": FORMAT, "config": config_dict(config),
         "weights": WEIGHTS_FILE, **(extra or {}),
     })
 
 
-def _config_dict(config) -> dict:
+def config_dict(config) -> dict:
     values = asdict(config)
     values.pop("cell", None)                  # the type says it
     return values

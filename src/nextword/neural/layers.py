@@ -18,9 +18,9 @@ import torch
 from torch import nn
 
 from nextword.errors import NextwordError
+from nextword.neural.config import INIT_SCHEMES
 from nextword.text.vocabulary import BOS_ID
 
-INIT_SCHEMES = ("xavier", "xavier-normal", "uniform", "kaiming", "pytorch")
 
 
 def lecture_dropout(x: torch.Tensor, p: float, training: bool,

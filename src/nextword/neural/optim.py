@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 import torch
 
 from nextword.errors import NextwordError
+from nextword.neural.config import OPTIMIZERS, check_choice
 
-OPTIMIZERS = ("sgd", "adagrad", "rmsprop", "adam", "adamw", "nadamw")
 
 
 def check_optimizer(name: str) -> None:
-    if name not in OPTIMIZERS:
-        raise NextwordError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    check_choice("optimizer", name, OPTIMIZERS)
 
 
 def make_optimizer(name: str, params, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:

@@ -73,16 +73,34 @@ PRESETS: dict[str, tuple[str, dict, dict]] = {
 }
 
 
-def preset_fields(kind: str, preset: str | None, overrides: dict) -> tuple[dict, dict]:
-    """(model-config fields, train-config fields): the preset's, if any, then `overrides`, each
-    sent to the config that has a field of its name."""
-    from nextword.neural.train import TrainConfig
+# What `nextword train KIND` uses where no flag and no preset says otherwise (over the config
+# dataclasses' own defaults); --help shows these. Empty: the dataclass defaults.
+FAMILY_DEFAULTS: dict[str, tuple[dict, dict]] = {}
 
-    model_fields, train_fields = {}, {}
+
+def family_defaults(kind: str) -> tuple[dict, dict]:
+    """(model-config fields, train-config fields) of a family's default recipe."""
+    model_fields, train_fields = FAMILY_DEFAULTS.get(kind, ({}, {}))
+    return dict(model_fields), dict(train_fields)
+
+
+def presets_of(kind: str) -> list[str]:
+    return [name for name, (preset_kind, _, _) in PRESETS.items() if preset_kind == kind]
+
+
+def preset_fields(kind: str, preset: str | None, overrides: dict) -> tuple[dict, dict]:
+    """(model-config fields, train-config fields): the family's defaults, then the preset's, if
+    any, then `overrides`, each sent to the config that has a field of its name."""
+    from nextword.neural.config import TrainConfig
+
+    model_fields, train_fields = family_defaults(kind)
     if preset:
-        preset_kind, model_fields, train_fields = get_preset(preset)
+        preset_kind, preset_model, preset_train = get_preset(preset)
         if preset_kind != kind:
-            raise NextwordError(f"preset {preset} is a {preset_kind} model; use --model {preset_kind}")
+            raise NextwordError(f"preset {preset} is a {preset_kind} model; use "
+                                f"`nextword train {preset_kind}`")
+        model_fields.update(preset_model)
+        train_fields.update(preset_train)
     train_names = {f.name for f in fields(TrainConfig)}
     for name, value in overrides.items():
         (train_fields if name in train_names else model_fields)[name] = value

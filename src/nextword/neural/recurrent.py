@@ -8,41 +8,13 @@ time steps. Dropout (Zaremba et al. 2014) on the embeddings, between layers and 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
-from nextword.errors import NextwordError
+from nextword.neural.config import RecurrentConfig, get_architecture
 from nextword.neural.layers import NeuralNet, init_weights, output_layer
-from nextword.neural.window import _check_common
 
-CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-
-
-@dataclass(frozen=True)
-class RecurrentConfig:
-    """Sizes of a recurrent LM; `cell` is its model type: rnn (Elman, tanh), lstm or gru."""
-
-    cell: str
-    vocab_size: int
-    embedding_dim: int = 200
-    hidden_dim: int = 200
-    num_layers: int = 2
-    dropout: float = 0.2
-    tie: bool = True
-    init: str = "xavier"
-
-    @property
-    def kind(self) -> str:
-        return self.cell
-
-    def __post_init__(self):
-        if self.cell not in CELLS:
-            raise NextwordError(f"unknown recurrent cell {self.cell!r}; choose rnn, lstm or gru")
-        if self.num_layers < 1:
-            raise NextwordError(f"layers must be >= 1, got {self.num_layers}")
-        _check_common(self)
+CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}       # the names: config.RECURRENT_CELLS
 
 
 class RecurrentNet(NeuralNet):
@@ -77,11 +49,7 @@ class RecurrentNet(NeuralNet):
 
 
 def build_net(config) -> NeuralNet:
-    """The network a config describes (WindowConfig or RecurrentConfig)."""
-    from nextword.neural.window import WindowConfig, WindowNet
+    """The network a config describes, by its architecture's registration (config.ARCHITECTURES)."""
+    from nextword.model import resolve
 
-    if isinstance(config, WindowConfig):
-        return WindowNet(config)
-    if isinstance(config, RecurrentConfig):
-        return RecurrentNet(config)
-    raise TypeError(f"not a model config: {config!r}")
+    return resolve(get_architecture(config.kind).network)(config)

@@ -29,83 +29,20 @@ from nextword.fileio import atomic_path, write_text_atomic
 from nextword.model import VOCAB_FILE
 from nextword.neural.batching import batchify, num_segments, segments, token_stream
 from nextword.neural.checkpoint import (RESUME_FILE, load_tensors, save_tensors, save_weights,
-                                        write_model_files, _config_dict)
+                                        write_model_files, config_dict)
+from nextword.neural.config import TrainConfig, parse_duration  # noqa: F401  (re-exported)
 from nextword.neural.layers import NeuralNet
 from nextword.neural.model import target_logprobs
-from nextword.neural.optim import PlateauSchedule, check_optimizer, make_optimizer, set_lr
+from nextword.neural.optim import PlateauSchedule, make_optimizer, set_lr
 from nextword.neural.recurrent import build_net
 from nextword.text.vocabulary import BOS_ID, Vocabulary
 
 LOG_FILE = "train_log.jsonl"
 PLOT_FILE = "perplexity.png"
-SOFTMAXES = ("full", "sampled")
-PRECISIONS = ("fp32", "bf16")
-SCHEDULES = ("plateau", "cosine")
 SAMPLER_POWER = 0.75          # negatives drawn from unigram^0.75 (Mikolov et al. 2013)
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """How to train; saved in model.json and resume.pt."""
-
-    optimizer: str = "sgd"
-    lr: float = 20.0
-    weight_decay: float = 0.0
-    clip: float = 0.25                  # max global gradient norm; 0: no clipping
-    batch_size: int = 20                # B parallel streams
-    bptt: int = 100                     # T steps per segment (the lecture's 100)
-    epochs: int = 40
-    seed: int = 0
-    time_budget: float | None = None    # seconds of wall clock, evaluations included
-    schedule: str = "plateau"           # "cosine": η(f) = η0 (1 + cos πf) / 2 over the run
-    lr_factor: float = 0.25             # plateau: lr *= factor when validation stops improving
-    patience: int = 0                   # evaluations without improvement before that
-    early_stop: int = 5                 # stop after this many without improvement (0: never)
-    min_lr: float = 0.0                 # stop once the lr falls below this
-    evals_per_epoch: int = 1
-    eval_batch_size: int = 10           # validation runs as this many parallel streams
-    softmax: str = "full"               # "sampled": sampled softmax while training
-    num_samples: int = 1024             # negatives per step of the sampled softmax
-    full_softmax_final: float = 0.0     # last fraction of training done with the full softmax
-    precision: str = "fp32"             # "bf16": autocast matrix products to bfloat16
-    device: str = "cpu"
-    threads: int | None = None          # torch.set_num_threads; None: leave as is
-    max_steps: int | None = None        # stop resumably after this many steps of this run
-
-    def __post_init__(self):
-        check_optimizer(self.optimizer)
-        checks = [
-            (self.lr > 0, f"learning rate must be > 0, got {self.lr}"),
-            (self.clip >= 0, f"clip must be >= 0 (0: off), got {self.clip}"),
-            (self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}"),
-            (self.bptt >= 1, f"bptt must be >= 1, got {self.bptt}"),
-            (self.epochs >= 1, f"epochs must be >= 1, got {self.epochs}"),
-            (self.time_budget is None or self.time_budget > 0,
-             f"time budget must be > 0, got {self.time_budget}"),
-            (0 < self.lr_factor <= 1, f"lr factor must be in (0, 1], got {self.lr_factor}"),
-            (self.evals_per_epoch >= 1, f"evals per epoch must be >= 1, got {self.evals_per_epoch}"),
-            (self.softmax in SOFTMAXES, f"unknown softmax {self.softmax!r}; choose full or sampled"),
-            (self.num_samples >= 1, f"num samples must be >= 1, got {self.num_samples}"),
-            (0 <= self.full_softmax_final <= 1, "full-softmax-final must be in [0, 1]"),
-            (self.precision in PRECISIONS, f"unknown precision {self.precision!r}; choose fp32 or bf16"),
-            (self.schedule in SCHEDULES, f"unknown schedule {self.schedule!r}; choose plateau or cosine"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise NextwordError(message)
-
-
 # knobs that may change when a run is resumed; everything else must match the saved run
-def parse_duration(text: str) -> float:
-    """'90', '90s', '30m', '1.5h' -> seconds (a time budget as people write it)."""
-    value = text.strip().lower()
-    units = {"s": 1, "m": 60, "h": 3600}
-    try:
-        return float(value[:-1]) * units[value[-1]] if value[-1] in units else float(value)
-    except (ValueError, IndexError):
-        raise NextwordError(f"{text!r} is not a duration like 90s, 30m or 1.5h") from None
-
-
 RESUMABLE_CHANGES = ("epochs", "time_budget", "max_steps", "device", "threads", "early_stop")
 
 
@@ -403,7 +340,7 @@ class Trainer:
         position.elapsed = elapsed()
         save_tensors(self.output / RESUME_FILE, {
             "type": self.model_config.kind,
-            "model_config": _config_dict(self.model_config),
+            "model_config": config_dict(self.model_config),
             "train_config": asdict(self.config),
             "vocab_size": len(self.vocab),
             "model": net.state_dict(),
@@ -432,7 +369,7 @@ class Trainer:
                 f"{self.output / VOCAB_FILE}: the run being resumed has another vocabulary "
                 f"({len(saved_vocab):,} entries, not {len(self.vocab):,}); resume with the same "
                 f"training corpus and vocabulary options")
-        asked = _config_dict(self.model_config)
+        asked = config_dict(self.model_config)
         if kind != self.model_config.kind or model_config != asked:
             differ = ", ".join(f"{k}={model_config.get(k)} (asked {asked.get(k)})"
                                for k in sorted(set(model_config) | set(asked))

@@ -9,47 +9,14 @@ recurrent models: the window at the start of a segment reaches into the previous
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
-from nextword.errors import NextwordError
+from nextword.neural.config import WindowConfig
 from nextword.neural.layers import NeuralNet, init_weights, output_layer
 from nextword.text.vocabulary import EOS_ID
 
-ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
-
-
-@dataclass(frozen=True)
-class WindowConfig:
-    """Sizes of the fixed-window model; `window` = n - 1 words of context."""
-
-    vocab_size: int
-    window: int = 4
-    embedding_dim: int = 128
-    hidden_dim: int = 512
-    activation: str = "tanh"
-    dropout: float = 0.0          # on the concatenated embeddings and on h
-    tie: bool = False
-    init: str = "xavier"
-
-    kind = "window"               # class attribute: the model type written to model.json
-
-    def __post_init__(self):
-        if self.window < 1:
-            raise NextwordError(f"window must be >= 1 word, got {self.window}")
-        if self.activation not in ACTIVATIONS:
-            raise NextwordError(f"unknown activation {self.activation!r}; choose tanh or relu")
-        _check_common(self)
-
-
-def _check_common(config) -> None:
-    if not 0 <= config.dropout < 1:
-        raise NextwordError(f"dropout must be in [0, 1), got {config.dropout}")
-    for name in ("vocab_size", "embedding_dim", "hidden_dim"):
-        if getattr(config, name) < 1:
-            raise NextwordError(f"{name.replace('_', '-')} must be >= 1, got {getattr(config, name)}")
+ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}      # the names: config.ACTIVATIONS
 
 
 class WindowNet(NeuralNet):

@@ -210,6 +210,10 @@ def count_ngrams(stream: PaddedStream, vocab_size: int, order: int) -> NgramCoun
 
 
 # ---- counting in chunks ------------------------------------------------------------------------
+# 67M tokens per chunk: a corpus the size of PTB or WikiText-103 is counted as one chunk
+DEFAULT_CHUNK_TOKENS = 1 << 26
+
+
 def merge_counts(*parts: NgramCounts | None) -> NgramCounts:
     """Add the counts of tries over the same vocabulary (None entries are skipped), pairwise."""
     total = None
@@ -262,7 +266,7 @@ def _merge_two(total: NgramCounts, chunk: NgramCounts) -> NgramCounts:
 
 
 def count_ngrams_chunked(encoded_sentences: Iterable[np.ndarray], vocab_size: int, order: int,
-                         chunk_tokens: int = 1 << 20) -> NgramCounts:
+                         chunk_tokens: int = DEFAULT_CHUNK_TOKENS) -> NgramCounts:
     """Count sentences a chunk of about `chunk_tokens` tokens at a time, merging each chunk into
     the total as it goes: the token stream is never in memory whole, only one chunk of it, its
     counts and the total."""

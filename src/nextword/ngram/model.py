@@ -10,7 +10,8 @@ import numpy as np
 from nextword.errors import NextwordError
 from nextword.fileio import atomic_path, write_json_atomic
 from nextword.model import MODEL_FILE, VOCAB_FILE, LanguageModel, sentence_batches
-from nextword.ngram.counts import NO_HISTORY, NOT_FOUND, NgramCounts, PaddedStream, count_ngrams, lookup
+from nextword.ngram.counts import (DEFAULT_CHUNK_TOKENS, NO_HISTORY, NOT_FOUND, NgramCounts, PaddedStream,
+                                    count_ngrams, lookup)
 from nextword.ngram.estimators import Tables
 from nextword.text.vocabulary import BOS_ID, Vocabulary
 
@@ -58,7 +59,7 @@ class NgramModel(LanguageModel):
     @classmethod
     def fit_stream(cls, corpus, order: int, estimator, vocab: Vocabulary | None = None,
                    min_count: int = 1, max_vocab: int | None = None, prune=None,
-                   chunk_tokens: int = 1 << 20) -> "NgramModel":
+                   chunk_tokens: int = DEFAULT_CHUNK_TOKENS) -> "NgramModel":
         """Like `fit`, for a re-iterable corpus too large to hold: one pass builds the
         vocabulary, a second counts it `chunk_tokens` tokens at a time (see count_ngrams_chunked)."""
         from nextword.ngram.counts import count_ngrams_chunked

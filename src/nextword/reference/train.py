@@ -46,7 +46,7 @@ class TrainConfig:
         if not self.lr > 0:
             raise NextwordError(f"lr must be > 0, got {self.lr}")
         if self.bptt is not None and self.bptt < 1:
-            raise NextwordError(f"bptt must be >= 1, got {self.bptt}")
+            raise NextwordError(f"truncation (bptt) must be >= 1 (0 on the command line: full BPTT), got {self.bptt}")
         if self.clip is not None and not self.clip > 0:
             raise NextwordError(f"clip must be > 0, got {self.clip}")
         for name in ("embedding_dim", "hidden_dim"):

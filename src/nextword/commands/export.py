@@ -1,0 +1,26 @@
+"""`nextword export`: a saved n-gram model as an ARPA file."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from nextword.errors import NextwordError
+
+
+@click.command("export")
+@click.argument("model_path", type=click.Path(path_type=Path))
+@click.option("--arpa", "arpa_path", type=click.Path(path_type=Path), required=True,
+              help="ARPA file to write (log10 probabilities, readable by KenLM and SRILM).")
+def export(model_path, arpa_path):
+    """Write a saved n-gram model as an ARPA file."""
+    from nextword.model import load_model
+    from nextword.ngram.arpa import write_arpa
+    from nextword.ngram.model import NgramModel
+
+    lm = load_model(model_path)
+    if not isinstance(lm, NgramModel):
+        raise NextwordError(f"{model_path}: only n-gram models can be written as ARPA files")
+    sizes = write_arpa(lm, arpa_path)
+    click.echo(f"wrote {arpa_path}: " + ", ".join(f"{k}-grams {v:,}" for k, v in sizes.items()),
+               err=True)
