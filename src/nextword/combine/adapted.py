@@ -50,9 +50,11 @@ class AdaptedLM(LanguageModel):
     def sentence_logprobs(self, sentences: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         return self._read(sentences, full=False)
 
-    def sentence_distributions(self, sentences: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-        """For each sentence, (m + 1, V) ln P(w | history) at each predicted position."""
-        return self._read(sentences, full=True)
+    def sentence_distributions(self, sentences: Iterable[np.ndarray], keep=None) -> Iterator:
+        """For each sentence, (m + 1, V) ln P(w | history) at each predicted position (None for
+        a sentence `keep` rejects: it is still read, the stream goes through it)."""
+        for i, dist in enumerate(self._read(sentences, full=True)):
+            yield dist if keep is None or keep(i) else None
 
     def trace(self, sentences: Iterable[np.ndarray]):
         """(features (N, d), targets (N,), ln p_model of the targets (N,)) of the whole text,

@@ -19,21 +19,25 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from nextword.model import LanguageModel, sentence_batches
+from nextword.model import LanguageModel
 from nextword.text.vocabulary import BOS_ID
 
 POSITIONS_AT_ONCE = 256      # positions turned into (P, V) arrays at once (memory bound)
+BATCH_TOKENS = 2048          # n-gram: tokens of sentences scored together
 
 
-def sentence_distributions(model: LanguageModel, sentences: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-    """For each sentence, the (m + 1, V) array of ln P(w | history) at each predicted position."""
+def sentence_distributions(model: LanguageModel, sentences: Iterable[np.ndarray],
+                           keep=None) -> Iterator[np.ndarray | None]:
+    """For each sentence, the (m + 1, V) array of ln P(w | history) at each predicted position.
+    With `keep` (a predicate on the sentence's number), sentences it rejects yield None and
+    cost only what the model's convention needs (a stream model still reads them)."""
     own = getattr(model, "sentence_distributions", None)
     if own is not None:
-        return own(sentences)
+        return own(sentences, keep)
     from nextword.ngram.model import NgramModel
 
     if isinstance(model, NgramModel):
-        return _ngram(model, sentences)
+        return _ngram(model, sentences, keep)
     try:
         from nextword.neural.model import NeuralLM
     except ModuleNotFoundError:           # no torch: no neural model can have been loaded
@@ -41,13 +45,22 @@ def sentence_distributions(model: LanguageModel, sentences: Iterable[np.ndarray]
     if isinstance(model, NeuralLM):
         from nextword.combine.adapted import AdaptedLM
 
-        return AdaptedLM(model).sentence_distributions(sentences)
-    return _step_by_step(model, sentences)
+        return AdaptedLM(model).sentence_distributions(sentences, keep)
+    return _step_by_step(model, sentences, keep)
 
 
-def _step_by_step(model: LanguageModel, sentences) -> Iterator[np.ndarray]:
+def _kept(sentences, keep):
+    """(sentence, kept?) pairs."""
+    for i, ids in enumerate(sentences):
+        yield ids, keep is None or keep(i)
+
+
+def _step_by_step(model: LanguageModel, sentences, keep) -> Iterator[np.ndarray | None]:
     """Any model, per sentence from <s>, through the sampling calls."""
-    for ids in sentences:
+    for ids, kept in _kept(sentences, keep):
+        if not kept:
+            yield None
+            continue
         state = model.initial_state()
         rows = []
         for token in ids:
@@ -57,23 +70,38 @@ def _step_by_step(model: LanguageModel, sentences) -> Iterator[np.ndarray]:
         yield np.stack(rows)
 
 
-def _ngram(model, sentences) -> Iterator[np.ndarray]:
+def _ngram(model, sentences, keep) -> Iterator[np.ndarray | None]:
+    """Per sentence from <s>: a sentence not kept is not computed at all."""
+    batch: list = []
+    size = 0
+    for ids, kept in _kept(sentences, keep):
+        if kept:
+            batch.append(ids)
+            size += len(ids) + 1
+        if batch and (not kept or size >= BATCH_TOKENS):
+            yield from _ngram_batch(model, batch)
+            batch, size = [], 0
+        if not kept:
+            yield None
+    if batch:
+        yield from _ngram_batch(model, batch)
+
+
+def _ngram_batch(model, batch: list) -> Iterator[np.ndarray]:
     from nextword.ngram.counts import PaddedStream
 
-    for batch in sentence_batches(sentences, 2048):
-        stream = PaddedStream.from_sentences(batch)
-        m = model._match_rows(stream)
-        predicted = np.ones(len(stream), dtype=bool)
-        predicted[stream.starts] = False                     # <s> is never predicted
-        positions = np.flatnonzero(predicted)
-        parts = []
-        for i in range(0, len(positions), POSITIONS_AT_ONCE):
-            at = positions[i: i + POSITIONS_AT_ONCE]
-            contexts = [None] + [m[j][at - 1] for j in range(1, model.order)]   # rows of h_j
-            parts.append(ngram_distributions(model, contexts))
-        out = np.concatenate(parts)
-        lengths = [len(s) + 1 for s in batch]
-        yield from np.split(out, np.cumsum(lengths)[:-1])
+    stream = PaddedStream.from_sentences(batch)
+    m = model._match_rows(stream)
+    predicted = np.ones(len(stream), dtype=bool)
+    predicted[stream.starts] = False                     # <s> is never predicted
+    positions = np.flatnonzero(predicted)
+    parts = []
+    for i in range(0, len(positions), POSITIONS_AT_ONCE):
+        at = positions[i: i + POSITIONS_AT_ONCE]
+        contexts = [None] + [m[j][at - 1] for j in range(1, model.order)]   # rows of h_j
+        parts.append(ngram_distributions(model, contexts))
+    out = np.concatenate(parts)
+    yield from np.split(out, np.cumsum([len(s) + 1 for s in batch])[:-1])
 
 
 def ngram_distributions(model, contexts: list) -> np.ndarray:

@@ -210,12 +210,13 @@ class Mixture(LanguageModel):
         """For each sentence, the (m + 1, K) array of ln P_k of each token, in lockstep."""
         yield from self._aligned(sentences, lambda c, s: c.sentence_logprobs(s), None)
 
-    def component_distributions(self, sentences: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    def component_distributions(self, sentences: Iterable[np.ndarray], keep=None) -> Iterator:
         """For each sentence, the (m + 1, V, K) array of every component's distributions,
-        columns in the mixture's word order."""
+        columns in the mixture's word order (None for a sentence `keep` rejects)."""
         from nextword.combine.distributions import sentence_distributions
 
-        yield from self._aligned(sentences, sentence_distributions, self.to_component)
+        yield from self._aligned(sentences, lambda c, s: sentence_distributions(c, s, keep),
+                                 self.to_component)
 
     def _aligned(self, sentences, score, columns) -> Iterator[np.ndarray]:
         copies = tee(sentences, len(self.components))        # each component reads its own copy
@@ -226,6 +227,9 @@ class Mixture(LanguageModel):
             parts = [next(out, done) for out in outputs]
             if all(p is done for p in parts):
                 return
+            if all(p is None for p in parts):            # a sentence nobody was asked for
+                yield None
+                continue
             if any(p is done for p in parts) or len({len(p) for p in parts}) != 1:
                 raise NextwordError(
                     "the models scored different numbers of tokens for one sentence: "
@@ -245,9 +249,9 @@ class Mixture(LanguageModel):
             targets = np.append(np.asarray(ids, dtype=np.int64), EOS_ID)     # words and </s>
             yield loglinear_logprobs(dists, self.weights, targets)
 
-    def sentence_distributions(self, sentences: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-        for dists in self.component_distributions(sentences):
-            yield self._combine(dists)
+    def sentence_distributions(self, sentences: Iterable[np.ndarray], keep=None) -> Iterator:
+        for dists in self.component_distributions(sentences, keep):
+            yield None if dists is None else self._combine(dists)
 
     def _combine(self, dists: np.ndarray) -> np.ndarray:
         """(..., V, K) component ln P -> (..., V) mixture ln P."""

@@ -41,7 +41,8 @@ def encoded(vocab, spec, tokenizer) -> list:
 @click.option("--log-linear", is_flag=True,
               help="Log-linear interpolation Π P_k^λ_k / Z (default: linear Σ λ_k P_k).")
 @click.option("--sample-positions", default=1000, show_default=True, type=int,
-              help="log-linear: validation positions whose full distributions the fit uses.")
+              help="log-linear: about this many validation positions (whole lines, spread over "
+              "the text) give the full distributions the fit uses.")
 @click.option("--tolerance", default=1e-6, show_default=True, type=float,
               help="EM stops when validation perplexity improves by less than this (relative).")
 @click.option("--tokenizer", default=None, type=click.Choice(["whitespace", "word", "word-lower"]))
@@ -58,8 +59,7 @@ def mix(models, output, valid, weights, log_linear, sample_positions, tolerance,
     start = [1.0 / K] * K
     if weights is not None:
         start = parse_weights(weights, K)
-    mixture = Mixture(components, start if not log_linear else start, combination, names=names,
-                      paths=list(models))
+    mixture = Mixture(components, start, combination, names=names, paths=list(models))
     if weights is None and valid is None:
         raise NextwordError("give --valid CORPUS to fit the weights, or --weights W1,W2,...")
     fit: dict = {}
@@ -104,24 +104,23 @@ def _print_iteration(i, iteration):
 
 
 def _fit_loglinear(mixture, sentences, tokens, sample_positions):
-    """Full distributions at every `stride`-th validation position, then Newton steps."""
+    """Full distributions of every `stride`-th validation line (about `sample_positions`
+    positions in all), then Newton steps on them."""
     from nextword.combine.mixture import fit_loglinear
     from nextword.text.vocabulary import BOS_ID, EOS_ID
 
-    stride = max(1, tokens // max(1, sample_positions))
-    kept, targets, seen = [], [], 0
-    for ids, dists in zip(sentences, mixture.component_distributions(sentences)):   # (m+1, V, K)
-        rows = np.arange(seen, seen + len(dists))
-        pick = np.flatnonzero(rows % stride == 0)
-        seen += len(dists)
-        if len(pick):
-            kept.append(dists[pick].astype(np.float32))
-            targets.append(np.append(ids, EOS_ID)[pick])
+    stride = max(1, round(tokens / max(1, sample_positions)))
+    keep = lambda i: i % stride == 0                                   # noqa: E731
+    kept, targets = [], []
+    for i, dists in enumerate(mixture.component_distributions(sentences, keep)):   # (m+1, V, K)
+        if dists is not None:
+            kept.append(dists.astype(np.float32))
+            targets.append(np.append(sentences[i], EOS_ID))
     D = np.concatenate(kept)
     columns = np.arange(D.shape[1]) != BOS_ID                   # <s> is never predicted
     targets = np.concatenate(targets)
     targets = targets - (targets > BOS_ID)                       # ids once <s>'s column is gone
-    click.echo(f"  log-linear fit on {len(D):,} validation positions (every {stride}th)")
+    click.echo(f"  log-linear fit on {len(D):,} validation positions (every {stride}th line)")
     return fit_loglinear(D[:, columns], targets, report=lambda i, it: click.echo(
         f"  Newton {i:2d}: weights " + ", ".join(f"{w:.4f}" for w in it.weights)
         + f"  perplexity on those positions {it.perplexity:.3f}"))
