@@ -255,3 +255,23 @@ def test_adapt_needs_a_recurrent_model(tmp_path):
     from nextword.cli import main
     assert main(["adapt", str(tmp_path / "ng"), "--cache", "10", "--theta", "1",
                  "--cache-lambda", "0.1", "-o", str(tmp_path / "x")]) == 1
+
+
+def test_eval_flags_read_the_model_with_cache_and_dynamic_evaluation(lstm_path, tmp_path, capsys):
+    """`eval --cache L --dynamic LR` scores exactly what the AdaptedLM with those settings does."""
+    from nextword.cli import main
+
+    test = tmp_path / "test.txt"
+    test.write_text("\n".join(" ".join(s) for s in TEST) + "\n")
+    lstm = load_model(lstm_path)
+    expected = evaluate(AdaptedLM(lstm, CacheConfig(5, 0.5, 0.2), DynamicConfig(0.3, 0.01, 7)), TEST)
+    assert main(["eval", str(lstm_path), "--corpus", str(test), "--cache", "5", "--cache-theta",
+                 "0.5", "--cache-lambda", "0.2", "--dynamic", "0.3", "--dynamic-decay", "0.01",
+                 "--dynamic-segment", "7", "--json"]) == 0
+    import json
+    assert json.loads(capsys.readouterr().out)["log_prob"] == pytest.approx(expected.log_prob)
+    for args, message in [(["--cache-theta", "1"], "need --cache L"),
+                          (["--dynamic-decay", "0.1"], "need --dynamic LR"),
+                          (["--cache", "5", "--per-sentence"], "one stream")]:
+        assert main(["eval", str(lstm_path), "--corpus", str(test), *args]) == 1
+        assert message in capsys.readouterr().err

@@ -46,6 +46,16 @@ class AdaptedLM(LanguageModel):
         self.base_path = base_path
         self.fit = fit or {}
 
+    @property
+    def per_sentence(self) -> bool:
+        return False
+
+    @per_sentence.setter
+    def per_sentence(self, value: bool) -> None:
+        if value:
+            raise NextwordError("the cache and dynamic evaluation read the text as one stream: "
+                                "--per-sentence does not apply")
+
     # ---- scoring ----------------------------------------------------------------------------
     def sentence_logprobs(self, sentences: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         return self._read(sentences, full=False)
@@ -172,3 +182,25 @@ class AdaptedLM(LanguageModel):
             raise NextwordError(f"{directory / MODEL_FILE}: malformed adapted model ({error})") from None
         return cls(load_component(directory, base, "base model"), cache, dynamic,
                    base_path=directory / base, fit=meta.get("fit"))
+
+
+def with_adaptation(lm, size=None, theta=None, lam=None, lr=None, decay=None, segment=None):
+    """`lm` (a recurrent NeuralLM or an AdaptedLM) with the cache / dynamic evaluation settings
+    given (None: keep the model's own, else the defaults): what `eval --cache/--dynamic` read."""
+    from dataclasses import replace
+
+    base = lm.base if isinstance(lm, AdaptedLM) else lm
+    cache = lm.cache if isinstance(lm, AdaptedLM) else None
+    dynamic = lm.dynamic if isinstance(lm, AdaptedLM) else None
+    cache_fields = {k: v for k, v in dict(size=size, theta=theta, lam=lam).items() if v is not None}
+    dynamic_fields = {k: v for k, v in dict(lr=lr, decay=decay, segment=segment).items()
+                      if v is not None}
+    if cache_fields and cache is None and size is None:
+        raise NextwordError("--cache-theta and --cache-lambda need --cache L")
+    if dynamic_fields and dynamic is None and lr is None:
+        raise NextwordError("--dynamic-decay and --dynamic-segment need --dynamic LR")
+    if cache_fields:
+        cache = replace(cache or CacheConfig(), **cache_fields)
+    if dynamic_fields:
+        dynamic = replace(dynamic or DynamicConfig(), **dynamic_fields)
+    return AdaptedLM(base, cache, dynamic)
