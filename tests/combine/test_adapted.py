@@ -275,3 +275,19 @@ def test_eval_flags_read_the_model_with_cache_and_dynamic_evaluation(lstm_path, 
                           (["--cache", "5", "--per-sentence"], "one stream")]:
         assert main(["eval", str(lstm_path), "--corpus", str(test), *args]) == 1
         assert message in capsys.readouterr().err
+
+
+def test_cache_on_a_stored_trace_scores_what_the_model_scores(lstm):
+    """Tuning reads the text once and applies the cache to the stored features: the scores
+    must be those of the AdaptedLM with the same settings."""
+    from nextword.combine.tuning import cache_logprobs_on_trace, tune_cache
+
+    config = CacheConfig(size=4, theta=0.8, lam=0.25)
+    sentences = encoded(lstm.vocab, TEST)
+    features, targets, logprobs = AdaptedLM(lstm).trace(sentences)
+    np.testing.assert_allclose(cache_logprobs_on_trace(features, targets, logprobs, config),
+                               scores(AdaptedLM(lstm, cache=config), TEST), atol=1e-5)
+    best, rows = tune_cache(AdaptedLM(lstm), sentences, sizes=(2, 4), thetas=(0.5, 1.0))
+    assert len(rows) == 1 + 4 and rows[0]["size"] == 0
+    assert min(r["perplexity"] for r in rows[1:]) == pytest.approx(
+        evaluate(AdaptedLM(lstm, cache=best), TEST).perplexity, rel=1e-5)

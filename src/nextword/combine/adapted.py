@@ -74,7 +74,7 @@ class AdaptedLM(LanguageModel):
             features.append(h)
             targets.append(y)
             logprobs.append(lp.gather(1, y[:, None])[:, 0].double())
-        return torch.cat(features), torch.cat(targets), torch.cat(logprobs).numpy()
+        return torch.cat(features), torch.cat(targets), torch.cat(logprobs).cpu().numpy()
 
     def _chunks(self, sentences, batch_tokens):
         """(inputs, targets, features, ln P) per chunk (static) or segment (dynamic), in order."""
@@ -91,7 +91,8 @@ class AdaptedLM(LanguageModel):
             targets = np.concatenate([np.append(ids, EOS_ID) for ids in batch]).astype(np.int64)
             inputs = input_ids(np.concatenate([[previous], targets[:-1]]))
             previous = int(targets[-1])
-            inputs, targets = torch.as_tensor(inputs), torch.as_tensor(targets)
+            device = self.base.device
+            inputs, targets = torch.as_tensor(inputs, device=device), torch.as_tensor(targets, device=device)
 
             def chunks(inputs=inputs, targets=targets):
                 nonlocal state
@@ -109,7 +110,7 @@ class AdaptedLM(LanguageModel):
                 if cache is not None:
                     logprobs = cache(features, y, logprobs)                    # (T, V)
                 out.append(logprobs if full else logprobs.gather(1, y[:, None])[:, 0])
-            scores = torch.cat(out).double().numpy()
+            scores = torch.cat(out).double().cpu().numpy()
             yield from np.split(scores, np.cumsum([len(ids) + 1 for ids in batch])[:-1])
 
     # ---- sampling: (net state, features, model ln P, cache keys, cache labels) --------------
@@ -120,30 +121,30 @@ class AdaptedLM(LanguageModel):
         net_state, features, _, keys, labels = state
         if self.cache is not None:                 # (h(t), x(t+1)) joins the cache
             keys = features[None] if keys is None else torch.cat([keys, features[None]])[-self.cache.size:]
-            labels = torch.cat([labels, torch.tensor([int(token)])])[-self.cache.size:]
+            labels = torch.cat([labels, torch.tensor([int(token)], device=labels.device)])[-self.cache.size:]
         return self._step(net_state, int(input_ids(np.int64(token))), keys, labels)
 
     def next_logprobs(self, state) -> np.ndarray:
         _, features, logprobs, keys, labels = state
         if self.cache is None or keys is None:
-            return logprobs.double().numpy()
+            return logprobs.double().cpu().numpy()
         c = self.cache
         weights = cache_weights(features[None], torch.cat([keys, features[None]]),
                                 len(keys), c.size, c.theta)[0]                  # (H + 1,)
-        p_cache = torch.zeros(len(self.vocab)).scatter_add_(0, labels, weights[:-1])
+        p_cache = torch.zeros(len(self.vocab), device=weights.device).scatter_add_(0, labels, weights[:-1])
         with np.errstate(divide="ignore"):
             mixed = torch.logaddexp(logprobs + np.log1p(-c.lam), torch.log(p_cache) + np.log(c.lam))
-        out = mixed.double().numpy()
+        out = mixed.double().cpu().numpy()
         out[BOS_ID] = -np.inf
         return out
 
     @torch.inference_mode()
     def _step(self, net_state, token: int, keys, labels):
         net = self.base.net
-        features, net_state = net(torch.tensor([[token]]), net_state)            # (1, 1, d)
+        features, net_state = net(torch.tensor([[token]], device=self.base.device), net_state)            # (1, 1, d)
         logprobs = torch.log_softmax(net.logits(features[0, 0]).float(), dim=-1)  # (V,)
         if labels is None:
-            labels = torch.empty(0, dtype=torch.int64)
+            labels = torch.empty(0, dtype=torch.int64, device=self.base.device)
         return net_state, features[0, 0].float(), logprobs, keys, labels
 
     # ---- storage ----------------------------------------------------------------------------

@@ -65,10 +65,10 @@ class ContinuousCache:
         c = self.config
         features = features.detach().float()
         keys = features if self.keys is None else torch.cat([self.keys, features])
-        labels = torch.cat([self.labels, targets])
+        labels = torch.cat([self.labels.to(targets.device), targets])
         first = len(labels) - len(targets)
         weights = cache_weights(features, keys, first, c.size, c.theta)          # (T, H + T)
-        p_cache = torch.zeros(len(targets), self.vocab_size, dtype=weights.dtype)
+        p_cache = torch.zeros(len(targets), self.vocab_size, dtype=weights.dtype, device=weights.device)
         p_cache.scatter_add_(1, labels.expand(len(targets), -1), weights)         # (T, V)
         with np.errstate(divide="ignore"):
             mixed = torch.logaddexp(logprobs + np.log1p(-c.lam), torch.log(p_cache) + np.log(c.lam))
@@ -92,12 +92,12 @@ def cache_target_probs(features: torch.Tensor, targets: torch.Tensor, sizes, the
         queries = features[start: stop]
         same = (labels[None, :] == targets[start: stop, None])           # (T, H + T)
         dots = queries @ keys.T
-        t = torch.arange(stop - start)[:, None] + first
-        j = torch.arange(len(keys))[None, :]
+        t = torch.arange(stop - start, device=features.device)[:, None] + first
+        j = torch.arange(len(keys), device=features.device)[None, :]
         for L in sizes:
             allowed = (j < t) & (j >= t - L)
             for th in thetas:
                 scores = (th * dots).masked_fill(~allowed, float("-inf"))
                 weights = torch.nan_to_num(torch.softmax(scores, dim=1), nan=0.0)
-                out[(L, th)][start: stop] = (weights * same).sum(dim=1).double().numpy()
+                out[(L, th)][start: stop] = (weights * same).sum(dim=1).double().cpu().numpy()
     return out

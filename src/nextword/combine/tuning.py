@@ -15,7 +15,7 @@ import numpy as np
 
 from nextword.combine.cache import CacheConfig, cache_target_probs
 from nextword.combine.dynamic import DynamicConfig
-from nextword.combine.mixture import fit_linear, perplexity
+from nextword.combine.mixture import fit_linear, linear_logprobs, perplexity
 
 SIZES = (100, 500, 1000, 2000)
 THETAS = (0.1, 0.3, 0.6, 1.0)
@@ -27,20 +27,37 @@ def tune_cache(model, sentences: list, sizes=SIZES, thetas=THETAS,
                report: Callable[[dict], None] | None = None) -> tuple[CacheConfig, list]:
     """The (L, θ, λ) of lowest validation perplexity for `model` (an AdaptedLM without cache);
     returns it and the grid's rows {size, theta, lam, perplexity}."""
-    features, targets, logprobs = model.trace(sentences)
+    return tune_cache_on_trace(*model.trace(sentences), sizes, thetas, report)
+
+
+def tune_cache_on_trace(features, targets, logprobs, sizes=SIZES, thetas=THETAS,
+                        report: Callable[[dict], None] | None = None) -> tuple[CacheConfig, list]:
+    """tune_cache on a text already read: (N, d) features, (N,) targets, (N,) ln p_model."""
     p_cache = cache_target_probs(features, targets, sizes, thetas)
     rows = [{"size": 0, "theta": 0.0, "lam": 0.0, "perplexity": perplexity(logprobs)}]
     if report is not None:
         report(rows[0])
     for (L, theta), probs in p_cache.items():
-        with np.errstate(divide="ignore"):
-            matrix = np.stack([logprobs, np.log(probs)], axis=1)          # (N, 2)
-        fit = fit_linear(matrix, weights=[0.9, 0.1])[-1]
+        fit = fit_linear(_columns(logprobs, probs), weights=[0.9, 0.1])[-1]
         rows.append({"size": L, "theta": theta, "lam": fit.weights[1], "perplexity": fit.perplexity})
         if report is not None:
             report(rows[-1])
     best = min(rows[1:], key=lambda r: r["perplexity"])
     return CacheConfig(best["size"], best["theta"], best["lam"]), rows
+
+
+def cache_logprobs_on_trace(features, targets, logprobs, config: CacheConfig) -> np.ndarray:
+    """ln P of the targets of a text already read, with the cache: what AdaptedLM scores."""
+    probs = cache_target_probs(features, targets, [config.size], [config.theta])[
+        (config.size, config.theta)]
+    mixed = linear_logprobs(_columns(logprobs, probs), [1 - config.lam, config.lam])
+    no_history = np.arange(len(targets)) == 0                  # the model alone at the start
+    return np.where(no_history, logprobs, mixed)
+
+
+def _columns(logprobs, cache_probs) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.stack([logprobs, np.log(cache_probs)], axis=1)          # (N, 2)
 
 
 def tune_dynamic(base, sentences: list, learning_rates=LEARNING_RATES, decays=DECAYS,
