@@ -63,6 +63,8 @@ def main(argv=None):
     ap.add_argument("--lrs", default="0.1,0.3,1")
     ap.add_argument("--decays", default="0,0.01")
     ap.add_argument("--segment", type=int, default=20)
+    ap.add_argument("--no-dynamic", action="store_true",
+                    help="skip dynamic evaluation (its rows), e.g. on a slow machine")
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
     c = args.corpus
@@ -84,14 +86,18 @@ def main(argv=None):
     matrix, seconds = {"valid": {}, "test": {}}, {}
     lrs = [float(x) for x in args.lrs.split(",")]
     decays = [float(x) for x in args.decays.split(",")]
+    readers = [("LSTM", AdaptedLM(lstm))]
     began = time.perf_counter()
-    dynamic, rows = tuning.tune_dynamic(lstm, ids["valid"][: args.tune_lines], lrs, decays,
-                                        args.segment, report=lambda r: print("  ", r, flush=True))
-    log["dynamic"] = {"config": asdict(dynamic), "grid": rows, "lines": args.tune_lines,
+    dynamic, rows = (None, []) if args.no_dynamic else tuning.tune_dynamic(
+        lstm, ids["valid"][: args.tune_lines], lrs, decays, args.segment,
+        report=lambda r: print("  ", r, flush=True))
+    log["dynamic"] = {"config": asdict(dynamic) if dynamic else None, "grid": rows, "lines": args.tune_lines,
                       "seconds": time.perf_counter() - began}
-    print(f"dynamic evaluation tuned on {args.tune_lines} lines: {dynamic} "
-          f"({log['dynamic']['seconds']:.0f} s)", flush=True)
-    for name, reader in (("LSTM", AdaptedLM(lstm)), ("LSTM+dynamic", AdaptedLM(lstm, dynamic=dynamic))):
+    if dynamic is not None:
+        readers.append(("LSTM+dynamic", AdaptedLM(lstm, dynamic=dynamic)))
+        print(f"dynamic evaluation tuned on {args.tune_lines} lines: {dynamic} "
+              f"({log['dynamic']['seconds']:.0f} s)", flush=True)
+    for name, reader in readers:
         traces = {}
         for split in ("valid", "test"):
             began = time.perf_counter()
@@ -109,7 +115,8 @@ def main(argv=None):
             extra = time.perf_counter() - began
         seconds[name + "+cache"] = seconds[name] + extra
         del traces
-    models["LSTM+cache"] = models["LSTM+dynamic"] = models["LSTM+dynamic+cache"] = None
+    for name in matrix["test"]:
+        models.setdefault(name, None)
 
     # ---- the other components score validation and test once ---------------------------------
     for name, model in models.items():

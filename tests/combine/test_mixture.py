@@ -215,3 +215,40 @@ def test_saved_mixture_in_memory_components_round_trip(models, tmp_path):
     loaded = load_model(tmp_path / "m")
     assert loaded.combination == "log-linear" and loaded.weights == [0.3, 0.7]
     assert evaluate(loaded, TEST).log_prob == pytest.approx(evaluate(mix, TEST).log_prob, abs=1e-10)
+
+
+def test_mix_command_log_linear(models, tmp_path):
+    """--log-linear fits by Newton steps on sampled lines (here every line: 3 lines, 3+ positions
+    asked) and saves a mixture whose validation perplexity is the one printed."""
+    bigram, trigram = models
+    bigram.save(tmp_path / "bi")
+    trigram.save(tmp_path / "tri")
+    valid = tmp_path / "valid.txt"
+    valid.write_text("\n".join(" ".join(s) for s in TEST) + "\n")
+    r = CliRunner().invoke(cli, ["mix", str(tmp_path / "bi"), str(tmp_path / "tri"), "--log-linear",
+                                 "--valid", str(valid), "--sample-positions", "100",
+                                 "-o", str(tmp_path / "ll")])
+    assert r.exit_code == 0, r.output
+    assert "Newton  0: weights 0.5000, 0.5000" in r.output
+    loaded = load_model(tmp_path / "ll")
+    assert loaded.combination == "log-linear"
+    sentences = [loaded.vocab.encode(s) for s in TEST]
+    D, targets = [], []
+    for ids, dists in zip(sentences, loaded.component_distributions(sentences)):
+        D.append(dists[:, [i for i in range(len(loaded.vocab)) if i != BOS_ID]])
+        full = np.append(ids, 2)
+        targets.append(full - (full > BOS_ID))            # <s>'s column (id 1) is gone
+    expected = fit_loglinear(np.concatenate(D), np.concatenate(targets))[-1]
+    assert loaded.weights == pytest.approx(expected.weights, rel=1e-5)
+    assert evaluate(loaded, TEST).perplexity == pytest.approx(expected.perplexity, rel=1e-5)
+    assert f"perplexity {expected.perplexity:.2f}" in r.output.splitlines()[-2]
+
+
+def test_distributions_of_kept_lines_only(models):
+    bigram, trigram = models
+    mix = Mixture([bigram, trigram], [0.5, 0.5])
+    sentences = [mix.vocab.encode(s) for s in TEST]
+    every = list(mix.component_distributions(sentences))
+    some = list(mix.component_distributions(sentences, keep=lambda i: i == 1))
+    assert some[0] is None and some[2] is None
+    np.testing.assert_array_equal(some[1], every[1])
