@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import platform
 import sys
 import time
@@ -45,6 +44,12 @@ def on_device(lm, device):
     return lm
 
 
+def torch_threads():
+    import torch
+
+    return torch.get_num_threads()
+
+
 def scored(model, sentences):
     began = time.perf_counter()
     out = np.concatenate(list(model.sentence_logprobs(sentences)))
@@ -63,13 +68,16 @@ def main(argv=None):
     ap.add_argument("--lrs", default="0.1,0.3,1")
     ap.add_argument("--decays", default="0,0.01")
     ap.add_argument("--segment", type=int, default=20)
+    ap.add_argument("--lines", type=int, default=None,
+                    help="use the first N lines of validation and test text only (every row)")
     ap.add_argument("--no-dynamic", action="store_true",
                     help="skip dynamic evaluation (its rows), e.g. on a slow machine")
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
     c = args.corpus
     print(f"# combination_bench {c}, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
-          f"{platform.node()}, device {args.device}", flush=True)
+          f"{platform.node()}, device {args.device}, torch threads {torch_threads()}, "
+          f"lines {args.lines or 'all'}", flush=True)
 
     models = {"KN5": load_model(args.kn5), "LSTM": on_device(load_model(args.lstm), args.device)}
     if args.rnn:
@@ -77,7 +85,7 @@ def main(argv=None):
     vocab = models["LSTM"].vocab
     ids = {}
     for split in ("valid", "test"):
-        ids[split] = [vocab.encode(s) for s in load_corpus(f"{c}:{split}")]
+        ids[split] = [vocab.encode(s) for s in load_corpus(f"{c}:{split}")][: args.lines]
     lstm = models["LSTM"]
 
     # ---- the LSTM read statically and dynamically: each split read once per reader, the
@@ -91,8 +99,8 @@ def main(argv=None):
     dynamic, rows = (None, []) if args.no_dynamic else tuning.tune_dynamic(
         lstm, ids["valid"][: args.tune_lines], lrs, decays, args.segment,
         report=lambda r: print("  ", r, flush=True))
-    log["dynamic"] = {"config": asdict(dynamic) if dynamic else None, "grid": rows, "lines": args.tune_lines,
-                      "seconds": time.perf_counter() - began}
+    log["dynamic"] = {"config": asdict(dynamic) if dynamic else None, "grid": rows,
+                      "lines": args.tune_lines, "seconds": time.perf_counter() - began}
     if dynamic is not None:
         readers.append(("LSTM+dynamic", AdaptedLM(lstm, dynamic=dynamic)))
         print(f"dynamic evaluation tuned on {args.tune_lines} lines: {dynamic} "
@@ -151,6 +159,8 @@ def main(argv=None):
                       "valid": history[-1].perplexity, "weights": weights,
                       "em_iterations": len(history) - 1,
                       "seconds": sum(seconds[p] for p in parts)})
+    tokens = sum(len(s) + 1 for s in ids["test"])
+    print(f"\n{tokens:,} test tokens")
     print(f"\n| {c} | test ppl | valid ppl | weights (EM iterations) | s per test evaluation |")
     print("| --- | --- | --- | --- | --- |")
     for r in table:

@@ -142,8 +142,10 @@ def test_dynamic_second_segment_uses_one_sgd_step(lstm):
     the gradient of segment 1's mean loss (computed here by hand with autograd)."""
     T, lr, decay = 5, 0.5, 0.1
     stream = torch.as_tensor(stream_of(lstm.vocab, TEST))
+    before = [p.detach().clone() for p in lstm.net.parameters()]
     got = scores(AdaptedLM(lstm, dynamic=DynamicConfig(lr, decay, T)), TEST)
     net = lstm.net
+    assert all(torch.equal(a, b) for a, b in zip(net.parameters(), before))   # a copy learnt
     import copy
     twin = copy.deepcopy(net)
     features, state = twin(stream[:T, None], twin.initial_state(1))
@@ -161,11 +163,6 @@ def test_dynamic_second_segment_uses_one_sgd_step(lstm):
                                atol=1e-5)
     np.testing.assert_allclose(got[T: 2 * T], expected, atol=1e-5)
     assert not np.allclose(got[T: 2 * T], scores(lstm, TEST)[T: 2 * T], atol=1e-3)   # it learnt
-    assert all(torch.equal(a, b) for a, b in zip(net.parameters(), load_model_params(lstm)))
-
-
-def load_model_params(lstm):
-    return list(lstm.net.parameters())
 
 
 # ---- causality: a token's score depends only on the tokens before it ---------------------------

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from nextword.cli import cli, main
 from nextword.combine.distributions import sentence_distributions
-from nextword.combine.mixture import Mixture, fit_linear, fit_loglinear, linear_logprobs
+from nextword.combine.mixture import Mixture, fit_linear, fit_loglinear
 from nextword.combine.vocabmap import id_map
 from nextword.errors import NextwordError
 from nextword.evaluate import evaluate

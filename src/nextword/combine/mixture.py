@@ -17,7 +17,7 @@ the likelihood, and it stops when validation perplexity stops improving.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import tee
 from typing import Callable, Iterable, Iterator, Sequence
 
