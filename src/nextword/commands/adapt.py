@@ -9,6 +9,7 @@ import click
 
 from nextword.commands.mix import encoded
 from nextword.errors import NextwordError
+from nextword.text.tokenize import TOKENIZERS
 
 
 def _floats(text: str | None, flag: str) -> tuple | None:
@@ -39,7 +40,8 @@ def _floats(text: str | None, flag: str) -> tuple | None:
               help="Dynamic evaluation: tokens scored before each update.")
 @click.option("--tune-sentences", default=None, type=int,
               help="Tune dynamic evaluation on the first N validation lines only (faster).")
-@click.option("--tokenizer", default=None, type=click.Choice(["whitespace", "word", "word-lower"]))
+@click.option("--tokenizer", default=None, type=click.Choice(list(TOKENIZERS)),
+              help="How to split lines of a plain file [default: whitespace].")
 def adapt(model, output, valid, cache_sizes, theta, cache_lambda, dynamic, lr, decay, segment,
           tune_sentences, tokenizer):
     """MODEL (rnn, lstm or gru) read with a continuous cache (--cache) and/or dynamic evaluation

@@ -9,6 +9,7 @@ import numpy as np
 
 from nextword.commands.common import open_corpus, progress
 from nextword.errors import NextwordError
+from nextword.text.tokenize import TOKENIZERS
 
 
 def parse_weights(text: str, count: int) -> list:
@@ -45,7 +46,8 @@ def encoded(vocab, spec, tokenizer) -> list:
               "the text) give the full distributions the fit uses.")
 @click.option("--tolerance", default=1e-6, show_default=True, type=float,
               help="EM stops when validation perplexity improves by less than this (relative).")
-@click.option("--tokenizer", default=None, type=click.Choice(["whitespace", "word", "word-lower"]))
+@click.option("--tokenizer", default=None, type=click.Choice(list(TOKENIZERS)),
+              help="How to split lines of a plain file [default: whitespace].")
 def mix(models, output, valid, weights, log_linear, sample_positions, tolerance, tokenizer):
     """Interpolate MODELS (any saved models with the same words): P = Σ λ_k P_k, weights by EM
     on --valid (SRILM's compute-best-mix) or given by --weights; --log-linear for Π P_k^λ_k / Z."""
