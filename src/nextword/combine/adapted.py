@@ -91,8 +91,8 @@ class AdaptedLM(LanguageModel):
             targets = np.concatenate([np.append(ids, EOS_ID) for ids in batch]).astype(np.int64)
             inputs = input_ids(np.concatenate([[previous], targets[:-1]]))
             previous = int(targets[-1])
-            device = self.base.device
-            inputs, targets = torch.as_tensor(inputs, device=device), torch.as_tensor(targets, device=device)
+            inputs = torch.as_tensor(inputs, device=self.base.device)
+            targets = torch.as_tensor(targets, device=self.base.device)
 
             def chunks(inputs=inputs, targets=targets):
                 nonlocal state
@@ -120,8 +120,9 @@ class AdaptedLM(LanguageModel):
     def advance(self, state, token: int):
         net_state, features, _, keys, labels = state
         if self.cache is not None:                 # (h(t), x(t+1)) joins the cache
-            keys = features[None] if keys is None else torch.cat([keys, features[None]])[-self.cache.size:]
-            labels = torch.cat([labels, torch.tensor([int(token)], device=labels.device)])[-self.cache.size:]
+            L = self.cache.size
+            keys = features[None] if keys is None else torch.cat([keys, features[None]])[-L:]
+            labels = torch.cat([labels, torch.tensor([int(token)], device=labels.device)])[-L:]
         return self._step(net_state, int(input_ids(np.int64(token))), keys, labels)
 
     def next_logprobs(self, state) -> np.ndarray:
