@@ -8,7 +8,8 @@ the test perplexity read from the test matrix, which is what `nextword mix ... -
 cache's L, θ, λ and dynamic evaluation's η, decay are tuned on validation as `nextword adapt`
 tunes them; the LSTM reads each text once statically and once dynamically, and the cache is
 applied to the features stored from that reading (the same scores as AdaptedLM with the cache,
-tests/combine/test_adapted.py checks it), so "+dynamic+cache" costs no third reading. Prints a table (markdown) and writes the same as JSON with --json.
+tests/combine/test_adapted.py checks it), so "+dynamic+cache" costs no third reading.
+Prints a table (markdown) and writes the same as JSON with --json.
 
     python benchmarks/combination_bench.py --corpus ptb --kn5 M/ptb-kn5 --rnn M/ptb-rnn \\
         --lstm M/ptb-lstm [--device cuda] [--tune-lines 1000] [--json out.json]

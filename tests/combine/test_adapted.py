@@ -84,7 +84,8 @@ def test_without_cache_or_dynamic_scores_equal_the_model(lstm):
 # ---- cache --------------------------------------------------------------------------------------
 def reference_cache(lstm, sentences, config: CacheConfig) -> np.ndarray:
     """Token by token, as Grave et al. write it: h(t) from the model step by step, then
-    p_cache(w) = Σ_{i in [t-L, t-1], x(i+1) = w} exp(θ h(t)·h(i)) / Σ_{i in [t-L, t-1]} exp(θ h(t)·h(i))."""
+    p_cache(w) = Σ_{i in [t-L, t-1], x(i+1) = w} exp(θ h(t)·h(i))
+                 / Σ_{i in [t-L, t-1]} exp(θ h(t)·h(i))."""
     stream = stream_of(lstm.vocab, sentences)
     net = lstm.net
     state = net.initial_state(1)

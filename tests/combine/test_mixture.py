@@ -139,7 +139,8 @@ def test_permuted_vocabulary_is_mapped(models, tmp_path):
     bigram, trigram = models
     other_vocab = permuted(trigram.vocab)
     assert other_vocab.tokens != trigram.vocab.tokens
-    shuffled = NgramModel.fit(TRAIN, order=3, estimator=ModifiedKneserNey(discount_fallback=True), vocab=other_vocab)
+    shuffled = NgramModel.fit(TRAIN, order=3, estimator=ModifiedKneserNey(discount_fallback=True),
+                              vocab=other_vocab)
     direct = Mixture([bigram, trigram], [0.4, 0.6])
     mapped = Mixture([bigram, shuffled], [0.4, 0.6])
     assert evaluate(mapped, TEST).log_prob == pytest.approx(evaluate(direct, TEST).log_prob, abs=1e-9)

@@ -142,7 +142,8 @@ class AdaptedLM(LanguageModel):
     @torch.inference_mode()
     def _step(self, net_state, token: int, keys, labels):
         net = self.base.net
-        features, net_state = net(torch.tensor([[token]], device=self.base.device), net_state)            # (1, 1, d)
+        token_ids = torch.tensor([[token]], device=self.base.device)
+        features, net_state = net(token_ids, net_state)                          # (1, 1, d)
         logprobs = torch.log_softmax(net.logits(features[0, 0]).float(), dim=-1)  # (V,)
         if labels is None:
             labels = torch.empty(0, dtype=torch.int64, device=self.base.device)

@@ -6,7 +6,8 @@
     adapted/model.json  {"type": "adapted", "base": "../ptb-lstm", "cache": {...}, "dynamic": {...}}
 
 A component path is stored relative to the combination's own folder (os.path.relpath), so a
-tree of models moved or copied together still loads (a path written by hand may be absolute). A component built in memory (no path) is saved inside the folder, as component-K/.
+tree of models moved or copied together still loads (a path written by hand may be absolute).
+A component built in memory (no path) is saved inside the folder, as component-K/.
 """
 from __future__ import annotations
 
