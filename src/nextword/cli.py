@@ -24,6 +24,8 @@ COMMANDS: dict[str, str] = {
     "synth": "nextword.commands.synth:synth",
     "index": "nextword.commands.index:index_command",
     "query": "nextword.commands.query:query_command",
+    "mix": "nextword.commands.mix:mix",
+    "adapt": "nextword.commands.adapt:adapt",
 }
 
 

@@ -103,6 +103,8 @@ MODEL_TYPES: dict[str, str] = {
     "numpy-rnn": "nextword.reference.model:NumpyRNNModel.load",
     "unbounded-ngram": "nextword.infinigram.model:UnboundedNgram.load",
     "infinigram": "nextword.infinigram.model:InfiniGram.load",
+    "mixture": "nextword.combine.mixture:Mixture.load",
+    "adapted": "nextword.combine.adapted:AdaptedLM.load",
 }
 # a model given as a single file rather than a directory
 FILE_LOADER = "nextword.ngram.arpa:load_arpa"

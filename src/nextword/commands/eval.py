@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from nextword.commands.common import evaluate, report
+from nextword.commands.options import PROBABILITY, NonNegative, Positive, Whole
 from nextword.text.tokenize import TOKENIZERS
 
 
@@ -27,10 +28,22 @@ from nextword.text.tokenize import TOKENIZERS
               help="spark: score the lines as a Spark job (n-gram model folders).")
 @click.option("--cluster", default=None, metavar="URL",
               help="--engine spark: the master URL [default: local mode].")
-@click.option("--workers", default=2, show_default=True, type=int,
+@click.option("--workers", default=2, show_default=True, type=Whole(1),
               help="--engine spark without --cluster: local worker threads.")
+@click.option("--cache", "cache_size", type=Whole(1), default=None,
+              help="Recurrent models: a continuous cache of the last L positions (Grave et al. "
+              "2017); `nextword adapt` tunes L, θ, λ on validation text.")
+@click.option("--cache-theta", type=NonNegative(), default=None, help="Cache θ [0.3].")
+@click.option("--cache-lambda", type=PROBABILITY, default=None, help="Cache weight λ [0.1].")
+@click.option("--dynamic", "dynamic_lr", type=Positive(), default=None,
+              help="Recurrent models: dynamic evaluation with this learning rate η.")
+@click.option("--dynamic-decay", type=NonNegative(), default=None,
+              help="Dynamic evaluation: decay towards the trained weights [0: plain SGD].")
+@click.option("--dynamic-segment", type=Whole(1), default=None,
+              help="Dynamic evaluation: tokens scored before each update [20].")
 def eval_command(model_path, corpus, as_json, tokenizer, unnormalised, per_sentence, per_line,
-                 engine, cluster, workers):
+                 engine, cluster, workers, cache_size, cache_theta, cache_lambda, dynamic_lr,
+                 dynamic_decay, dynamic_segment):
     """Perplexity of a saved model (directory or ARPA file) on CORPUS."""
     from nextword.errors import NextwordError
     from nextword.model import load_model
@@ -52,6 +65,12 @@ def eval_command(model_path, corpus, as_json, tokenizer, unnormalised, per_sente
     if cluster is not None:
         raise NextwordError("--cluster applies to --engine spark")
     lm = load_model(model_path)
+    adaptation = dict(size=cache_size, theta=cache_theta, lam=cache_lambda, lr=dynamic_lr,
+                      decay=dynamic_decay, segment=dynamic_segment)
+    if any(v is not None for v in adaptation.values()):
+        from nextword.combine.adapted import with_adaptation
+
+        lm = with_adaptation(lm, **adaptation)
     if per_line is not None:
         from nextword.commands.common import open_corpus
         from nextword.scoring import write_line_scores
