@@ -147,7 +147,7 @@ def figure(title: str, xlabel: str, ylabel: str, size=(6.4, 4.2)):
     global figure list grows, so a caller's own matplotlib state is left alone."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=size, dpi=90)
+    fig = Figure(figsize=size, dpi=90, layout="constrained")
     ax = fig.add_subplot()
     ax.set_title(title, fontsize=11)
     ax.set_xlabel(xlabel)

@@ -23,7 +23,7 @@ EXPECTED = "8 min"
 DEFAULT_BUDGET = 360.0
 WINDOW = 4
 RESETS = (1, 2, 3, 5, 10, 20, 50, 100, None)          # None: never reset
-EVAL_TOKENS = {False: 20_000, True: 300}
+EVAL_TOKENS = {False: 8_000, True: 300}
 RULE = """With k0 = window + 1 = 5 (the window model's whole context): holds if (a) the LSTM's
 and (b) the RNN's validation perplexity with resets every 100 tokens is at least 3% lower than
 with resets every 5 tokens, and (c) the window model's changes by less than 1% between the two.

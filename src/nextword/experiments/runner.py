@@ -61,13 +61,21 @@ def markdown(module, record: dict) -> str:
         f"**Verdict: {record['verdict']['outcome']}.**", "",
         *(f"- {reason}" for reason in record["verdict"]["reasons"]), "",
         *(f"![{name}]({name})" for name in record["plots"]), "",
-        f"Run {record['started_utc']}, {record['elapsed_s']:.0f} s, seed {record['seed']}, "
-        f"budget {record['settings']['budget_s']:.0f} s{' (smoke)' if record['settings']['smoke'] else ''}; "
+        f"Run {record['started_utc']}, {record['elapsed_s']:.0f} s wall-clock, seed {record['seed']}, "
+        f"{_budget(module, record['settings'])}; "
         f"{m['platform']}, {m['cpus']} CPUs, Python {m['python']}, NumPy {m['numpy']}"
         + (f", torch {m['torch']} ({m['torch_threads']} threads)" if "torch" in m else "") + ".",
         "",
     ]
     return "\n".join(parts)
+
+
+def _budget(module, settings: dict) -> str:
+    if settings["smoke"]:
+        return "smoke mode (a few steps per run)"
+    if module.DEFAULT_BUDGET is None:
+        return "no training"
+    return f"training budget {settings['budget_s']:.0f} CPU seconds"
 
 
 def _jsonable(value):
