@@ -19,7 +19,8 @@ from nextword.errors import NextwordError
                    "split among its runs: 90s, 10m, 1.5h [the experiment's default, see --list].")
 @click.option("--output", type=click.Path(file_okay=False), default=None,
               help="Folder for results.json, results.md and the plots [experiments/NAME].")
-@click.option("--smoke", is_flag=True, help="A seconds-long run on a tiny corpus (checks the wiring).")
+@click.option("--smoke", is_flag=True, help="A seconds-long run on a slice of the embedded corpus, "
+              "whatever --corpus says (checks the wiring; its numbers mean nothing).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every run.")
 @click.option("--threads", type=int, default=1, show_default=True,
               help="torch threads (neural experiments); 1 makes CPU seconds comparable.")
@@ -50,6 +51,8 @@ def experiment(name, list_them, corpora, budget, output, smoke, seed, threads):
     settings = Settings(corpora=tuple(corpora) or None, budget=seconds, smoke=smoke, seed=seed)
     settings.corpus_names()                    # a bad --corpus fails before any work
     folder = Path(output) if output else Path("experiments") / name
+    click.echo(f"{name}: running (expected {module.EXPECTED} at the default budget); results in "
+               f"{folder}", err=True)
     trains = module.DEFAULT_BUDGET is not None         # experiments without training skip torch
     outcome = _with_threads(threads, lambda: run_experiment(name, settings, folder)) if trains \
         else run_experiment(name, settings, folder)

@@ -54,7 +54,7 @@ class Verdict:
         return {"outcome": self.outcome, "reasons": list(self.reasons)}
 
 
-def decide(checks: list[tuple[bool, str]], all_needed: int | None = None) -> Verdict:
+def decide(checks: list[tuple[bool, str]]) -> Verdict:
     """holds if every check passes, does not hold if none does, partly otherwise; each reason
     is prefixed by whether its check passed."""
     passed = sum(ok for ok, _ in checks)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from nextword.experiments.base import Table, decide, figure
+from nextword.experiments.base import Table, Verdict, decide, figure
 from nextword.experiments.neural_common import (per_run_seconds, prepare, recurrent_config,
                                                 scale_of, train_config, train_run)
 from nextword.neural.batching import batchify
@@ -75,7 +75,7 @@ def _line(rows):
     return lambda T: float(slope * T + intercept)
 
 
-def verdict(numbers: dict) -> "Verdict":
+def verdict(numbers: dict) -> Verdict:
     rows = sorted(numbers["rows"], key=lambda r: r["bptt"])
     x = np.array([r["bptt"] for r in rows], float)
     y = np.array([r["saved_bytes_per_step"] for r in rows], float)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from nextword.experiments.base import Table, decide, figure, relative_change
+from nextword.experiments.base import Table, Verdict, decide, figure, relative_change
 from nextword.experiments.neural_common import (per_run_seconds, prepare, recurrent_config,
                                                 scale_of, train_config, train_run)
 from nextword.neural.layers import lecture_dropout
@@ -83,7 +83,7 @@ def run(settings) -> dict:
             "size": size, "seconds_per_run": seconds, "rows": rows, "scaling": scaling}
 
 
-def verdict(numbers: dict) -> "Verdict":
+def verdict(numbers: dict) -> Verdict:
     rows = sorted(numbers["rows"], key=lambda r: r["p"])
     none = rows[0]
     lowest = min(p["valid_ppl"] for p in none["curve"])

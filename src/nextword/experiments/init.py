@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from nextword.experiments.base import Table, decide, figure, relative_change
+from nextword.experiments.base import Table, Verdict, decide, figure, relative_change
 from nextword.experiments.neural_common import (per_run_seconds, prepare, recurrent_config,
                                                 scale_of, train_config, train_run)
 from nextword.neural.layers import init_weights
@@ -86,7 +86,7 @@ def run(settings) -> dict:
     return {"corpus": data.corpus, "constant": CONSTANT, "seconds_per_run": seconds, "rows": rows}
 
 
-def verdict(numbers: dict) -> "Verdict":
+def verdict(numbers: dict) -> Verdict:
     at = {r["init"]: r for r in numbers["rows"]}
     equal, xavier = at["all-equal"], at["xavier"]
     gain = relative_change(equal["valid_perplexity"], xavier["valid_perplexity"])

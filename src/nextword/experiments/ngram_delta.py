@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from nextword.evaluate import evaluate
-from nextword.experiments.base import Table, decide, figure, load_splits
+from nextword.experiments.base import Table, Verdict, decide, figure, load_splits
 from nextword.experiments.ngram_common import count, fit
 from nextword.ngram.estimators import AddDelta
 from nextword.text.vocabulary import Vocabulary
@@ -54,7 +54,7 @@ def _best(rows: list) -> dict:
                      "test_perplexity": r["test_perplexity"]} for n, r in best.items()}
 
 
-def verdict(numbers: dict) -> "Verdict":
+def verdict(numbers: dict) -> Verdict:
     rows = numbers["rows"]
     zeros = max(r["test_zero_prob_share"] for r in rows)
     at = {(r["n"], r["delta"]): r["valid_perplexity"] for r in rows}

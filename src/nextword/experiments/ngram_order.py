@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from nextword.evaluate import evaluate
-from nextword.experiments.base import Table, decide, figure, load_splits, relative_change
+from nextword.experiments.base import Table, Verdict, decide, figure, load_splits, relative_change
 from nextword.experiments.ngram_common import array_bytes, count, fit, match_rows, stored_ngrams
 from nextword.generate import SamplingConfig, generate
 from nextword.ngram.counts import PaddedStream
@@ -87,7 +87,7 @@ def _samples(model, judge, counts, seed, number) -> dict:
             "example": " ".join(sentences[0][:30])}
 
 
-def verdict(numbers: dict) -> "Verdict":
+def verdict(numbers: dict) -> Verdict:
     rows = numbers["rows"]
     by = {}
     for r in rows:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from nextword.evaluate import evaluate
-from nextword.experiments.base import Table, decide, figure, load_splits, num_tokens
+from nextword.experiments.base import Table, Verdict, decide, figure, load_splits, num_tokens
 from nextword.experiments.ngram_common import array_bytes, count, fit, stored_ngrams
 from nextword.ngram.kneser_ney import ModifiedKneserNey
 from nextword.text.vocabulary import Vocabulary
@@ -60,7 +60,7 @@ def _laws(rows: list) -> list:
     return laws
 
 
-def verdict(numbers: dict) -> "Verdict":
+def verdict(numbers: dict) -> Verdict:
     rows, laws = numbers["rows"], numbers["laws"]
 
     def grows(corpus, pruned):

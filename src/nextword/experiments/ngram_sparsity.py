@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from nextword.evaluate import evaluate
-from nextword.experiments.base import Table, decide, figure, load_splits
+from nextword.experiments.base import Table, Verdict, decide, figure, load_splits, num_tokens
 from nextword.experiments.ngram_common import count, fit, match_rows
 from nextword.ngram.counts import PaddedStream
 from nextword.ngram.estimators import MLE, AddDelta
@@ -66,11 +66,11 @@ def run(settings) -> dict:
             "kneser_ney_perplexity": evaluate(fit(counts, vocab, n, KneserNey(discount_fallback=True)),
                                               splits.test).perplexity,
         })
-    return {"corpus": corpus, "delta": DELTA, "train_tokens": counts.counts[1].sum().item(),
+    return {"corpus": corpus, "delta": DELTA, "train_tokens": num_tokens(splits.train),
             "test_tokens": int(predicted.sum()), "vocabulary": len(vocab), "orders": rows}
 
 
-def verdict(numbers: dict) -> "Verdict":
+def verdict(numbers: dict) -> Verdict:
     rows = {r["n"]: r for r in numbers["orders"]}
     high = [r for n, r in rows.items() if n >= 2]
     a = all(r["unseen_ngram_share"] > 0 and r["mle_perplexity"] == math.inf

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from nextword.experiments.base import Table, decide, figure, relative_change
+from nextword.experiments.base import Table, Verdict, decide, figure, relative_change
 from nextword.experiments.neural_common import (prepare, recurrent_config, scale_of,
                                                 train_config, train_run)
 
@@ -71,7 +71,7 @@ def mean_curve(numbers: dict, name: str) -> list:
     return [float(np.mean([r["curve"][i]["valid_ppl"] for r in runs])) for i in range(length)]
 
 
-def verdict(numbers: dict) -> "Verdict":
+def verdict(numbers: dict) -> Verdict:
     names = list(numbers["grid"])
     final = {n: mean_curve(numbers, n)[-1] for n in names}
 

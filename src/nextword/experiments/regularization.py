@@ -6,7 +6,7 @@ training perplexity (dropout off) and validation perplexity over time.
 """
 from __future__ import annotations
 
-from nextword.experiments.base import Table, decide, figure
+from nextword.experiments.base import Table, Verdict, decide, figure
 from nextword.experiments.dropout import SIZE, TRAIN_FRACTION
 from nextword.experiments.neural_common import (per_run_seconds, prepare, recurrent_config,
                                                 scale_of, train_config, train_run)
@@ -40,7 +40,7 @@ def run(settings) -> dict:
             "size": size, "seconds_per_run": seconds, "rows": rows}
 
 
-def verdict(numbers: dict) -> "Verdict":
+def verdict(numbers: dict) -> Verdict:
     none, reg = numbers["rows"]
     last = reg["curve"][-1]
     gap = last["valid_ppl"] / last["train_ppl"]
