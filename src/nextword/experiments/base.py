@@ -156,6 +156,12 @@ def figure(title: str, xlabel: str, ylabel: str, size=(6.4, 4.2)):
     return fig, ax
 
 
+def rule_of(docstring: str) -> str:
+    """The decision rule an experiment's docstring states under "Decision rule, fixed before any
+    run:", as one line (the docstring is where a reader finds it; runs and --list quote it)."""
+    return " ".join(docstring.split("Decision rule, fixed before any run:", 1)[1].split())
+
+
 def relative_change(old: float, new: float) -> float:
     """(old - new) / old: the share by which `new` is lower than `old`."""
     return (old - new) / old if old else math.nan

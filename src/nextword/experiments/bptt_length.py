@@ -5,13 +5,20 @@ training stream as one segment (T ≈ 29,000 steps per column on PTB) would not 
 LSTM is trained for the same time with T = 5, 20, 35, 100, 200; recorded: training tokens/s,
 the bytes of the tensors autograd saves for one step's backward pass (measured with
 torch.autograd.graph.saved_tensors_hooks), and validation perplexity after the fixed time.
+
+Decision rule, fixed before any run:
+    Holds if all of: (a) the memory saved for backward grows in proportion to T (a straight
+    line through the measured points with R² > 0.99), so the whole training stream as one segment
+    would need more than 1 GiB, unlike T = 100; (b) after the same training time, T = 100 reaches a
+    validation perplexity within 5% of the best T; (c) T = 100 trains at least as many tokens per
+    second as T = 5 (longer segments cost no speed). Partly if some hold, does not hold if none does.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from nextword.experiments.base import Table, Verdict, decide, figure
+from nextword.experiments.base import Table, Verdict, decide, figure, rule_of
 from nextword.experiments.neural_common import (per_run_seconds, prepare, recurrent_config,
                                                 scale_of, train_config, train_run)
 from nextword.neural.batching import batchify
@@ -23,11 +30,7 @@ CLAIM = "Truncated segments of about 100 tokens make training feasible."
 EXPECTED = "12 min"
 DEFAULT_BUDGET = 600.0
 LENGTHS = {False: (5, 20, 35, 100, 200), True: (2, 5)}
-RULE = """Holds if all of: (a) the memory saved for backward grows in proportion to T (a straight
-line through the measured points with R² > 0.99), so the whole training stream as one segment
-would need more than 1 GiB, unlike T = 100; (b) after the same training time, T = 100 reaches a
-validation perplexity within 5% of the best T; (c) T = 100 trains at least as many tokens per
-second as T = 5 (longer segments cost no speed). Partly if some hold, does not hold if none does."""
+RULE = rule_of(__doc__)
 
 
 def saved_bytes(net, config, data, T: int) -> int:
@@ -124,7 +127,7 @@ def plots(numbers: dict) -> list:
     twin.set_ylabel("memory saved for backward (MB)")
     ax.legend(loc="upper center", fontsize=8)
     twin.legend(loc="center right", fontsize=8)
-    fig2, ax2 = figure("Learning curves by segment length", "training time (s)", "validation perplexity (log scale)")
+    fig2, ax2 = figure("Learning curves by segment length", "training time (CPU seconds)", "validation perplexity (log scale)")
     for r in rows:
         ax2.plot([p["train_s"] for p in r["curve"]], [p["valid_ppl"] for p in r["curve"]], "o-", label=f"T = {r['bptt']}")
     ax2.set_yscale("log")

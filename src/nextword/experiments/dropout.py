@@ -9,13 +9,21 @@ scale by 1 - p at test time, `nextword.neural.layers.lecture_dropout`) against P
 inverted dropout (scale by 1/(1 - p) while training), the output weights divided by (1 - p)
 for the lecture's network: the largest difference between their outputs, with the same mask
 while training and at test time.
+
+Decision rule, fixed before any run:
+    Holds if all of: (a) without dropout the model overfits: its final validation perplexity
+    is at least 5% above its own minimum during the run; (b) with the best p > 0 the final validation
+    perplexity is lower than without dropout; (c) the final gap (validation perplexity / training
+    perplexity) shrinks as p grows (strictly, over p = 0, 0.2, 0.5, 0.65); (d) the lecture's
+    test-time scaling and PyTorch's inverted dropout give the same outputs (largest relative
+    difference below 1e-5, training and test). Partly if some hold, does not hold if none does.
 """
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-from nextword.experiments.base import Table, Verdict, decide, figure, relative_change
+from nextword.experiments.base import Table, Verdict, decide, figure, relative_change, rule_of
 from nextword.experiments.neural_common import (per_run_seconds, prepare, recurrent_config,
                                                 scale_of, train_config, train_run)
 from nextword.neural.layers import lecture_dropout
@@ -27,12 +35,7 @@ DEFAULT_BUDGET = 480.0
 PROBABILITIES = (0.0, 0.2, 0.5, 0.65)
 TRAIN_FRACTION = 0.1
 SIZE = {False: 256, True: 12}
-RULE = """Holds if all of: (a) without dropout the model overfits: its final validation perplexity
-is at least 5% above its own minimum during the run; (b) with the best p > 0 the final validation
-perplexity is lower than without dropout; (c) the final gap (validation perplexity / training
-perplexity) shrinks as p grows (strictly, over p = 0, 0.2, 0.5, 0.65); (d) the lecture's
-test-time scaling and PyTorch's inverted dropout give the same outputs (largest relative
-difference below 1e-5, training and test). Partly if some hold, does not hold if none does."""
+RULE = rule_of(__doc__)
 
 
 def _gap(r) -> float:
@@ -122,7 +125,7 @@ def tables(numbers: dict) -> list:
 
 def plots(numbers: dict) -> list:
     fig, ax = figure(f"Dropout: training and validation perplexity ({numbers['corpus']}, "
-                     f"{100 * numbers['train_fraction']:g}% of train)", "training time (s)",
+                     f"{100 * numbers['train_fraction']:g}% of train)", "training time (CPU seconds)",
                      "perplexity (log scale)")
     for i, r in enumerate(numbers["rows"]):
         ax.plot([p["train_s"] for p in r["curve"]], [p["valid_ppl"] for p in r["curve"]], "o-",

@@ -6,13 +6,19 @@ N(0, 1). After training we count the distinct hidden units: unit j is the row j 
 [W_ih | W_hh | b_ih + b_hh], two units are the same when the cosine of their rows is above
 0.999 (zero rows count as one unit), and the numerical rank of W_hh (singular values above
 1e-4 of the largest).
+
+Decision rule, fixed before any run:
+    Holds if (a) after training from all-equal weights the hidden layer has 1 distinct unit
+    and W_hh rank 1 (the units stayed copies of each other), and (b) from Xavier every unit is
+    distinct and the validation perplexity is at least 10% lower than from all-equal weights.
+    Partly if one holds. Zeros, uniform(±0.1) and N(0, 1) are reported, not judged.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from nextword.experiments.base import Table, Verdict, decide, figure, relative_change
+from nextword.experiments.base import Table, Verdict, decide, figure, relative_change, rule_of
 from nextword.experiments.neural_common import (per_run_seconds, prepare, recurrent_config,
                                                 scale_of, train_config, train_run)
 from nextword.neural.layers import init_weights
@@ -23,10 +29,7 @@ EXPECTED = "6 min"
 DEFAULT_BUDGET = 300.0
 CONSTANT = 0.05
 SCHEMES = ("all-equal", "zeros", "xavier", "uniform", "normal")
-RULE = """Holds if (a) after training from all-equal weights the hidden layer has 1 distinct unit
-and W_hh rank 1 (the units stayed copies of each other), and (b) from Xavier every unit is
-distinct and the validation perplexity is at least 10% lower than from all-equal weights.
-Partly if one holds. Zeros, uniform(±0.1) and N(0, 1) are reported, not judged."""
+RULE = rule_of(__doc__)
 
 
 def initialise(scheme: str):
@@ -113,7 +116,7 @@ def tables(numbers: dict) -> list:
 
 
 def plots(numbers: dict) -> list:
-    fig, ax = figure(f"Initialisation of an Elman RNN ({numbers['corpus']})", "training time (s)",
+    fig, ax = figure(f"Initialisation of an Elman RNN ({numbers['corpus']})", "training time (CPU seconds)",
                      "validation perplexity (log scale)")
     for r in numbers["rows"]:
         points = [p for p in r["curve"] if np.isfinite(p["valid_ppl"])]

@@ -4,13 +4,19 @@ Add-δ gives every word δ pseudo-counts after every seen context, so no probabi
 any δ > 0; how much mass δ takes from the seen words is what changes. For δ from 1 (Laplace)
 down to 1e-4 and n = 1..5 we record valid and test perplexity and the share of test tokens
 with probability 0, and where the best δ lies for each order.
+
+Decision rule, fixed before any run:
+    Holds if (a) no test token gets probability 0 for any δ > 0 at any order n = 1..5 and
+    (b) δ = 0.25 gives a lower validation perplexity than Laplace (δ = 1) at every n >= 2. Partly if
+    only one of them holds. The best δ per order (lowest validation perplexity) is reported, not
+    judged: the lecture names 0.25 as an example of a small δ, not as the optimum.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from nextword.evaluate import evaluate
-from nextword.experiments.base import Table, Verdict, decide, figure, load_splits
+from nextword.experiments.base import Table, Verdict, decide, figure, load_splits, rule_of
 from nextword.experiments.ngram_common import count, fit
 from nextword.ngram.estimators import AddDelta
 from nextword.text.vocabulary import Vocabulary
@@ -21,10 +27,7 @@ EXPECTED = "1 min"
 DEFAULT_BUDGET = None
 DELTAS = (1.0, 0.5, 0.25, 0.1, 0.05, 0.02, 0.01, 3e-3, 1e-3, 3e-4, 1e-4)
 ORDERS = (1, 2, 3, 4, 5)
-RULE = """Holds if (a) no test token gets probability 0 for any δ > 0 at any order n = 1..5 and
-(b) δ = 0.25 gives a lower validation perplexity than Laplace (δ = 1) at every n >= 2. Partly if
-only one of them holds. The best δ per order (lowest validation perplexity) is reported, not
-judged: the lecture names 0.25 as an example of a small δ, not as the optimum."""
+RULE = rule_of(__doc__)
 
 
 def run(settings) -> dict:

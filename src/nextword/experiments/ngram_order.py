@@ -6,13 +6,21 @@ the bytes of the stored arrays; the share of test n-grams never seen in training
 modified Kneser–Ney model of each order, 60 sampled sentences whose coherence is judged by a
 small LSTM trained on the same text (perplexity of the samples under it: lower = more like
 real text), with the share of the samples' 4-grams copied from the training text.
+
+Decision rule, fixed before any run:
+    Holds if all of: (a) larger: the stored n-grams and bytes grow strictly with n for every
+    estimator; (b) sparser: the share of test n-grams never seen in training grows strictly with n;
+    (c) more coherent: the LSTM judge's perplexity of the samples falls strictly from n = 1 to 2 to 3;
+    (d) the return of a larger n diminishes: modified Kneser–Ney's test perplexity improves by less
+    than 2% from n = 5 to n = 6. Partly if some hold, does not hold if none does.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from nextword.evaluate import evaluate
-from nextword.experiments.base import Table, Verdict, decide, figure, load_splits, relative_change
+from nextword.experiments.base import (Table, Verdict, decide, figure, load_splits, relative_change,
+                                       rule_of)
 from nextword.experiments.ngram_common import array_bytes, count, fit, match_rows, stored_ngrams
 from nextword.generate import SamplingConfig, generate
 from nextword.ngram.counts import PaddedStream
@@ -28,11 +36,7 @@ ESTIMATORS = {"katz": {}, "add-delta": {"delta": 0.25}, "kneser-ney": {"discount
               "modified-kneser-ney": {"discount_fallback": True}}
 SAMPLED_WITH = "modified-kneser-ney"
 SAMPLES = {False: 60, True: 6}        # sentences per order: full run, smoke
-RULE = """Holds if all of: (a) larger: the stored n-grams and bytes grow strictly with n for every
-estimator; (b) sparser: the share of test n-grams never seen in training grows strictly with n;
-(c) more coherent: the LSTM judge's perplexity of the samples falls strictly from n = 1 to 2 to 3;
-(d) the return of a larger n diminishes: modified Kneser–Ney's test perplexity improves by less
-than 2% from n = 5 to n = 6. Partly if some hold, does not hold if none does."""
+RULE = rule_of(__doc__)
 
 
 def run(settings) -> dict:

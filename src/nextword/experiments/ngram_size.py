@@ -4,13 +4,20 @@ Modified Kneser–Ney 5-gram models of the first 1%, 3%, 10%, 30% and 100% of th
 of PTB and WikiText-2, without pruning and with count cut-offs (n-grams of order >= 3 seen once
 dropped, KenLM's --prune 0 0 1 1 1): stored n-grams and bytes against training tokens, test
 perplexity, and the growth law stored = a · N^b fitted by least squares in log-log space.
+
+Decision rule, fixed before any run:
+    Holds if, on every corpus, (a) the stored n-grams grow strictly with the training tokens
+    without pruning, (b) the fitted exponent b of stored = a · N^b is at least 0.5 without pruning
+    (growth close to proportional, not a saturating curve), and (c) with count cut-offs the model
+    still grows strictly. Partly if some hold, does not hold if none does.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from nextword.evaluate import evaluate
-from nextword.experiments.base import Table, Verdict, decide, figure, load_splits, num_tokens
+from nextword.experiments.base import (Table, Verdict, decide, figure, load_splits, num_tokens,
+                                       rule_of)
 from nextword.experiments.ngram_common import array_bytes, count, fit, stored_ngrams
 from nextword.ngram.kneser_ney import ModifiedKneserNey
 from nextword.text.vocabulary import Vocabulary
@@ -22,10 +29,7 @@ DEFAULT_BUDGET = None
 ORDER = 5
 FRACTIONS = (0.01, 0.03, 0.1, 0.3, 1.0)
 PRUNE = (0, 0, 1, 1, 1)
-RULE = """Holds if, on every corpus, (a) the stored n-grams grow strictly with the training tokens
-without pruning, (b) the fitted exponent b of stored = a · N^b is at least 0.5 without pruning
-(growth close to proportional, not a saturating curve), and (c) with count cut-offs the model
-still grows strictly. Partly if some hold, does not hold if none does."""
+RULE = rule_of(__doc__)
 
 
 def run(settings) -> dict:

@@ -8,6 +8,13 @@ the share whose (n-1)-word context never occur in the training text; then score 
 with MLE (unseen contexts backing off, so that only problem 1 is left), add-δ (δ = 0.25) and
 interpolated Kneser–Ney (backoff), and report each perplexity and the share of test tokens
 that MLE gives probability 0.
+
+Decision rule, fixed before any run:
+    Holds if (a) for every n >= 2 a positive share of the test n-grams never occurs in
+    training and MLE (unseen contexts backing off) gives a positive share of the test tokens
+    probability 0, so its test perplexity is infinite; (b) the share of unseen contexts is positive for every n >= 3 and grows
+    with n; (c) add-δ (0.25) and Kneser–Ney backoff both give a finite test perplexity at every n.
+    Partly if some of (a)-(c) hold, does not hold if none does.
 """
 from __future__ import annotations
 
@@ -16,7 +23,8 @@ import math
 import numpy as np
 
 from nextword.evaluate import evaluate
-from nextword.experiments.base import Table, Verdict, decide, figure, load_splits, num_tokens
+from nextword.experiments.base import (Table, Verdict, decide, figure, load_splits, num_tokens,
+                                       rule_of)
 from nextword.experiments.ngram_common import count, fit, match_rows
 from nextword.ngram.counts import PaddedStream
 from nextword.ngram.estimators import MLE, AddDelta
@@ -30,11 +38,7 @@ EXPECTED = "1 min"
 DEFAULT_BUDGET = None
 ORDERS = (1, 2, 3, 4, 5, 6)
 DELTA = 0.25
-RULE = """Holds if (a) for every n >= 2 a positive share of the test n-grams never occurs in
-training and MLE (unseen contexts backing off) gives a positive share of the test tokens
-probability 0, so its test perplexity is infinite; (b) the share of unseen contexts is positive for every n >= 3 and grows
-with n; (c) add-δ (0.25) and Kneser–Ney backoff both give a finite test perplexity at every n.
-Partly if some of (a)-(c) hold, does not hold if none does."""
+RULE = rule_of(__doc__)
 
 
 def run(settings) -> dict:

@@ -4,6 +4,13 @@ SGD, Adagrad, RMSprop, Adam, AdamW and NAdamW train the same LSTM for the same t
 runs a short search over three learning rates (seed 0, a third of the budget shared by all
 searches); its best rate by validation perplexity then trains with 2 seeds for the rest. AdamW
 and NAdamW use decoupled weight decay 0.01, the others none; clipping at 1 for all.
+
+Decision rule, fixed before any run:
+    On the mean over seeds of the final runs: (a) Adagrad stalls: its validation perplexity
+    improves by less than 5% over the second half of its run (from the midpoint to the end) while
+    Adam's improves by more than 10%; (b) Adam is a safe start: its final perplexity is within 10% of
+    the best optimizer's; (c) NAdamW is at least as good as Adam at the end. Holds if all three,
+    partly if one or two, does not hold if none.
 """
 from __future__ import annotations
 
@@ -12,7 +19,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from nextword.experiments.base import Table, Verdict, decide, figure, relative_change
+from nextword.experiments.base import Table, Verdict, decide, figure, relative_change, rule_of
 from nextword.experiments.neural_common import (prepare, recurrent_config, scale_of,
                                                 train_config, train_run)
 
@@ -26,11 +33,7 @@ WEIGHT_DECAY = {"adamw": 0.01, "nadamw": 0.01}
 SEEDS = (0, 1)
 SEARCH_SHARE = 1 / 3
 EVALS = 6                                 # curve points per final run: the midpoint is one
-RULE = """On the mean over seeds of the final runs: (a) Adagrad stalls: its validation perplexity
-improves by less than 5% over the second half of its run (from the midpoint to the end) while
-Adam's improves by more than 10%; (b) Adam is a safe start: its final perplexity is within 10% of
-the best optimizer's; (c) NAdamW is at least as good as Adam at the end. Holds if all three,
-partly if one or two, does not hold if none."""
+RULE = rule_of(__doc__)
 
 
 def run(settings) -> dict:
@@ -112,7 +115,7 @@ def tables(numbers: dict) -> list:
 
 def plots(numbers: dict) -> list:
     fig, ax = figure(f"Optimizers on the same LSTM and time ({numbers['corpus']})",
-                     "training time (s)", "validation perplexity (log scale)")
+                     "training time (CPU seconds)", "validation perplexity (log scale)")
     for i, name in enumerate(numbers["grid"]):
         for j, r in enumerate(x for x in numbers["final"] if x["optimizer"] == name):
             points = [p for p in r["curve"] if math.isfinite(p["valid_ppl"])]

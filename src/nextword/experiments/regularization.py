@@ -3,10 +3,17 @@
 The dropout experiment's large LSTM on 10% of the training lines, trained twice for the same
 time with AdamW: without regularisation, and with dropout 0.5 and weight decay 0.1. Curves of
 training perplexity (dropout off) and validation perplexity over time.
+
+Decision rule, fixed before any run:
+    With R the regularised run and N the one without: holds if all of (a) R fits its training
+    text much better than its validation text (validation / training perplexity >= 1.2 at the end);
+    (b) R's validation perplexity at the end is within 2% of its own minimum (its overfitting does
+    no harm); (c) R's final validation perplexity is lower than N's best. Partly if some hold, does
+    not hold if none does.
 """
 from __future__ import annotations
 
-from nextword.experiments.base import Table, Verdict, decide, figure
+from nextword.experiments.base import Table, Verdict, decide, figure, rule_of
 from nextword.experiments.dropout import SIZE, TRAIN_FRACTION
 from nextword.experiments.neural_common import (per_run_seconds, prepare, recurrent_config,
                                                 scale_of, train_config, train_run)
@@ -17,11 +24,7 @@ EXPECTED = "8 min"
 DEFAULT_BUDGET = 360.0
 ARMS = {"none": dict(dropout=0.0, weight_decay=0.0),
         "dropout 0.5 + weight decay 0.1": dict(dropout=0.5, weight_decay=0.1)}
-RULE = """With R the regularised run and N the one without: holds if all of (a) R fits its training
-text much better than its validation text (validation / training perplexity >= 1.2 at the end);
-(b) R's validation perplexity at the end is within 2% of its own minimum (its overfitting does
-no harm); (c) R's final validation perplexity is lower than N's best. Partly if some hold, does
-not hold if none does."""
+RULE = rule_of(__doc__)
 
 
 def run(settings) -> dict:
@@ -69,7 +72,7 @@ def tables(numbers: dict) -> list:
 
 def plots(numbers: dict) -> list:
     fig, ax = figure(f"Regularisation: training and validation perplexity ({numbers['corpus']})",
-                     "training time (s)", "perplexity (log scale)")
+                     "training time (CPU seconds)", "perplexity (log scale)")
     for i, r in enumerate(numbers["rows"]):
         ax.plot([p["train_s"] for p in r["curve"]], [p["valid_ppl"] for p in r["curve"]], "o-",
                 color=f"C{i}", label=f"{r['arm']}: validation")

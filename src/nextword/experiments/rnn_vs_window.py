@@ -5,6 +5,12 @@ the validation text with the state reset every k tokens (k = 1..100, and never):
 cut into chunks of k tokens, each read from the initial state, so a token sees at most the
 previous tokens of its chunk. A model that uses distant words keeps improving as k grows; the
 window model can gain nothing beyond k = window + 1.
+
+Decision rule, fixed before any run:
+    With k0 = window + 1 = 5 (the window model's whole context): holds if (a) the LSTM's
+    and (b) the RNN's validation perplexity with resets every 100 tokens is at least 3% lower than
+    with resets every 5 tokens, and (c) the window model's changes by less than 1% between the two.
+    Partly if some hold, does not hold if none does.
 """
 from __future__ import annotations
 
@@ -12,7 +18,7 @@ import math
 
 import torch
 
-from nextword.experiments.base import HOLDS, PARTLY, DOES_NOT_HOLD, Table, Verdict, figure
+from nextword.experiments.base import DOES_NOT_HOLD, HOLDS, PARTLY, Table, Verdict, figure, rule_of
 from nextword.experiments.neural_common import (per_run_seconds, prepare, recurrent_config,
                                                 scale_of, train_config, train_run, window_config)
 from nextword.neural.model import target_logprobs
@@ -24,10 +30,7 @@ DEFAULT_BUDGET = 360.0
 WINDOW = 4
 RESETS = (1, 2, 3, 5, 10, 20, 50, 100, None)          # None: never reset
 EVAL_TOKENS = {False: 8_000, True: 300}
-RULE = """With k0 = window + 1 = 5 (the window model's whole context): holds if (a) the LSTM's
-and (b) the RNN's validation perplexity with resets every 100 tokens is at least 3% lower than
-with resets every 5 tokens, and (c) the window model's changes by less than 1% between the two.
-Partly if some hold, does not hold if none does."""
+RULE = rule_of(__doc__)
 
 
 @torch.inference_mode()

@@ -8,12 +8,18 @@ The loss is always the true next word's; no gradient flows through a sampled inp
 teacher-forced run sets the number of updates (its share of the budget in time); the others,
 slower per step (they need the full softmax at each step to sample), make as many updates.
 Validation perplexity is measured with teacher forcing, as every perplexity is.
+
+Decision rule, fixed before any run:
+    After the same number of updates: holds if teacher forcing's validation perplexity is at
+    least 10% lower than training on the model's own samples; partly if lower by less than 10%; does
+    not hold otherwise. Scheduled sampling is reported beside them, not judged.
 """
 from __future__ import annotations
 
 import torch
 
-from nextword.experiments.base import HOLDS, PARTLY, DOES_NOT_HOLD, Table, Verdict, figure, relative_change
+from nextword.experiments.base import (DOES_NOT_HOLD, HOLDS, PARTLY, Table, Verdict, figure,
+                                       relative_change, rule_of)
 from nextword.experiments.neural_common import (prepare, recurrent_config, scale_of, train_config,
                                                 train_run)
 
@@ -25,9 +31,7 @@ TEACHER_SHARE = 0.25                     # of the budget: the teacher-forced run
 ARMS = {"teacher forcing": lambda f: 0.0,
         "own samples": lambda f: 1.0,
         "scheduled sampling": lambda f: 0.5 * f}      # share of own samples at training fraction f
-RULE = """After the same number of updates: holds if teacher forcing's validation perplexity is at
-least 10% lower than training on the model's own samples; partly if lower by less than 10%; does
-not hold otherwise. Scheduled sampling is reported beside them, not judged."""
+RULE = rule_of(__doc__)
 
 
 def sampling_step(own_share):

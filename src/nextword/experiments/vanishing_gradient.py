@@ -6,13 +6,20 @@ over the columns of a validation batch. The gradients come from PyTorch's autogr
 networks run one step at a time so that every h(i) is a node of the graph; for the Elman RNN
 the same numbers come from the hand-written BPTT (`nextword.reference.rnn.hidden_gradients`)
 with the network's weights copied in, as a check of both.
+
+Decision rule, fixed before any run:
+    At distance d = t - i = 50 (smoke: 8), with r = ‖∂J(t)/∂h(t-d)‖ / ‖∂J(t)/∂h(t)‖ for the
+    trained models: holds if (a) r < 0.01 for the Elman RNN (the gradient has vanished by a factor
+    100) and (b) the LSTM's r is at least 10 times the Elman RNN's. Partly if one holds. The
+    agreement of the hand-written BPTT with autograd is reported beside the verdict (a relative
+    error below 1e-4 expected: float32 against float64).
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from nextword.experiments.base import HOLDS, PARTLY, DOES_NOT_HOLD, Table, Verdict, figure
+from nextword.experiments.base import DOES_NOT_HOLD, HOLDS, PARTLY, Table, Verdict, figure, rule_of
 from nextword.experiments.neural_common import (per_run_seconds, prepare, recurrent_config,
                                                 scale_of, train_config, train_run)
 from nextword.neural.recurrent import build_net
@@ -26,11 +33,7 @@ DEFAULT_BUDGET = 240.0
 STEPS = {False: 80, True: 12}          # T: the loss J(T) is sent back to h(0..T)
 DISTANCE = {False: 50, True: 8}        # the distance at which the verdict compares
 COLUMNS = 16
-RULE = """At distance d = t - i = 50 (smoke: 8), with r = ‖∂J(t)/∂h(t-d)‖ / ‖∂J(t)/∂h(t)‖ for the
-trained models: holds if (a) r < 0.01 for the Elman RNN (the gradient has vanished by a factor
-100) and (b) the LSTM's r is at least 10 times the Elman RNN's. Partly if one holds. The
-agreement of the hand-written BPTT with autograd is reported beside the verdict (a relative
-error below 1e-4 expected: float32 against float64)."""
+RULE = rule_of(__doc__)
 
 
 def state_gradients(net, inputs: torch.Tensor, targets: torch.Tensor) -> np.ndarray:

@@ -6,10 +6,17 @@ Elman RNN and an LSTM whose hidden size is chosen so that their parameter count 
 window-4 model's, trained for the same time. Recorded: validation perplexity (on the first
 4,000 validation tokens), parameters in total and in W (the hidden layer that reads the
 window), tokens trained.
+
+Decision rule, fixed before any run:
+    Holds if all of: (a) W's parameters grow linearly with the window (the same increase
+    per added word); (b) validation perplexity improves by more than 10% from window 1 to the best
+    window (a short window is too small); (c) the better of the RNN and the LSTM, at the parameter
+    count of the window-4 model and the same training time, reaches a lower validation perplexity
+    than the best window model. Partly if some hold, does not hold if none does.
 """
 from __future__ import annotations
 
-from nextword.experiments.base import Table, Verdict, decide, figure, relative_change
+from nextword.experiments.base import Table, Verdict, decide, figure, relative_change, rule_of
 from nextword.experiments.neural_common import (per_run_seconds, prepare, recurrent_config,
                                                 scale_of, train_config, train_run, window_config)
 
@@ -21,11 +28,7 @@ DEFAULT_BUDGET = 600.0
 WINDOWS = (1, 2, 3, 4, 5, 6, 8)
 SMOKE_WINDOWS = (1, 4)
 MATCHED_WINDOW = 4
-RULE = """Holds if all of: (a) W's parameters grow linearly with the window (the same increase
-per added word); (b) validation perplexity improves by more than 10% from window 1 to the best
-window (a short window is too small); (c) the better of the RNN and the LSTM, at the parameter
-count of the window-4 model and the same training time, reaches a lower validation perplexity
-than the best window model. Partly if some hold, does not hold if none does."""
+RULE = rule_of(__doc__)
 
 
 def run(settings) -> dict:
