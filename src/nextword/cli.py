@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "query": "nextword.commands.query:query_command",
     "mix": "nextword.commands.mix:mix",
     "adapt": "nextword.commands.adapt:adapt",
+    "experiment": "nextword.commands.experiment:experiment",
 }
 
 

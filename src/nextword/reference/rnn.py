@@ -195,6 +195,26 @@ def wh_contributions(params: Params, cache: Cache, t: int) -> np.ndarray:
     return terms
 
 
+def hidden_gradients(params: Params, cache: Cache, t: int) -> np.ndarray:
+    """∂J(t)/∂h(i) for i = 0..t of the per-step loss J(t), shape (t+1, H): row i is h(i)'s.
+
+        ∂J(t)/∂h(t)   = U^T (ŷ(t) - y(t))
+        ∂J(t)/∂h(i-1) = W_h^T (∂J(t)/∂h(i) ⊙ (1 - h(i)²))        one step back, as in BPTT
+
+    The norm of row i against t - i shows how far back the loss still reaches (vanishing
+    gradients: the product of t - i factors W_h^T diag(1 - h²) shrinks geometrically).
+    """
+    if not 1 <= t <= cache.steps:
+        raise NextwordError(f"step t must be in 1..{cache.steps}, got {t}")
+    d_theta = np.exp(cache.log_y_hat[t])                                # (V,) ŷ(t)
+    d_theta[cache.targets[t - 1]] -= 1.0                                # ŷ(t) - y(t)
+    out = np.zeros((t + 1, params["W_h"].shape[0]), dtype=DTYPE)
+    out[t] = params["U"].T @ d_theta                                    # ∂J(t)/∂h(t)
+    for i in range(t, 0, -1):
+        out[i - 1] = params["W_h"].T @ (out[i] * (1.0 - cache.h[i] ** 2))
+    return out
+
+
 def finite_difference_gradients(params: Params, inputs: np.ndarray, targets: np.ndarray,
                                 epsilon: float = 1e-5, entries: dict | None = None) -> Params:
     """Central differences (J(θ + ε) - J(θ - ε)) / 2ε, entry by entry; `entries` optionally
