@@ -25,6 +25,7 @@ NEURAL_OPTIMIZERS = ["sgd", "adagrad", "rmsprop", "adam", "adamw", "nadamw"]
 # A new command is one file there plus one line here; its module is imported only when the
 # command runs (or `--help` lists it), so `nextword eval` on an n-gram model never imports torch.
 COMMANDS: dict[str, str] = {
+    "serve": "nextword.commands.serve:serve",
 }
 
 
