@@ -12,10 +12,14 @@ import math
 import threading
 import time
 from importlib import resources
+from typing import Literal
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import Field, create_model
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nextword.errors import NextwordError
 from nextword.generate import SamplingConfig
@@ -82,19 +86,27 @@ def create_app(explorer: Explorer, tokenizer: str = "whitespace", rate: float = 
         response.headers.update(SECURITY_HEADERS)
         return response
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError):
+        # FastAPI's own answer echoes the input, which may hold a NaN that JSON cannot carry
+        # (a 500); the field and the reason are what the client needs
+        return JSONResponse({"detail": [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""),
+                                         "type": e.get("type", "")} for e in error.errors()]},
+                            status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException):
+        # a body that cannot be parsed at all is malformed like any other: 422, not 400
+        status = 422 if error.status_code == 400 else error.status_code
+        return JSONResponse({"detail": error.detail}, status_code=status,
+                            headers=getattr(error, "headers", None))
+
     @app.exception_handler(NextwordError)
     async def nextword_error(request: Request, error: NextwordError):
         return JSONResponse({"detail": str(error)}, status_code=422)
 
     def tokens_of(text: str) -> list[str]:
         return explorer.tokenize(text)
-
-    def served(name: str):
-        try:
-            return explorer.by_name(name)
-        except KeyError:
-            names = ", ".join(m.name for m in explorer.models)
-            raise HTTPException(422, f"unknown model {name!r}; served: {names}") from None
 
     @app.get("/api/models", response_model=schemas.ModelsResponse, responses=PROBLEMS)
     def models() -> dict:
@@ -122,14 +134,22 @@ def create_app(explorer: Explorer, tokenizer: str = "whitespace", rate: float = 
         tokens = tokens_of(request.text)
         return {"tokens": tokens, "models": [m.score(tokens) for m in explorer.models]}
 
-    @app.post("/api/sample", response_model=schemas.SampleResponse, responses=PROBLEMS)
-    def sample(request: schemas.SampleRequest) -> dict:
+    # the served names, as an enum in the OpenAPI document
+    names = tuple(m.name for m in explorer.models)
+    SampleRequest = create_model("SampleRequest", __base__=schemas.SampleRequest,
+                                 model=(Literal[names], Field(names[0], description=
+                                        "Name of a served model (see /api/models).")))
+
+    def sample(request) -> dict:
         """Words drawn from one model after the text, each with the distribution it came from."""
-        model = served(request.model)
+        model = explorer.by_name(request.model)          # one of the names: validated
         config = SamplingConfig(request.temperature, request.top_k, request.top_p,
                                 request.max_length)
         return model.sample(tokens_of(request.text), config, request.seed, request.steps,
                             request.show)
+
+    sample.__annotations__["request"] = SampleRequest    # a class made here, not a name to resolve
+    app.post("/api/sample", response_model=schemas.SampleResponse, responses=PROBLEMS)(sample)
 
     @app.get("/", include_in_schema=False)
     def index():

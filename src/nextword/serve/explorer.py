@@ -129,10 +129,12 @@ class ServedModel:
         return ids, [t not in index for t in tokens]
 
     def top(self, logprobs: np.ndarray, k: int) -> list[dict]:
-        """The k most likely outcomes, most likely first (ties: lower id first)."""
-        k = min(k, len(logprobs))
-        candidates = np.argpartition(-logprobs, k - 1)[:k]
-        order = candidates[np.lexsort((candidates, -logprobs[candidates]))]
+        """The k most likely outcomes, most likely first (ties: lower id first); never <s>,
+        which is context only (its -inf sorts last: k is capped at the number of outcomes)."""
+        k = min(k, len(logprobs) - 1)
+        kth = np.partition(logprobs, len(logprobs) - k)[len(logprobs) - k]   # k-th largest
+        candidates = np.flatnonzero(logprobs >= kth)         # every tie at the boundary too
+        order = candidates[np.lexsort((candidates, -logprobs[candidates]))][:k]
         return [{"word": self.vocab.tokens[i], "prob": float(np.exp(logprobs[i])),
                  "logprob": finite(logprobs[i])} for i in order.tolist()]
 
@@ -173,17 +175,16 @@ class ServedModel:
         rows = np.arange(len(targets))
         own = table[rows, targets]                                           # (m + 1,)
         ranks = 1 + (table > own[:, None]).sum(axis=1)                       # 1 = most likely
-        k = min(ALTERNATIVES, table.shape[1])
-        best = np.argpartition(-table, k - 1, axis=1)[:, :k]                 # (m + 1, k)
-        best = np.take_along_axis(best, np.argsort(-np.take_along_axis(table, best, 1), 1,
-                                                   kind="stable"), 1)
+        # alternatives as /api/next lists them (ties: lower id first); one O(|V|) NumPy call
+        # per position, as the distributions themselves
+        alternatives = [[{"word": c["word"], "prob": c["prob"]} for c in self.top(row, ALTERNATIVES)]
+                        for row in table]
         names = [*tokens, "</s>"]
         flags = [*oov, False]
         out_tokens = [{"token": names[i], "logprob": finite(logprobs[i]),
                        "prob": float(np.exp(logprobs[i])), "rank": int(ranks[i]),
                        "oov": flags[i],
-                       "alternatives": [{"word": self.vocab.tokens[j], "prob": float(np.exp(table[i, j]))}
-                                        for j in best[i].tolist()]}
+                       "alternatives": alternatives[i]}
                       for i in range(len(targets))]
         total = float(logprobs.sum())
         kept = ~np.array(flags)

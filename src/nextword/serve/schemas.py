@@ -6,7 +6,9 @@ Probabilities are plain (0..1); `logprob` is a natural log, null where the proba
 """
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import get_args
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # The limits every request is held to (documented in docs/serve.md and in the OpenAPI document)
 MAX_TEXT_CHARS = 1000       # typed text; a whitespace-separated token is >= 1 char + 1 space
@@ -18,6 +20,24 @@ MAX_SEED = 2**32 - 1
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")      # a misspelt field is an error, not ignored
+
+    @model_validator(mode="before")
+    @classmethod
+    def numbers_are_json_numbers(cls, data):
+        """JSON Schema's integer/number: 3 and 3.0 are integers, but true and "3" are not
+        numbers (pydantic's lax mode would take them; its strict mode would refuse 3.0)."""
+        if isinstance(data, dict):
+            for name, value in data.items():
+                field = cls.model_fields.get(name)
+                if field is None or value is None or not _numeric(field.annotation):
+                    continue
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ValueError(f"{name}: Input should be a valid number")
+        return data
+
+
+def _numeric(annotation) -> bool:
+    return annotation in (int, float) or any(a in (int, float) for a in get_args(annotation))
 
 
 # ---- requests -----------------------------------------------------------------------------
@@ -31,7 +51,8 @@ class ScoreRequest(Strict):
 
 
 class SampleRequest(Strict):
-    model: str = Field(..., description="Name of a served model (see /api/models).")
+    model: str = Field(..., description="Name of a served model (see /api/models); the app "
+                       "narrows this to the served names.")
     text: str = Field("", max_length=MAX_TEXT_CHARS, description="Words to continue.")
     temperature: float = Field(1.0, ge=0.01, le=100, description="< 1 sharpens, > 1 flattens.")
     top_k: int | None = Field(None, ge=1, le=1_000_000, description="Keep the k most likely.")
