@@ -46,11 +46,28 @@ def model_kind(model: LanguageModel) -> tuple[str, str]:
         estimator = (facts.get("estimator") or {}).get("name", "")
         return kind, f"{facts['order']}-gram {estimator}".strip()
     config = facts.get("config") or {}
-    parts = [f"{key} {config[key]}" for key in ("num_layers", "window", "embedding_dim",
-                                                "hidden_dim") if key in config]
+    parts = []
+    if "num_layers" in config and "hidden_dim" in config:
+        parts.append(f"{config['num_layers']}×{config['hidden_dim']}")      # layers × units
+    elif "window" in config:
+        parts.append(f"window {config['window']}, hidden {config.get('hidden_dim')}")
+    elif "hidden_dim" in config:
+        parts.append(f"hidden {config['hidden_dim']}")
+    if "embedding_dim" in config:
+        parts.append(f"embedding {config['embedding_dim']}")
     if "parameters" in facts:
         parts.append(f"{facts['parameters']:,} parameters")
-    return kind, ", ".join(parts) or kind
+    return kind, f"{kind} {', '.join(parts)}".strip()
+
+
+@dataclass
+class Entry:
+    """A cached distribution: the model state after the prefix (None for n-gram models, whose
+    state is the key), ln P(next | prefix) of shape (V,), and its top alternatives once asked."""
+
+    state: object
+    logprobs: np.ndarray
+    alternatives: list | None = None
 
 
 class ServedModel:
@@ -80,18 +97,18 @@ class ServedModel:
             while len(self._cache) > CACHE_ENTRIES:
                 self._cache.popitem(last=False)
 
-    def distributions(self, prefix: Sequence[int]) -> list[np.ndarray]:
-        """ln P(· | prefix[:i+1]) for i = 0..len(prefix)-1; prefix[0] is <s>."""
+    def entries(self, prefix: Sequence[int]) -> list["Entry"]:
+        """The distribution after prefix[:i+1] for i = 0..len(prefix)-1; prefix[0] is <s>."""
         prefix = tuple(prefix)
         if self.is_ngram:                  # the state is the last n-1 ids: cache by it
             out = []
             for i in range(1, len(prefix) + 1):
                 state = self.model.state_for(np.array(prefix[:i]))
-                logprobs = self._get(("ngram", state))
-                if logprobs is None:
-                    logprobs = self.model.next_logprobs(state)
-                    self._put(("ngram", state), logprobs)
-                out.append(logprobs)
+                entry = self._get(("ngram", state))
+                if entry is None:
+                    entry = Entry(None, self.model.next_logprobs(state))
+                    self._put(("ngram", state), entry)
+                out.append(entry)
             return out
         # any other model: find the longest cached prefix, then advance one token at a time
         start, entry = len(prefix), None
@@ -99,28 +116,26 @@ class ServedModel:
             start -= 1
         if entry is None:
             state = self.model.initial_state()
-            entry = (state, self.model.next_logprobs(state))
+            entry = Entry(state, self.model.next_logprobs(state))
             self._put(prefix[:1], entry)
             start = 1
-        entries = [self._get(prefix[:i]) for i in range(1, start)] + [entry]
-        state = entry[0]
+        out = [self._get(prefix[:i]) for i in range(1, start)] + [entry]
         for i in range(start, len(prefix)):
-            state = self.model.advance(state, prefix[i])
-            entry = (state, self.model.next_logprobs(state))
+            state = self.model.advance(entry.state, prefix[i])
+            entry = Entry(state, self.model.next_logprobs(state))
             self._put(prefix[: i + 1], entry)
-            entries.append(entry)
-        # an evicted earlier entry (None) is recomputed by the slow path once
-        if any(e is None for e in entries):
-            return [self.model.next_logprobs(self.model.state_for(np.array(prefix[: i + 1])))
-                    for i in range(len(prefix))]
-        return [logprobs for _, logprobs in entries]
+            out.append(entry)
+        if any(e is None for e in out):    # an earlier entry was evicted meanwhile: recompute
+            return [Entry(None, self.model.next_logprobs(self.model.state_for(
+                np.array(prefix[: i + 1])))) for i in range(len(prefix))]
+        return out
 
     def next_logprobs(self, prefix: Sequence[int]) -> np.ndarray:
-        return self.distributions(prefix)[-1] if self.is_ngram else self._last(prefix)
-
-    def _last(self, prefix: Sequence[int]) -> np.ndarray:
-        entry = self._get(tuple(prefix))
-        return entry[1] if entry is not None else self.distributions(prefix)[-1]
+        if not self.is_ngram:
+            entry = self._get(tuple(prefix))
+            if entry is not None:
+                return entry.logprobs
+        return self.entries(prefix)[-1].logprobs
 
     # ---- the three questions ----------------------------------------------------------------
     def encode(self, tokens: list[str]) -> tuple[np.ndarray, list[bool]]:
@@ -170,15 +185,19 @@ class ServedModel:
         ids, oov = self.encode(tokens)
         logprobs = next(iter(self.model.sentence_logprobs([ids])))          # (m + 1,)
         prefix = [BOS_ID, *ids.tolist()]
-        table = np.stack(self.distributions(prefix))                         # (m + 1, V)
+        entries = self.entries(prefix)
+        table = np.stack([e.logprobs for e in entries])                      # (m + 1, V)
         targets = np.append(ids, EOS_ID).astype(np.int64)
         rows = np.arange(len(targets))
         own = table[rows, targets]                                           # (m + 1,)
         ranks = 1 + (table > own[:, None]).sum(axis=1)                       # 1 = most likely
-        # alternatives as /api/next lists them (ties: lower id first); one O(|V|) NumPy call
-        # per position, as the distributions themselves
-        alternatives = [[{"word": c["word"], "prob": c["prob"]} for c in self.top(row, ALTERNATIVES)]
-                        for row in table]
+        # alternatives as /api/next lists them (ties: lower id first), kept with each cached
+        # distribution: typing one more word computes them for the new position only
+        for entry in entries:
+            if entry.alternatives is None:
+                entry.alternatives = [{"word": c["word"], "prob": c["prob"]}
+                                      for c in self.top(entry.logprobs, ALTERNATIVES)]
+        alternatives = [entry.alternatives for entry in entries]
         names = [*tokens, "</s>"]
         flags = [*oov, False]
         out_tokens = [{"token": names[i], "logprob": finite(logprobs[i]),

@@ -7,7 +7,6 @@ let models = [];
 let sequence = 0;          // responses of older keystrokes are dropped
 let controller = null;     // and their requests aborted
 let stepIndex = 0;         // a Step uses seed + stepIndex: reproducible, yet not the same draw
-let selected = {};         // model name -> word whose backoff path is shown
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -70,14 +69,12 @@ function renderNext(data) {
       m.backoff ? el("div", {class: "backoff", "aria-live": "polite"}) : null);
     card._model = m;
     box.append(card);
-    if (m.backoff) showPath(m, selected[m.name] && m.top.some((c) => c.word === selected[m.name])
-                              ? selected[m.name] : m.top[0].word);
+    if (m.backoff) showPath(m, m.top[0].word);   // the top word's path; hover or focus another
   }
 }
 
 function showPath(m, word) {
   if (!m.backoff) return;
-  selected[m.name] = word;
   const card = document.querySelector(`.card[data-model="${CSS.escape(m.name)}"]`);
   if (!card) return;
   const answer = m.backoff.answers.find((a) => a.word === word);
@@ -231,7 +228,8 @@ async function start() {
   }
   $("text").addEventListener("input", schedule);
   $("step").addEventListener("click", () => sample(1));
-  $("sample-form").addEventListener("submit", (event) => { event.preventDefault(); sample(null); });
+  $("to-end").addEventListener("click", () => sample(null));
+  $("sample-form").addEventListener("submit", (event) => event.preventDefault());
   $("seed").addEventListener("input", () => { stepIndex = 0; });
   document.addEventListener("keydown", (event) => { if (event.key === "Escape") hideTip(); });
   update();
