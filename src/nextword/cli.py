@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "mix": "nextword.commands.mix:mix",
     "adapt": "nextword.commands.adapt:adapt",
     "experiment": "nextword.commands.experiment:experiment",
+    "serve": "nextword.commands.serve:serve",
 }
 
 

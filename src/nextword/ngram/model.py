@@ -234,6 +234,75 @@ class NgramModel(LanguageModel):
 
         return NgramSampler(self, config)
 
+    def backoff_path(self, context: Sequence[int], words: np.ndarray) -> dict:
+        """How P(w | context) is reached, for each of `words`: the explanation the lecture draws.
+
+        The context (ids, oldest first; a leading <s> is a sentence start) is cut to its last
+        n-1 ids h. Order k = n..1 uses the k-1 last ids h_k. Under the "backoff" rule,
+        P(w | h_k) = p(h_k, w) if (h_k, w) is stored, else γ(h_k) · P(w | h_{k-1}); so
+
+            ln P(w | h) = ln p(h_a, w) + sum_{k = a+1..n} ln γ(h_k)
+
+        where a, the order that answered, is the longest stored (h_a, w). Under the "uniform"
+        rule (add-δ, MLE) the longest *seen* context answers: p(h, w) if stored, else
+        γ(h) / |V|. Returns {"rule", "steps": one per order, longest first, with the context
+        words' ids, its status ("stored", "unseen" or "before-start": it would reach back before
+        <s>), ln γ (None where none applies) and the estimator's discounts of that order;
+        "answered": (len(words),) order per word; "stored": whether (h_a, w) is a stored
+        n-gram; "logprob": ln P(w | h), equal to next_logprobs}. Vectorised over `words`."""
+        t = self.tables
+        words = np.asarray(words, dtype=np.int64)
+        history = self._history(tuple(int(x) for x in context))
+        discounts = self.estimator.get("discounts") or []
+        steps, rows = [], {}
+        for k in range(self.order, 0, -1):
+            j = k - 1                                       # context length
+            if j > len(history):
+                row, status = NO_HISTORY, "before-start"
+            else:
+                row = self.row_of(history[len(history) - j:]) if j else 0
+                status = "stored" if row >= 0 else "unseen"
+            rows[k] = row
+            log_gamma = None
+            if j and t.fallback == "backoff":
+                log_gamma = float(self._context_logbackoff(j, np.array([row]))[0])
+            elif j and row >= 0 and not np.isnan(t.logbackoff[j][row]):
+                log_gamma = float(t.logbackoff[j][row])     # uniform: bo(h) of a seen context
+            steps.append({"order": k, "context": list(history[len(history) - j:]) if j <= len(history)
+                          else None, "status": status, "log_gamma": log_gamma,
+                          "discount": discounts[k - 1] if k - 1 < len(discounts) else None})
+        # row of (h_k, w) per order, NOT_FOUND where not stored
+        match = {1: words}
+        for k in range(2, self.order + 1):
+            match[k] = lookup(self.keys[k], self.vocab_size,
+                              np.full(len(words), rows[k], dtype=np.int64), words)
+        answered = np.zeros(len(words), dtype=np.int64)
+        logprob = np.full(len(words), np.nan)
+        stored = np.zeros(len(words), dtype=bool)
+        if t.fallback == "backoff":
+            backed_off = np.zeros(len(words))             # sum of ln γ of the orders passed
+            for step in steps:
+                k = step["order"]
+                hit = (answered == 0) & (match[k] >= 0)
+                answered[hit] = k
+                logprob[hit] = t.logprob[k][match[k][hit]] + backed_off[hit]
+                if step["log_gamma"] is not None:
+                    backed_off += step["log_gamma"]
+            stored[:] = True
+        else:
+            for step in steps:                            # the longest seen context answers
+                k = step["order"]
+                if k > 1 and step["log_gamma"] is None:
+                    continue
+                stored = match[k] >= 0
+                answered[:] = k
+                logprob = np.where(stored, t.logprob[k][np.maximum(match[k], 0)],
+                                   (step["log_gamma"] or 0.0) - math.log(self.vocab.num_outcomes))
+                break
+        logprob[words == BOS_ID] = -np.inf
+        return {"rule": t.fallback, "steps": steps, "answered": answered, "stored": stored,
+                "logprob": logprob}
+
     def row_of(self, ngram: Sequence[int]) -> int:
         """Row of a stored k-gram in table k, or NOT_FOUND."""
         row = int(ngram[0])
