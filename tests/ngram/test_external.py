@@ -31,7 +31,8 @@ def assert_same_model(disk, memory, tol=1e-9, estimator=True):
 
 @pytest.fixture(scope="module")
 def ptb_sentences():
-    from conftest import DATA
+    from nextword.text.corpora import data_dir
+    DATA = data_dir()
 
     lines = (DATA / "ptb" / "ptb.train.txt").read_text().splitlines()[:2000]
     return [line.split() for line in lines]

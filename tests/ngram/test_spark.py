@@ -29,7 +29,8 @@ def spark():
 def corpus_file(tmp_path_factory):
     """150 PTB lines, a blank line and a line with tabs and padding (the whitespace tokenizer's
     cases), in two files: Spark reads a list of paths."""
-    from conftest import DATA
+    from nextword.text.corpora import data_dir
+    DATA = data_dir()
 
     lines = (DATA / "ptb" / "ptb.train.txt").read_text().splitlines()[:150]
     folder = tmp_path_factory.mktemp("spark-corpus")

@@ -40,7 +40,7 @@ def experiment(name, list_them, corpora, budget, output, smoke, seed, threads):
         raise NextwordError(f"--threads must be >= 1, got {threads}")
     seconds = None
     if budget is not None:
-        from nextword.neural.train import parse_duration
+        from nextword.neural.config import parse_duration
 
         seconds = parse_duration(budget)
         if not seconds > 0:

@@ -14,7 +14,8 @@ from nextword.errors import NextwordError
 @click.argument("model_paths", nargs=-1, required=True, metavar="MODEL [MODEL ...]")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; the default answers this machine only.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="TCP port to listen on (0: any free port).")
 @click.option("--tokenizer", default="whitespace", show_default=True,
               type=click.Choice(["whitespace", "word", "word-lower"]),
               help="How typed text is split into tokens (whitespace: as PTB and WikiText are).")

@@ -12,10 +12,10 @@ from nextword.ngram.counts import lookup
 from nextword.ngram.tables import Tables
 
 
-def ngram_ids(keys: list, vocab_size: int, k: int) -> np.ndarray:
-    """(N_k, k) word ids of table k of a trie, oldest word first."""
+def ngram_ids(keys: list, vocab_size: int, k: int, rows: np.ndarray | None = None) -> np.ndarray:
+    """(N_k, k) word ids of table k of a trie (or of its `rows`), oldest word first."""
     columns = []
-    rows = np.arange(len(keys[k]))
+    rows = np.arange(len(keys[k])) if rows is None else rows
     for j in range(k, 1, -1):
         key = keys[j][rows]
         columns.append(key % vocab_size)
