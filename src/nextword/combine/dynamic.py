@@ -62,7 +62,9 @@ class DynamicReader:
         self.trained = [p.detach().clone() for p in self.net.parameters()]   # θ_trained
 
     def __call__(self, inputs, targets, state):
-        with torch.enable_grad():
+        # cuDNN's RNN kernels refuse a backward pass in eval mode; the native ones do not (on
+        # the CPU this changes nothing)
+        with torch.enable_grad(), torch.backends.cudnn.flags(enabled=False):
             features, state = self.net(inputs[:, None], self.net.detach(state))   # (T, 1, d)
             logprobs = torch.log_softmax(self.net.logits(features[:, 0]).float(), dim=-1)
             loss = -logprobs.gather(1, targets[:, None]).mean()

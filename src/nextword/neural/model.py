@@ -29,10 +29,20 @@ DECODE_ROWS = 2048           # positions turned into (rows, V) logits at once (m
 SENTENCES_PER_BATCH = 256    # per-sentence scoring: lines run side by side
 
 
+def exact_fp32():
+    """cuDNN runs fp32 recurrent layers in TF32 by default (10-bit mantissa): scores would then
+    move by ~1e-3 between devices. Scoring keeps full fp32, so a perplexity is the same on a GPU
+    and on the CPU to float32 rounding; the other cuDNN settings stay the caller's."""
+    cudnn = torch.backends.cudnn
+    return cudnn.flags(enabled=cudnn.enabled, benchmark=cudnn.benchmark,
+                       deterministic=cudnn.deterministic, allow_tf32=False)
+
+
 @torch.inference_mode()
 def target_logprobs(net: NeuralNet, inputs: torch.Tensor, targets: torch.Tensor, state):
     """ln ŷ(t)[x(t+1)] for (T, B) inputs and targets; returns ((T, B) float32, new state)."""
-    features, state = net(inputs, state)                            # (T, B, d)
+    with exact_fp32():
+        features, state = net(inputs, state)                        # (T, B, d)
     flat = features.reshape(-1, features.size(-1))                  # (T·B, d)
     wanted = targets.reshape(-1, 1)
     out = torch.empty(flat.size(0), device=flat.device)
