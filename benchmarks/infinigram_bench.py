@@ -174,6 +174,8 @@ def main():
                 row += [f"{theirs[0]:.0f}", f"{theirs[1]:.0f}"]
             cont_rows.append(row)
         del index
+        print(f"done: {name}", *build_rows[-1:], *count_rows[-len(LENGTHS):], *cont_rows[-4:],
+              sep="\n", flush=True)
     print("## Build (libdivsufsort through pydivsufsort; NumPy prefix doubling)\n")
     print(table(["corpus", "tokens", "SA (divsufsort)", "peak B/token", "SA (NumPy)",
                  "whole index + save", "index size", "bytes/token"], build_rows))
