@@ -7,13 +7,15 @@ from pathlib import Path
 import click
 
 from nextword.commands.common import open_corpus
+from nextword.text.tokenize import TOKENIZERS
 
 
 @click.command("index")
 @click.argument("corpus")
 @click.option("--output", "-o", type=click.Path(path_type=Path), required=True,
               help="Folder to write the index to (memory-mapped .npy arrays and vocab.txt).")
-@click.option("--tokenizer", default=None, type=click.Choice(["whitespace", "word", "word-lower"]))
+@click.option("--tokenizer", default=None, type=click.Choice(list(TOKENIZERS)),
+              help="How to split lines of a plain file [default: whitespace].")
 @click.option("--builder", default="auto", show_default=True,
               type=click.Choice(["auto", "divsufsort", "numpy"]),
               help="Suffix-array construction: libdivsufsort (pip install 'nextword[index]') or "
