@@ -146,3 +146,20 @@ def corpus_options(function):
     for option in reversed(options):
         function = option(function)
     return function
+
+
+class RegistryChoice(click.Choice):
+    """A Choice over the names of a registry (a dict), read each time it is used, so a name
+    registered after this module was imported (a plug-in, a test) is offered too."""
+
+    def __init__(self, registry: dict):
+        self.registry = registry
+        super().__init__(list(registry))
+
+    @property
+    def choices(self):
+        return tuple(self.registry)
+
+    @choices.setter
+    def choices(self, value):               # click.Choice.__init__ assigns it; the registry rules
+        pass

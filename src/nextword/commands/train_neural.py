@@ -63,6 +63,8 @@ TRAIN_FLAGS = {
     "seed": ("--seed", "Seed of weights, dropout and sampling.", None),
 }
 
+NONE_DEFAULT_TYPES = {"threads": int}         # fields whose default None does not tell the type
+
 
 def family_defaults(kind: str) -> tuple[dict, dict]:
     """(model fields, train fields) a family trains with when no flag or preset says otherwise."""
@@ -81,6 +83,8 @@ def _option(name: str, spec, default):
         kwargs["type"] = click.Choice(list(choices))
     elif default is not None:
         kwargs["type"] = type(default)
+    elif name in NONE_DEFAULT_TYPES:
+        kwargs["type"] = NONE_DEFAULT_TYPES[name]
     if default is not None:
         kwargs["help"] += f"  [default: {default}]"
     return click.option(flag, name, **kwargs)
@@ -129,8 +133,8 @@ def neural_command(kind: str) -> click.Command:
     for option in reversed(options):
         function = option(function)
     function = corpus_options(function)
-    return click.command(kind, help=f"Train a {architecture.doc or kind} on CORPUS and save it "
-                                    f"in OUTPUT (needs --valid).")(function)
+    return click.command(kind, help=f"Train a {kind} model ({architecture.doc}) on CORPUS and "
+                                    f"save it in OUTPUT (needs --valid).")(function)
 
 
 def _duration(ctx, param, value):
