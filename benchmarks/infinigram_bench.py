@@ -91,6 +91,22 @@ def infini_gram_engine(index, directory):
     return InfiniGramEngine(index_dir=str(directory), eos_token_id=2)
 
 
+def batched_table(args):
+    """count() of many n-grams in one vectorised call, per corpus: CPU time per query."""
+    rows = []
+    rng = np.random.default_rng(0)
+    for spec in args.corpora.split(","):
+        index = SuffixArrayIndex.from_sentences(load_corpus(spec))
+        for n in (1, 2, 5, 10, 20):
+            ngrams = sample_ngrams(index, n, args.batched, rng)
+            cpu, wall = time.process_time(), time.perf_counter()
+            query.count(index, ngrams)
+            rows.append([spec, n, f"{(time.process_time() - cpu) / len(ngrams) * 1e6:.1f}",
+                         f"{(time.perf_counter() - wall) / len(ngrams) * 1e6:.1f}"])
+    print(table(["corpus", "n", f"CPU µs/query ({args.batched:,} in one call)", "wall µs/query"],
+                rows))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpora", default="ptb:train,wikitext-2:train")
@@ -100,8 +116,12 @@ def main():
     parser.add_argument("--numpy-max", type=int, default=30_000_000,
                         help="time the NumPy builder only below this many tokens")
     parser.add_argument("--no-infini-gram", action="store_true")
+    parser.add_argument("--batched", type=int, default=0,
+                        help="only this: CPU µs per query of one count() call over this many")
     args = parser.parse_args()
     print(f"# infinigram_bench, {machine()}\n")
+    if args.batched:
+        return batched_table(args)
     rng = np.random.default_rng(0)
     work = Path(tempfile.mkdtemp(prefix="infinigram-bench-"))
     corpora = []
@@ -174,6 +194,8 @@ def main():
                 row += [f"{theirs[0]:.0f}", f"{theirs[1]:.0f}"]
             cont_rows.append(row)
         del index
+        print(f"done: {name}", *build_rows[-1:], *count_rows[-len(LENGTHS):], *cont_rows[-4:],
+              sep="\n", flush=True)
     print("## Build (libdivsufsort through pydivsufsort; NumPy prefix doubling)\n")
     print(table(["corpus", "tokens", "SA (divsufsort)", "peak B/token", "SA (NumPy)",
                  "whole index + save", "index size", "bytes/token"], build_rows))

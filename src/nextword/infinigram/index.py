@@ -158,6 +158,10 @@ class SuffixArrayIndex:
         """How often the n-gram occurs in the corpus (any n; the empty n-gram: N)."""
         from nextword.infinigram.query import count
 
+        if list(words) in (["<s>"], ["</s>"]):
+            # the array holds one </s> more than there are sentences (the first's <s>): as a
+            # start or as an end, a lone marker occurs once per sentence
+            return self.sentences
         return int(count(self, [self.encode(words)])[0])
 
     def continuations(self, words: Sequence[str]) -> dict[str, int]:

@@ -91,3 +91,12 @@ def test_a_corpus_too_large_for_memory_says_what_it_needs(monkeypatch, two_sente
     monkeypatch.setattr(index_module, "BUILD_BYTES_PER_TOKEN", 2**50)
     with pytest.raises(NextwordError, match=r"needs about .* GiB .* split the corpus"):
         SuffixArrayIndex.from_sentences(two_sentences)
+
+
+@pytest.mark.parametrize("name", ["index", "model"])
+def test_docstring_examples(name):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(f"nextword.infinigram.{name}"))
+    assert result.attempted > 0 and result.failed == 0

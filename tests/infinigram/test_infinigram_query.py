@@ -37,6 +37,7 @@ def test_count_edge_cases(index, two_sentences):
     assert tiny.count(["b", "</s>", "a", "c"]) == 1   # across a sentence boundary: as stored
     assert tiny.count(["zebra"]) == 0 and tiny.count(["a", "zebra"]) == 0
     assert tiny.count(["<unk>"]) == 0
+    assert tiny.count(["<s>"]) == tiny.count(["</s>"]) == 2     # once per sentence
 
 
 def test_continuations_against_a_direct_count(index):
