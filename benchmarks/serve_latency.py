@@ -4,7 +4,7 @@ keystroke: /api/next and /api/score at once, on the growing prefix).
 
     python benchmarks/serve_latency.py MODEL [MODEL ...] [--clients 20] [--seconds 30]
 
-Two phases: one client alone (a keystroke's update as one person sees it: both requests sent
+Three phases: the model work alone, in this process (no HTTP); one client alone (a keystroke's update as one person sees it: both requests sent
 together, the time until both answered), then --clients clients for --seconds under load.
 Prints a table of median and p99 per endpoint, with the machine and date. The server runs with
 --rate-limit 0 (the per-client limit would otherwise refuse the load, all from one address).
@@ -87,6 +87,31 @@ async def run(base: str, texts, clients: int, seconds: float) -> tuple[dict, lis
     return timings, strokes
 
 
+def in_process(models: list[str], texts, sentences_typed: int = 12) -> list[float]:
+    """The model work of one keystroke without HTTP: next (k = 10) and score of every model, one
+    after the other, on the growing prefix (PyTorch on one thread, as the server sets it)."""
+    from nextword.model import load_model
+    from nextword.serve.explorer import ServedModel
+
+    served = [ServedModel(Path(m).name, load_model(m)) for m in models]
+    if "torch" in sys.modules:
+        import torch
+
+        torch.set_num_threads(1)
+    for m in served:                                   # warm-up on another sentence
+        m.next(texts[-1], 10)
+        m.score(texts[-1])
+    times = []
+    for words in texts[:sentences_typed]:
+        for n in range(1, len(words) + 1):
+            started = time.perf_counter()
+            for m in served:
+                m.next(words[:n], 10)
+                m.score(words[:n])
+            times.append(time.perf_counter() - started)
+    return times
+
+
 def row(label: str, values: list[float]) -> str:
     ms = [v * 1000 for v in values]
     return (f"| {label} | {len(ms):,} | {statistics.median(ms):.1f} | {percentile(ms, 0.99):.1f} |")
@@ -102,6 +127,7 @@ def main() -> None:
     args = parser.parse_args()
 
     texts = sentences(args.corpus, 400)
+    compute = in_process(args.models, texts[200:])
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     server = subprocess.Popen([sys.executable, "-m", "nextword", "serve", *args.models,
@@ -133,6 +159,7 @@ def main() -> None:
           f"{args.clients} clients for {args.seconds:g} s")
     print("| phase · request | requests | median ms | p99 ms |")
     print("|---|---:|---:|---:|")
+    print(row("in process, no HTTP · keystroke (next + score, every model)", compute))
     print(row("1 client · keystroke (next + score together)", alone_strokes))
     for path, values in alone.items():
         print(row(f"1 client · {path}", values))
@@ -140,7 +167,8 @@ def main() -> None:
     for path, values in loaded.items():
         print(row(f"{args.clients} clients · {path}", values))
     total = sum(len(v) for v in loaded.values())
-    print(f"# under load: {total / args.seconds:.0f} requests/s answered")
+    print(f"# under load: {total / args.seconds:.0f} requests/s answered; load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":
