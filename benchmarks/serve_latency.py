@@ -4,7 +4,8 @@ keystroke: /api/next and /api/score at once, on the growing prefix).
 
     python benchmarks/serve_latency.py MODEL [MODEL ...] [--clients 20] [--seconds 30]
 
-Three phases: the model work alone, in this process (no HTTP); one client alone (a keystroke's update as one person sees it: both requests sent
+Phases: the model work alone, in this process (no HTTP); a request without model work
+(the HTTP floor); one client alone (a keystroke's update as one person sees it: both requests sent
 together, the time until both answered), then --clients clients for --seconds under load.
 Prints a table of median and p99 per endpoint, with the machine and date. The server runs with
 --rate-limit 0 (the per-client limit would otherwise refuse the load, all from one address).
@@ -78,6 +79,18 @@ async def typist(base: str, texts: list[list[str]], offset: int, stop: float, ti
             i += 1
 
 
+async def http_floor(base: str, count: int = 200) -> list[float]:
+    """GET /api/models one after the other: the same server and client with no model work, the
+    floor any request pays on this machine at this moment."""
+    times = []
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        for _ in range(count):
+            started = time.perf_counter()
+            (await http.get("/api/models")).raise_for_status()
+            times.append(time.perf_counter() - started)
+    return times
+
+
 async def run(base: str, texts, clients: int, seconds: float) -> tuple[dict, list]:
     timings: dict = {"/api/next": [], "/api/score": []}
     strokes: list = []
@@ -145,6 +158,7 @@ def main() -> None:
                     raise SystemExit("the server did not start")
                 time.sleep(0.5)
         asyncio.run(run(base, texts[-20:], 1, 3))                   # warm-up, other sentences
+        floor = asyncio.run(http_floor(base))
         alone, alone_strokes = asyncio.run(run(base, texts, 1, args.alone_seconds))
         loaded, loaded_strokes = asyncio.run(run(base, texts[100:], args.clients, args.seconds))
     finally:
@@ -160,6 +174,7 @@ def main() -> None:
     print("| phase · request | requests | median ms | p99 ms |")
     print("|---|---:|---:|---:|")
     print(row("in process, no HTTP · keystroke (next + score, every model)", compute))
+    print(row("1 client · GET /api/models (no model work: the HTTP floor)", floor))
     print(row("1 client · keystroke (next + score together)", alone_strokes))
     for path, values in alone.items():
         print(row(f"1 client · {path}", values))
