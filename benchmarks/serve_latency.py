@@ -167,8 +167,9 @@ def main() -> None:
 
     names = ", ".join(Path(m).name for m in args.models)
     print(f"# serve latency: {names}")
-    print(f"# {platform.node()} · {os.cpu_count()} CPUs · {platform.processor() or platform.machine()}"
-          f" · Python {platform.python_version()} · {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
+    cpu = platform.processor() or platform.machine()
+    print(f"# {platform.node()} · {os.cpu_count()} CPUs · {cpu} · Python "
+          f"{platform.python_version()} · {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
     print(f"# texts: prefixes of {args.corpus} sentences typed word by word; load: "
           f"{args.clients} clients for {args.seconds:g} s")
     print("| phase · request | requests | median ms | p99 ms |")

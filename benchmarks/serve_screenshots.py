@@ -66,7 +66,8 @@ def main() -> None:
                 page.hover(f".scored:last-child .tok >> nth={args.hover}")   # the last model
                 page.wait_for_selector("#tip:not([hidden])")
                 bottom = page.evaluate(
-                    "() => Math.max(document.querySelector('#score').getBoundingClientRect().bottom,"
+                    "() => Math.max("
+                    "document.querySelector('#score').getBoundingClientRect().bottom,"
                     " document.querySelector('#tip').getBoundingClientRect().bottom)"
                     " + window.scrollY + 16")
                 clip = {"x": 0, "y": 0, "width": viewport["width"], "height": bottom}
