@@ -4,7 +4,8 @@ keystroke: /api/next and /api/score at once, on the growing prefix).
 
     python benchmarks/serve_latency.py MODEL [MODEL ...] [--clients 20] [--seconds 30]
 
-Two phases: one client alone (a keystroke's update as one person sees it: both requests sent
+Phases: the model work alone, in this process (no HTTP); a request without model work
+(the HTTP floor); one client alone (a keystroke's update as one person sees it: both requests sent
 together, the time until both answered), then --clients clients for --seconds under load.
 Prints a table of median and p99 per endpoint, with the machine and date. The server runs with
 --rate-limit 0 (the per-client limit would otherwise refuse the load, all from one address).
@@ -78,6 +79,18 @@ async def typist(base: str, texts: list[list[str]], offset: int, stop: float, ti
             i += 1
 
 
+async def http_floor(base: str, count: int = 200) -> list[float]:
+    """GET /api/models one after the other: the same server and client with no model work, the
+    floor any request pays on this machine at this moment."""
+    times = []
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
+        for _ in range(count):
+            started = time.perf_counter()
+            (await http.get("/api/models")).raise_for_status()
+            times.append(time.perf_counter() - started)
+    return times
+
+
 async def run(base: str, texts, clients: int, seconds: float) -> tuple[dict, list]:
     timings: dict = {"/api/next": [], "/api/score": []}
     strokes: list = []
@@ -85,6 +98,31 @@ async def run(base: str, texts, clients: int, seconds: float) -> tuple[dict, lis
     await asyncio.gather(*(typist(base, texts, c * 7, stop, timings, strokes)
                            for c in range(clients)))
     return timings, strokes
+
+
+def in_process(models: list[str], texts, sentences_typed: int = 12) -> list[float]:
+    """The model work of one keystroke without HTTP: next (k = 10) and score of every model, one
+    after the other, on the growing prefix (PyTorch on one thread, as the server sets it)."""
+    from nextword.model import load_model
+    from nextword.serve.explorer import ServedModel
+
+    served = [ServedModel(Path(m).name, load_model(m)) for m in models]
+    if "torch" in sys.modules:
+        import torch
+
+        torch.set_num_threads(1)
+    for m in served:                                   # warm-up on another sentence
+        m.next(texts[-1], 10)
+        m.score(texts[-1])
+    times = []
+    for words in texts[:sentences_typed]:
+        for n in range(1, len(words) + 1):
+            started = time.perf_counter()
+            for m in served:
+                m.next(words[:n], 10)
+                m.score(words[:n])
+            times.append(time.perf_counter() - started)
+    return times
 
 
 def row(label: str, values: list[float]) -> str:
@@ -102,6 +140,7 @@ def main() -> None:
     args = parser.parse_args()
 
     texts = sentences(args.corpus, 400)
+    compute = in_process(args.models, texts[200:])
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     server = subprocess.Popen([sys.executable, "-m", "nextword", "serve", *args.models,
@@ -119,6 +158,7 @@ def main() -> None:
                     raise SystemExit("the server did not start")
                 time.sleep(0.5)
         asyncio.run(run(base, texts[-20:], 1, 3))                   # warm-up, other sentences
+        floor = asyncio.run(http_floor(base))
         alone, alone_strokes = asyncio.run(run(base, texts, 1, args.alone_seconds))
         loaded, loaded_strokes = asyncio.run(run(base, texts[100:], args.clients, args.seconds))
     finally:
@@ -127,12 +167,15 @@ def main() -> None:
 
     names = ", ".join(Path(m).name for m in args.models)
     print(f"# serve latency: {names}")
-    print(f"# {platform.node()} · {os.cpu_count()} CPUs · {platform.processor() or platform.machine()}"
-          f" · Python {platform.python_version()} · {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
+    cpu = platform.processor() or platform.machine()
+    print(f"# {platform.node()} · {os.cpu_count()} CPUs · {cpu} · Python "
+          f"{platform.python_version()} · {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
     print(f"# texts: prefixes of {args.corpus} sentences typed word by word; load: "
           f"{args.clients} clients for {args.seconds:g} s")
     print("| phase · request | requests | median ms | p99 ms |")
     print("|---|---:|---:|---:|")
+    print(row("in process, no HTTP · keystroke (next + score, every model)", compute))
+    print(row("1 client · GET /api/models (no model work: the HTTP floor)", floor))
     print(row("1 client · keystroke (next + score together)", alone_strokes))
     for path, values in alone.items():
         print(row(f"1 client · {path}", values))
@@ -140,7 +183,8 @@ def main() -> None:
     for path, values in loaded.items():
         print(row(f"{args.clients} clients · {path}", values))
     total = sum(len(v) for v in loaded.values())
-    print(f"# under load: {total / args.seconds:.0f} requests/s answered")
+    print(f"# under load: {total / args.seconds:.0f} requests/s answered; load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

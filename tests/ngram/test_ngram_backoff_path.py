@@ -63,8 +63,8 @@ def test_uniform_rule_of_add_delta_answers_from_the_longest_seen_context():
 
 @pytest.mark.parametrize("name", ESTIMATORS)
 def test_path_probabilities_are_next_logprobs_for_every_estimator(name, random_corpus):
-    lm = NgramModel.fit(random_corpus, order=3, estimator=make_estimator(name, discount_fallback=True,
-                                                                  discount=0.5))
+    estimator = make_estimator(name, discount_fallback=True, discount=0.5)
+    lm = NgramModel.fit(random_corpus, order=3, estimator=estimator)
     words = np.arange(len(lm.vocab))
     for context in CONTEXTS:
         expected = lm.next_logprobs(lm.state_for(np.array(context)))

@@ -87,7 +87,8 @@ def test_score_is_what_evaluate_computes(client, models, text):
             target = EOS_ID if i == len(tokens) else model.vocab.encode([tokens[i]])[0]
             assert token["rank"] == 1 + int((dist > dist[target]).sum())
             best = np.lexsort((np.arange(len(dist)), -dist))[:5]
-            assert [a["word"] for a in token["alternatives"]] == [model.vocab.tokens[j] for j in best]
+            assert [a["word"] for a in token["alternatives"]] == \
+                [model.vocab.tokens[j] for j in best]
 
 
 def test_score_by_hand_for_an_add_delta_bigram():

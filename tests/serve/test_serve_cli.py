@@ -72,3 +72,11 @@ def test_serve_answers_on_loopback(model_dirs):
         process.terminate()
         process.wait(20)
     assert f"on http://127.0.0.1:{port}/" in process.stderr.read()
+
+
+def test_without_the_serve_extra_the_error_names_it(capsys, monkeypatch, model_dirs):
+    monkeypatch.setitem(sys.modules, "uvicorn", None)      # as if not installed
+    code = main(["serve", str(model_dirs["kn3"])])
+    assert code == 1
+    assert capsys.readouterr().err == ("nextword: error: serving needs uvicorn, which is not "
+                                       "installed: pip install 'nextword[serve]'\n")

@@ -260,7 +260,7 @@ class NgramModel(LanguageModel):
             if j > len(history):
                 row, status = NO_HISTORY, "before-start"
             else:
-                row = self.row_of(history[len(history) - j:]) if j else 0
+                row = self.row_of(history[len(history) - j:]) if j else 0   # 0: the empty context
                 status = "stored" if row >= 0 else "unseen"
             rows[k] = row
             log_gamma = None
@@ -268,8 +268,9 @@ class NgramModel(LanguageModel):
                 log_gamma = float(self._context_logbackoff(j, np.array([row]))[0])
             elif j and row >= 0 and not np.isnan(t.logbackoff[j][row]):
                 log_gamma = float(t.logbackoff[j][row])     # uniform: bo(h) of a seen context
-            steps.append({"order": k, "context": list(history[len(history) - j:]) if j <= len(history)
-                          else None, "status": status, "log_gamma": log_gamma,
+            words_of_context = list(history[len(history) - j:]) if j <= len(history) else None
+            steps.append({"order": k, "context": words_of_context, "status": status,
+                          "log_gamma": log_gamma,
                           "discount": discounts[k - 1] if k - 1 < len(discounts) else None})
         # row of (h_k, w) per order, NOT_FOUND where not stored
         match = {1: words}

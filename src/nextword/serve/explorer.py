@@ -34,7 +34,7 @@ from nextword.generate import SamplingConfig, sampling_distribution
 from nextword.model import LanguageModel
 from nextword.text.vocabulary import BOS_ID, EOS_ID
 
-CACHE_ENTRIES = 2048        # cached distributions per model (about 80 kB each for |V| = 10k)
+CACHE_ENTRIES = 1024        # cached distributions per model (80 kB each for |V| = 10k: 80 MB)
 ALTERNATIVES = 5            # top alternatives shown per scored token
 
 
