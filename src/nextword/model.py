@@ -31,6 +31,10 @@ class LanguageModel(ABC):
     #: False for models that give scores rather than probabilities (stupid backoff):
     #: evaluation then refuses to call the result a perplexity unless asked.
     normalised: bool = True
+    #: True: every sentence is scored from <s> alone (n-grams, the NumPy RNN). A model that can
+    #: carry a state across lines (the neural ones) sets it False and honours True when asked
+    #: (`nextword eval --per-sentence`).
+    per_sentence: bool = True
 
     @abstractmethod
     def sentence_logprobs(self, sentences: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
@@ -57,8 +61,8 @@ class LanguageModel(ABC):
         return {"vocabulary": len(self.vocab)}
 
     def state_for(self, context: np.ndarray) -> Any:
-        """The state after a context of ids (oldest first). A model that needs a sentence start
-        reads <s> first; a leading <s> in `context` is that same start, not read twice."""
+        """The state after a context of ids (oldest first), read as the start of a sentence:
+        every model reads <s> first (a leading <s> in `context` is that same start)."""
         state = self.initial_state()
         start = 1 if len(context) and context[0] == BOS_ID else 0
         for token in context[start:]:
@@ -66,7 +70,9 @@ class LanguageModel(ABC):
         return state
 
     def logprob(self, word: str, context: tuple[str, ...] = ()) -> float:
-        """ln P(word | context), context oldest first; include "<s>" to mean a sentence start."""
+        """ln P(word | context): `context` is the sentence so far, oldest first, after an
+        implied <s> (writing "<s>" first means the same). So `prob("the")` is P(the | <s>) for
+        an n-gram and an RNN alike; an n-gram model then uses the last n-1 tokens of <s> context."""
         state = self.state_for(self.vocab.encode(list(context)))
         return float(self.next_logprobs(state)[self.vocab.encode([word])[0]])
 

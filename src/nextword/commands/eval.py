@@ -18,12 +18,13 @@ from nextword.text.tokenize import TOKENIZERS
 @click.option("--unnormalised", is_flag=True,
               help="Report a 'perplexity' even for a model that gives scores, not probabilities.")
 @click.option("--per-sentence", is_flag=True,
-              help="Neural models: reset the hidden state at each line (default: one stream).")
+              help="Score every line from <s> alone, as n-gram and NumPy RNN models always do; "
+                   "neural models otherwise read the corpus as one stream, state carried.")
 def eval_command(model_path, corpus, as_json, tokenizer, unnormalised, per_sentence):
     """Perplexity of a saved model (directory or ARPA file) on CORPUS."""
     from nextword.model import load_model
 
     lm = load_model(model_path)
-    if per_sentence and hasattr(lm, "per_sentence"):   # n-gram models are per sentence anyway
+    if per_sentence:            # n-gram and NumPy RNN models score per sentence anyway
         lm.per_sentence = True
     report(evaluate(lm, corpus, tokenizer, unnormalised), corpus, as_json)
