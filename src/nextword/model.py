@@ -14,6 +14,7 @@ import numpy as np
 
 from nextword.errors import NextwordError
 from nextword.fileio import read_json
+from nextword.lazy import EXTRAS, import_optional, resolve  # noqa: F401  (used by loaders)
 from nextword.text.vocabulary import BOS_ID, Vocabulary
 
 MODEL_FILE = "model.json"   # every saved model directory holds this, naming its "type"
@@ -108,10 +109,6 @@ MODEL_TYPES: dict[str, str] = {
 }
 # a model given as a single file rather than a directory
 FILE_LOADER = "nextword.ngram.arpa:load_arpa"
-# where a missing optional dependency is installed from: top-level module -> pip extra
-EXTRAS = {"torch": "neural", "matplotlib": "plot"}
-
-
 def register(type_name: str, target: str | None = None):
     """Register a model type: `register("mix", "pkg.module:Class.load")`, or as a class
     decorator `@register("mix")` on a class with a `load(path, meta)` classmethod."""
@@ -123,32 +120,6 @@ def register(type_name: str, target: str | None = None):
         MODEL_TYPES[type_name] = cls
         return cls
     return wrap
-
-
-def import_optional(module_name: str):
-    """importlib.import_module, where a missing optional dependency (torch, matplotlib) becomes a
-    one-line error naming the pip extra that installs it."""
-    import importlib
-
-    try:
-        return importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        root = (error.name or "").split(".")[0]
-        if root in EXTRAS:
-            raise NextwordError(f"this needs {root}, which is not installed: "
-                                f"pip install 'nextword[{EXTRAS[root]}]'") from None
-        raise
-
-
-def resolve(target):
-    """"module:Attr.attr" -> the object, importing the module now (see import_optional)."""
-    if not isinstance(target, str):             # a class registered directly
-        return target.load
-    module_name, _, attribute = target.partition(":")
-    obj = import_optional(module_name)
-    for part in attribute.split("."):
-        obj = getattr(obj, part)
-    return obj
 
 
 def load_model(path: str | Path) -> LanguageModel:

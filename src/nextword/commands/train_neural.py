@@ -150,7 +150,7 @@ def _duration(ctx, param, value):
 def train_neural(kind, preset, flags, *, resume, corpus, valid_spec, output, min_count, max_vocab,
                  tokenizer, stream):
     """Flags -> (model config, train config) -> nextword.neural.train."""
-    from nextword.model import resolve
+    from nextword.lazy import resolve
     from nextword.neural.presets import preset_fields
     from nextword.text.vocabulary import Vocabulary
 

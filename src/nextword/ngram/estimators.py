@@ -134,7 +134,7 @@ def estimator_class(name: str) -> type:
 
 
 def _class_of(target) -> type:
-    from nextword.model import resolve
+    from nextword.lazy import resolve
 
     return resolve(target) if isinstance(target, str) else target
 
