@@ -133,8 +133,9 @@ def neural_command(kind: str) -> click.Command:
     for option in reversed(options):
         function = option(function)
     function = corpus_options(function)
-    return click.command(kind, help=f"Train a {kind} model ({architecture.doc}) on CORPUS and "
-                                    f"save it in OUTPUT (needs --valid).")(function)
+    what = architecture.doc or f"the {kind} network"
+    return click.command(kind, help=f"Train {what} on CORPUS and save it in OUTPUT (needs "
+                                    f"--valid).")(function)
 
 
 def _duration(ctx, param, value):
