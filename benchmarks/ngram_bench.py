@@ -1,4 +1,4 @@
-"""N-gram engine benchmark (issue 3): counting, building, scoring, pruning, loading, chunked
+"""N-gram engine benchmark: counting, building, scoring, pruning, loading, chunked
 counting, and KenLM / NLTK side by side. Prints markdown tables with the machine and date.
 
     NEXTWORD_DATA=../shared/data python benchmarks/ngram_bench.py [--skip-nltk] [--repeat 3]
@@ -111,7 +111,7 @@ def against_kenlm(specs, repeat, workdir):
                      f"{reference[(corpus, n)]:.2f}", f"{seconds:.2f}", f"{cli_wall:.2f}",
                      f"{memory:.0f}", f"{cli_rss:.0f}", f"{result.tokens / eval_seconds / 1e6:.2f}",
                      f"{result.tokens / kenlm_seconds / 1e6:.2f}"])
-    return table(["model (MKN)", "nextword test ppl", "kenlm on our ARPA", "lmplz (issue)",
+    return table(["model (MKN)", "nextword test ppl", "kenlm on our ARPA", "lmplz",
                   "build in process (s)", "CLI train wall (s)", "build peak (MB)", "CLI max RSS (MB)",
                   "nextword eval (M tok/s)", "kenlm score (M tok/s)"], rows)
 

@@ -128,3 +128,12 @@ def test_demo_runs_on_the_embedded_corpus(capsys, tmp_path):
     code, out, _ = run(capsys, "demo", "--output", str(tmp_path / "demo"))
     assert code == 0 and "modified-kneser-ney  perplexity" in out
     assert (tmp_path / "demo" / "model.json").exists()
+
+
+def test_per_sentence_applies_to_every_model(capsys, tmp_path, corpus_file):
+    """An n-gram model scores every line from <s> anyway: --per-sentence gives the same figure."""
+    run(capsys, "train", "ngram", "--corpus", str(corpus_file), "-o", str(tmp_path / "m"), "-n", "2",
+        "--smoothing", "add-delta")
+    results = [json.loads(run(capsys, "eval", str(tmp_path / "m"), "--corpus", str(corpus_file),
+                              "--json", *flag)[1]) for flag in ([], ["--per-sentence"])]
+    assert results[0] == results[1]

@@ -39,7 +39,7 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx, name):
         if name in COMMANDS:
-            from nextword.model import resolve
+            from nextword.lazy import resolve
 
             return resolve(COMMANDS[name])
         return super().get_command(ctx, name)

@@ -14,6 +14,7 @@ import numpy as np
 
 from nextword.errors import NextwordError
 from nextword.fileio import MODEL_FILE, read_json, verify_folder
+from nextword.lazy import EXTRAS, import_optional, resolve  # noqa: F401  (used by loaders)
 from nextword.text.vocabulary import BOS_ID, Vocabulary
 
 # every saved model directory holds MODEL_FILE ("model.json"), naming its "type"
@@ -31,6 +32,10 @@ class LanguageModel(ABC):
     #: False for models that give scores rather than probabilities (stupid backoff):
     #: evaluation then refuses to call the result a perplexity unless asked.
     normalised: bool = True
+    #: True: every sentence is scored from <s> alone (n-grams, the NumPy RNN). A model that can
+    #: carry a state across lines (the neural ones) sets it False and honours True when asked
+    #: (`nextword eval --per-sentence`).
+    per_sentence: bool = True
 
     @abstractmethod
     def sentence_logprobs(self, sentences: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
@@ -59,8 +64,8 @@ class LanguageModel(ABC):
         return {"vocabulary": len(self.vocab)}
 
     def state_for(self, context: np.ndarray) -> Any:
-        """The state after a context of ids (oldest first). A model that needs a sentence start
-        reads <s> first; a leading <s> in `context` is that same start, not read twice."""
+        """The state after a context of ids (oldest first), read as the start of a sentence:
+        every model reads <s> first (a leading <s> in `context` is that same start)."""
         state = self.initial_state()
         start = 1 if len(context) and context[0] == BOS_ID else 0
         for token in context[start:]:
@@ -68,7 +73,9 @@ class LanguageModel(ABC):
         return state
 
     def logprob(self, word: str, context: tuple[str, ...] = ()) -> float:
-        """ln P(word | context), context oldest first; include "<s>" to mean a sentence start."""
+        """ln P(word | context): `context` is the sentence so far, oldest first, after an
+        implied <s> (writing "<s>" first means the same). So `prob("the")` is P(the | <s>) for
+        an n-gram and an RNN alike; an n-gram model then uses the last n-1 tokens of <s> context."""
         state = self.state_for(self.vocab.encode(list(context)))
         return float(self.next_logprobs(state)[self.vocab.encode([word])[0]])
 
@@ -108,10 +115,6 @@ MODEL_TYPES: dict[str, str] = {
 }
 # a model given as a single file rather than a directory
 FILE_LOADER = "nextword.ngram.arpa:load_arpa"
-# where a missing optional dependency is installed from: top-level module -> pip extra
-EXTRAS = {"torch": "neural", "matplotlib": "plot"}
-
-
 def register(type_name: str, target: str | None = None):
     """Register a model type: `register("mix", "pkg.module:Class.load")`, or as a class
     decorator `@register("mix")` on a class with a `load(path, meta)` classmethod."""
@@ -123,32 +126,6 @@ def register(type_name: str, target: str | None = None):
         MODEL_TYPES[type_name] = cls
         return cls
     return wrap
-
-
-def import_optional(module_name: str):
-    """importlib.import_module, where a missing optional dependency (torch, matplotlib) becomes a
-    one-line error naming the pip extra that installs it."""
-    import importlib
-
-    try:
-        return importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        root = (error.name or "").split(".")[0]
-        if root in EXTRAS:
-            raise NextwordError(f"this needs {root}, which is not installed: "
-                                f"pip install 'nextword[{EXTRAS[root]}]'") from None
-        raise
-
-
-def resolve(target):
-    """"module:Attr.attr" -> the object, importing the module now (see import_optional)."""
-    if not isinstance(target, str):             # a class registered directly
-        return target.load
-    module_name, _, attribute = target.partition(":")
-    obj = import_optional(module_name)
-    for part in attribute.split("."):
-        obj = getattr(obj, part)
-    return obj
 
 
 def load_model(path: str | Path, verify: bool = False) -> LanguageModel:

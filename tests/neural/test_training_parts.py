@@ -121,24 +121,34 @@ def test_the_last_part_of_the_run_uses_the_full_softmax(vocab, sentences, tmp_pa
     assert [r["train_loss_is_sampled"] for r in result.position.history] == [True, True, False, False]
 
 
-class TickingClock:
-    """time.monotonic for the trainer: every reading is `tick` seconds after the previous
-    one, so the run's timing is the same on a busy machine as on an idle one."""
+class WorkClock:
+    """time.monotonic for the trainer, where time passes only while work is done: a training
+    step takes `step` seconds and a validation pass `validation` seconds, on a busy machine as
+    on an idle one."""
 
-    def __init__(self, tick: float):
-        self.now, self.tick = 1000.0, tick
+    def __init__(self, monkeypatch, step: float, validation: float):
+        self.now = 1000.0
+        monkeypatch.setattr(train_module, "time", self)
+        for name, cost in (("train_step", step), ("stream_perplexity", validation)):
+            work = getattr(train_module, name)
+            monkeypatch.setattr(train_module, name, self.taking(cost, work))
+
+    def taking(self, seconds, work):
+        def timed(*args, **kwargs):
+            self.now += seconds
+            return work(*args, **kwargs)
+        return timed
 
     def monotonic(self) -> float:
-        self.now += self.tick
         return self.now
 
 
 def test_a_time_budget_ends_before_the_budget_and_keeps_the_best_model(
         vocab, sentences, valid_sentences, tmp_path, monkeypatch):
-    """Budget 3 s on a clock that ticks 0.05 s per reading: a step reads it 3 times (0.15 s
-    with the stop check), an evaluation 2 times. Training stops while the next step and one
-    evaluation still fit, so the run, final evaluation included, ends within the budget."""
-    monkeypatch.setattr(train_module, "time", TickingClock(0.05))
+    """Budget 3 s; a step takes 0.1 s, a validation 0.3 s. Training stops while the next step
+    and one more validation still fit, so the run, final validation included, ends within the
+    budget, and weights.pt holds the model of the best validation."""
+    WorkClock(monkeypatch, step=0.1, validation=0.3)
     saved_after = []
     original_save = train_module.save_weights
     monkeypatch.setattr(train_module, "save_weights", lambda output, net: (
@@ -151,11 +161,21 @@ def test_a_time_budget_ends_before_the_budget_and_keeps_the_best_model(
                                    train_module._prepare(vocab, valid_sentences), tmp_path)
     result = trainer.run()
     assert result.status == "time budget"
-    assert budget - 0.5 < result.position.elapsed <= budget      # evaluation included
+    assert budget - 0.5 < result.position.elapsed <= budget      # validation included
     history = [r["valid_perplexity"] for r in result.position.history]
     assert len(history) >= 3 and result.best_valid_perplexity == min(history)
     # weights.pt was last written right after the best evaluation
     assert saved_after[-1] == 1 + int(np.argmin(history))
+
+
+def test_a_budget_too_short_for_one_validation_is_refused_before_writing(
+        vocab, sentences, tmp_path, monkeypatch):
+    """A validation takes 10 s (the estimate times a slice of it), longer than a 5 s budget."""
+    WorkClock(monkeypatch, step=0.1, validation=10.0)
+    with pytest.raises(NextwordError, match="a time budget of 5 s leaves no time to train"):
+        train(tiny_config("rnn", len(vocab)), tiny_train(time_budget=5.0), vocab, sentences,
+              sentences[:4], tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 def test_training_leaves_threads_and_random_state_as_it_found_them(vocab, sentences, tmp_path):
@@ -165,3 +185,4 @@ def test_training_leaves_threads_and_random_state_as_it_found_them(vocab, senten
           sentences, sentences[:4], tmp_path)
     assert torch.get_num_threads() == threads_before
     assert torch.equal(torch.get_rng_state(), rng_before)
+

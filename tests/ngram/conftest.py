@@ -1,4 +1,4 @@
-"""Tiny corpora for the n-gram engine tests (issue 3), with their counts written out."""
+"""Tiny corpora for the n-gram engine tests, with their counts written out."""
 from __future__ import annotations
 
 import os

@@ -12,8 +12,10 @@ from nextword.ngram.model import NgramModel
 def test_mle_unigram_and_bigram(two_sentences):
     lm = NgramModel.fit(two_sentences, order=2, estimator=MLE())
     assert lm.prob("b", ("a",)) == pytest.approx(1 / 2)         # c(a b) / c(a) = 1/2
-    assert lm.prob("a", ()) == pytest.approx(2 / 6)             # unigram: c(a) / N
     assert lm.prob("a", ("a",)) == 0.0                          # seen context, unseen word
+    assert lm.prob("a", ()) == pytest.approx(2 / 2)             # <s> implied: c(<s> a) / c(<s>)
+    unigram = NgramModel.fit(two_sentences, order=1, estimator=MLE())
+    assert unigram.prob("a", ()) == pytest.approx(2 / 6)        # unigram: c(a) / N
 
 
 def test_lecture_example_students_opened_their():
@@ -29,8 +31,10 @@ def test_add_delta_default_is_a_quarter(two_sentences):
     lm = NgramModel.fit(two_sentences, order=2, estimator=AddDelta())
     assert lm.prob("b", ("a",)) == pytest.approx((1 + 0.25) / (2 + 0.25 * 5))
     assert lm.prob("a", ("a",)) == pytest.approx((0 + 0.25) / (2 + 0.25 * 5))   # unseen word
-    assert lm.prob("a", ()) == pytest.approx((2 + 0.25) / (6 + 0.25 * 5))
-    assert lm.prob("<unk>", ()) == pytest.approx(0.25 / (6 + 0.25 * 5))
+    assert lm.prob("a", ()) == pytest.approx((2 + 0.25) / (2 + 0.25 * 5))   # after <s>
+    unigram = NgramModel.fit(two_sentences, order=1, estimator=AddDelta())
+    assert unigram.prob("a", ()) == pytest.approx((2 + 0.25) / (6 + 0.25 * 5))
+    assert unigram.prob("<unk>", ()) == pytest.approx(0.25 / (6 + 0.25 * 5))
 
 
 def test_laplace_is_delta_one(two_sentences):

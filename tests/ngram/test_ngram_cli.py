@@ -1,4 +1,4 @@
-"""The CLI forms of issue 3: train with every smoothing, --prune, --prune-to, export, eval of
+"""The n-gram command line: train with every smoothing, --prune, --prune-to, export, eval of
 an ARPA file with the same JSON keys, one-line errors."""
 from __future__ import annotations
 

@@ -19,7 +19,8 @@ from nextword.text.tokenize import TOKENIZERS
 @click.option("--unnormalised", is_flag=True,
               help="Report a 'perplexity' even for a model that gives scores, not probabilities.")
 @click.option("--per-sentence", is_flag=True,
-              help="Neural models: reset the hidden state at each line (default: one stream).")
+              help="Score every line from <s> alone, as n-gram and NumPy RNN models always do; "
+                   "neural models otherwise read the corpus as one stream, state carried.")
 @click.option("--per-line", "per_line", type=click.Path(path_type=Path), default=None,
               metavar="FILE", help="Also write one score per input line (line, tokens, oov, "
                                    "logprob, log10prob, perplexity) as JSON lines; with --engine "
@@ -79,6 +80,6 @@ def eval_command(model_path, corpus, as_json, tokenizer, unnormalised, per_sente
             raise NextwordError("this model gives scores, not probabilities: pass --unnormalised")
         report(write_line_scores(lm, open_corpus(corpus, tokenizer), per_line), corpus, as_json)
         return
-    if per_sentence and hasattr(lm, "per_sentence"):   # n-gram models are per sentence anyway
+    if per_sentence:            # n-gram and NumPy RNN models score per sentence anyway
         lm.per_sentence = True
     report(evaluate(lm, corpus, tokenizer, unnormalised), corpus, as_json)

@@ -37,7 +37,7 @@ class TrainGroup(click.Group):
         return [*FAMILIES, *neural_families()]
 
     def get_command(self, ctx, name):
-        from nextword.model import resolve
+        from nextword.lazy import resolve
 
         if name in FAMILIES:
             return resolve(FAMILIES[name])

@@ -138,8 +138,9 @@ def neural_command(kind: str) -> click.Command:
     for option in reversed(options):
         function = option(function)
     function = corpus_options(function)
-    return click.command(kind, help=f"Train a {kind} model ({architecture.doc}) on CORPUS and "
-                                    f"save it in OUTPUT (needs --valid).")(function)
+    what = architecture.doc or f"the {kind} network"
+    return click.command(kind, help=f"Train {what} on CORPUS and save it in OUTPUT (needs "
+                                    f"--valid).")(function)
 
 
 def _duration(ctx, param, value):
@@ -155,7 +156,7 @@ def _duration(ctx, param, value):
 def train_neural(kind, preset, flags, *, resume, corpus, valid_spec, output, force, min_count,
                  max_vocab, tokenizer, stream):
     """Flags -> (model config, train config) -> nextword.neural.train."""
-    from nextword.model import resolve
+    from nextword.lazy import resolve
     from nextword.neural.presets import preset_fields
     from nextword.text.vocabulary import Vocabulary
 

@@ -117,11 +117,11 @@ ARCHITECTURES: dict[str, Architecture] = {
     "window": Architecture("window", WindowConfig, "nextword.neural.window:WindowNet",
                            "Bengio et al.'s fixed-window network"),
     "rnn": Architecture("rnn", RecurrentConfig, "nextword.neural.recurrent:RecurrentNet",
-                        "Elman recurrent network"),
+                        "an Elman recurrent network"),
     "lstm": Architecture("lstm", RecurrentConfig, "nextword.neural.recurrent:RecurrentNet",
-                         "long short-term memory network"),
+                         "an LSTM network"),
     "gru": Architecture("gru", RecurrentConfig, "nextword.neural.recurrent:RecurrentNet",
-                        "gated recurrent unit network"),
+                        "a GRU network"),
 }
 
 

@@ -11,7 +11,7 @@ PLOT_FILE = "perplexity.png"
 def write_plot(path: Path, history: list, title: str) -> None:
     """Written atomically. matplotlib's Figure, not pyplot: no global backend or figure state
     is touched, so a caller's own matplotlib setup is left as it was."""
-    from nextword.model import import_optional
+    from nextword.lazy import import_optional
 
     Figure = import_optional("matplotlib.figure").Figure
     epochs = [r["epoch"] for r in history]

@@ -50,7 +50,7 @@ class RecurrentNet(NeuralNet):
 
 def build_net(config) -> NeuralNet:
     """The network a config describes, by its architecture's registration (config.ARCHITECTURES)."""
-    from nextword.model import resolve
+    from nextword.lazy import resolve
 
     network = get_architecture(config.kind).network
     return (resolve(network) if isinstance(network, str) else network)(config)

@@ -232,6 +232,11 @@ class Trainer:
                                for k in range(1, config.evals_per_epoch + 1)})
         self.position = Position()
         self.state = self.net.initial_state(config.batch_size, device)
+        # what one evaluation costs, kept in reserve under a time budget: estimated before the
+        # first one from a timed slice of the validation streams, then measured
+        self.eval_seconds = self._estimate_eval_seconds() if config.time_budget else 0.0
+        if saved is None and config.time_budget and self.eval_seconds >= config.time_budget:
+            self._refuse_budget()                   # before any file is written
         if saved is not None:
             self.net.load_state_dict(saved["model"])
             self.optimizer.load_state_dict(saved["optimizer"])
@@ -253,9 +258,6 @@ class Trainer:
         set_lr(self.optimizer, self.schedule.lr)
         self.run_start, self.elapsed_before = time.monotonic(), self.position.elapsed
         self.steps_this_run, self.step_seconds, self.eval_started = 0, 0.0, None
-        # what one evaluation costs, kept in reserve under a time budget: estimated before the
-        # first one from a timed slice of the validation streams, then measured
-        self.eval_seconds = self._estimate_eval_seconds() if config.time_budget else 0.0
 
     def _check_bf16(self, device: torch.device) -> None:
         """Some kernels have no bf16 form on CPUs without avx512_bf16/AMX (oneDNN's LSTM):
@@ -269,6 +271,12 @@ class Trainer:
             raise NextwordError(f"--precision bf16: the {self.model_config.kind} model cannot run "
                                 f"in bf16 on this {device.type} ({reason}); use --precision "
                                 f"fp32") from None
+
+    def _refuse_budget(self):
+        raise NextwordError(
+            f"a time budget of {self.config.time_budget:g} s leaves no time to train: one "
+            f"validation takes about {self.eval_seconds:.0f} s here; give a longer "
+            f"--time-budget (or a smaller --valid corpus)")
 
     def _estimate_eval_seconds(self) -> float:
         rows = min(len(self.valid), 4 * 64)
@@ -322,10 +330,7 @@ class Trainer:
         if config.time_budget is not None and \
                 self.elapsed() + self.step_seconds + self.eval_seconds >= config.time_budget:
             if not self.position.history and not self.position.loss_tokens:
-                raise NextwordError(
-                    f"a time budget of {config.time_budget:g} s leaves no time to train: one "
-                    f"validation takes about {self.eval_seconds:.0f} s here; give a longer "
-                    f"--time-budget (or a smaller --valid corpus)")
+                self._refuse_budget()
             return "time budget"
         return None
 

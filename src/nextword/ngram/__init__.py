@@ -1,17 +1,21 @@
-"""N-gram language models: counting, estimators, the model, file formats, pruning."""
-from nextword.ngram.absolute import AbsoluteDiscounting
-from nextword.ngram.arpa import read_arpa, write_arpa
-from nextword.ngram.counts import (NgramCounts, PaddedStream, count_ngrams, count_ngrams_chunked,
-                                   merge_counts)
-from nextword.ngram.entropy_pruning import entropy_prune
-from nextword.ngram.estimators import MLE, AddDelta, make_estimator
-from nextword.ngram.katz import Katz
-from nextword.ngram.kneser_ney import KneserNey, ModifiedKneserNey
-from nextword.ngram.model import NgramModel
-from nextword.ngram.stupid_backoff import StupidBackoff
-from nextword.ngram.witten_bell import WittenBell
+"""N-gram language models: counting, estimators, the model, file formats, pruning.
 
-__all__ = ["NgramCounts", "PaddedStream", "count_ngrams", "count_ngrams_chunked", "merge_counts",
-           "MLE", "AddDelta", "KneserNey", "ModifiedKneserNey", "Katz", "WittenBell",
-           "AbsoluteDiscounting", "StupidBackoff", "make_estimator", "NgramModel", "read_arpa",
-           "write_arpa", "entropy_prune"]
+The names below are imported on first use, so loading a model imports its own modules only.
+"""
+from importlib import import_module
+
+_EXPORTS = {
+    "AbsoluteDiscounting": "absolute", "read_arpa": "arpa", "write_arpa": "arpa",
+    "NgramCounts": "counts", "PaddedStream": "counts", "count_ngrams": "counts",
+    "count_ngrams_chunked": "counts", "merge_counts": "counts", "entropy_prune": "entropy_pruning",
+    "MLE": "estimators", "AddDelta": "estimators", "make_estimator": "estimators",
+    "Katz": "katz", "KneserNey": "kneser_ney", "ModifiedKneserNey": "kneser_ney",
+    "NgramModel": "model", "StupidBackoff": "stupid_backoff", "WittenBell": "witten_bell",
+}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'nextword.ngram' has no attribute {name!r}")
+    return getattr(import_module(f"nextword.ngram.{_EXPORTS[name]}"), name)

@@ -136,7 +136,7 @@ def estimator_class(name: str) -> type:
 
 
 def _class_of(target) -> type:
-    from nextword.model import resolve
+    from nextword.lazy import resolve
 
     return resolve(target) if isinstance(target, str) else target
 
@@ -155,6 +155,10 @@ def register_estimator(name: str, target) -> None:
 def estimator_traits(name: str | None) -> tuple[bool, bool]:
     """(normalised, kneser_ney_like) of the estimator a model.json names; an estimator not
     registered here (a model read from an ARPA file) is a normalised, plain backoff one."""
+    if name in ESTIMATORS:                      # the usual case: saved under its CLI name
+        cls = _class_of(ESTIMATORS[name])
+        if _saved_name(cls) == name:
+            return cls.normalised, cls.kneser_ney_like
     for target in ESTIMATORS.values():
         cls = _class_of(target)
         if getattr(cls, "name", None) is not None and _saved_name(cls) == name:

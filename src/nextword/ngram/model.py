@@ -204,8 +204,12 @@ class NgramModel(LanguageModel):
         return (BOS_ID,)
 
     def state_for(self, context: np.ndarray) -> tuple:
-        """An n-gram model conditions on the bare context: () is the unigram distribution."""
-        return self._history(tuple(int(t) for t in context))
+        """As for every model, the context is the start of a sentence: <s> is implied (a
+        leading <s> is that same start), so () conditions on <s>, as an RNN's does."""
+        tokens = tuple(int(t) for t in context)
+        if not tokens or tokens[0] != BOS_ID:
+            tokens = (BOS_ID, *tokens)
+        return self._history(tokens)
 
     def advance(self, state: tuple, token: int) -> tuple:
         return self._history(state + (int(token),))

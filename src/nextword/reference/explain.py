@@ -111,7 +111,7 @@ def explain_bptt(config: ExplainConfig = ExplainConfig()) -> BPTTReport:
 def plot_bptt(report: BPTTReport, path: str | Path) -> None:
     """Two panels: contribution size against distance t - i, and truncation error against k;
     written atomically as a PNG."""
-    from nextword.model import import_optional
+    from nextword.lazy import import_optional
 
     Figure = import_optional("matplotlib.figure").Figure   # no pyplot: no global backend or state
     from matplotlib.ticker import MaxNLocator
