@@ -50,12 +50,6 @@ CHUNK_BYTES = 1 << 24       # one block of lines is formatted in a byte matrix a
 PAD = 0                     # filler byte of the matrices, dropped before writing
 
 
-def _fmt(values: np.ndarray) -> list:
-    """log10 values as text (a list of str): see `_number_bytes`."""
-    matrix = _number_bytes(np.asarray(values, dtype=np.float64))
-    return [row[row != PAD].tobytes().decode("ascii") for row in matrix]
-
-
 def _number_bytes(values: np.ndarray) -> np.ndarray:
     """log10 values as ASCII in a (N, W) byte matrix padded with PAD: SIGNIFICANT significant
     digits in positional notation (no exponent), trailing zeros dropped, -99 for -inf, no
