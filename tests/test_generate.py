@@ -65,3 +65,21 @@ def test_top_k_under_add_delta_keeps_k_of_many_equal_unseen_words():
     assert np.count_nonzero(kept) == 3
     assert kept[lm.vocab.index["b"]] == kept.max()
     assert kept.sum() == pytest.approx(1.0)
+
+
+def test_numpy_rnn_samples_many_sentences_at_once(random_corpus):
+    """The NumPy RNN's batched step is `advance` row by row; the text ignores the batch size."""
+    from nextword.generate import sample_sentences
+    from nextword.reference.model import NumpyRNNModel
+    from nextword.text.vocabulary import Vocabulary
+
+    lm = NumpyRNNModel.initialise(Vocabulary.build(random_corpus), 8, 16, seed=3)
+    sampler = lm.batch_sampler(SamplingConfig())
+    state = sampler.init(4)
+    np.testing.assert_allclose(sampler.logprobs(state)[2], lm.next_logprobs(lm.initial_state()),
+                               atol=1e-12)
+    moved = sampler.step(state, np.array([3, 4, 5, 6]))
+    np.testing.assert_allclose(moved[1], lm.advance(lm.initial_state(), 4), atol=1e-12)
+    config = SamplingConfig(max_length=6)
+    assert list(sample_sentences(lm, 15, seed=1, config=config, batch_size=1)) == \
+        list(sample_sentences(lm, 15, seed=1, config=config, batch_size=15))

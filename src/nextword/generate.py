@@ -63,6 +63,65 @@ def sampling_distributions(logprobs: np.ndarray, config: SamplingConfig) -> np.n
     return probs / probs.sum(axis=1, keepdims=True)
 
 
+# ---- counter-based random numbers: a sentence depends on (seed, its number), not on a stream
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser: a bijection of uint64 whose outputs pass BigCrush."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def seed_key(seed: int | None) -> np.uint64:
+    if seed is None:
+        seed = np.random.SeedSequence().entropy
+    return _mix(np.array([int(seed) % (1 << 64)], dtype=np.uint64))[0]
+
+
+def uniforms(key: np.uint64, sentence: np.ndarray, step: np.ndarray, draw: int) -> np.ndarray:
+    """U[0, 1) numbers, one per (sentence, step), fixed by (key, sentence, step, draw)."""
+    z = _mix(key ^ (sentence.astype(np.uint64) * _GOLDEN))
+    z = _mix(z + (step.astype(np.uint64) * np.uint64(256) + np.uint64(draw + 1)) * _GOLDEN)
+    return (z >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+
+
+class BatchedSampler:
+    """Many sentences advance together through a model with a batched step: `init(B)` gives
+    the states after <s>, `step(state, tokens (B,))` the next states, `logprobs(state)` the
+    (B, V) ln P of the next token. Each row draws by inverse CDF from
+    `sampling_distributions` with the counter-based `uniforms`, so sentence i depends on the
+    seed and i (up to the float rounding of a different batch shape)."""
+
+    def __init__(self, init, step, logprobs, config: SamplingConfig):
+        self.init, self.step, self.logprobs, self.config = init, step, logprobs, config
+
+    def sentences(self, count: int, seed: int | None = None, batch_size: int = 256,
+                  first: int = 0) -> Iterator[np.ndarray]:
+        key = seed_key(seed)
+        for begin in range(first, first + count, batch_size):
+            numbers = np.arange(begin, min(begin + batch_size, first + count))
+            state = self.init(len(numbers))
+            done = np.zeros(len(numbers), dtype=bool)
+            drawn = []
+            for t in range(self.config.max_length):
+                probs = sampling_distributions(self.logprobs(state), self.config)
+                cdf = np.cumsum(probs, axis=1)
+                u = uniforms(key, numbers, np.full(len(numbers), t), 0) * cdf[:, -1]
+                tokens = np.minimum((cdf <= u[:, None]).sum(axis=1), probs.shape[1] - 1)
+                tokens = np.where(done, EOS_ID, tokens)
+                drawn.append(tokens)
+                done |= tokens == EOS_ID
+                if done.all():
+                    break
+                state = self.step(state, tokens)
+            drawn = np.stack(drawn, axis=1)                       # (B, steps)
+            for row in drawn:
+                end = np.flatnonzero(row == EOS_ID)
+                yield row[: end[0] if len(end) else len(row)].astype(np.int32)
+
+
 def sample_ids(model: LanguageModel, rng: np.random.Generator,
                config: SamplingConfig = SamplingConfig()) -> list[int]:
     """One sentence of word ids (without <s> and </s>), drawn token by token."""

@@ -130,3 +130,32 @@ def test_save_and_load_round_trip(vocab, valid_sentences, tmp_path):
     assert evaluate(loaded, valid_sentences).log_prob == pytest.approx(
         evaluate(lm, valid_sentences).log_prob, abs=1e-6)
     assert loaded.net.decoder.weight is loaded.net.embedding.weight     # still tied
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_batched_sampling_draws_next_logprobs_and_ignores_batch_size(kind, vocab):
+    """Many sentences advance together; the first tokens follow next_logprobs(<s>) (a
+    chi-square test at a fixed seed), the second rows match the stepwise state after them,
+    and the text is the same for batch sizes 1 and 64."""
+    from nextword.generate import SamplingConfig, sample_sentences
+
+    lm = fresh_lm(kind, vocab)
+    sampler = lm.batch_sampler(SamplingConfig())
+    state = sampler.init(3000)
+    start = lm.next_logprobs(lm.initial_state())
+    np.testing.assert_allclose(state[1][[0, 2999]], np.stack([start, start]), atol=1e-5)
+    expected = np.exp(start)
+    ids = [s for s in sampler.sentences(3000, seed=2, batch_size=3000)]
+    first = np.array([s[0] if len(s) else EOS_ID for s in ids])
+    observed = np.bincount(first, minlength=len(vocab))
+    cells = expected * 3000 >= 5
+    stat = ((observed[cells] - expected[cells] * 3000) ** 2 / (expected[cells] * 3000)).sum()
+    df = int(cells.sum()) - 1
+    assert stat < df + 4.5 * math.sqrt(2 * df) + 10            # far in the tail: p < 1e-4
+    assert observed[BOS_ID] == 0
+    # the batched step after a token equals the stepwise advance
+    after = sampler.step(state, np.full(3000, 5))[1][0]
+    np.testing.assert_allclose(after, lm.next_logprobs(lm.advance(lm.initial_state(), 5)), atol=1e-5)
+    config = SamplingConfig(max_length=8)
+    assert list(sample_sentences(lm, 20, seed=4, config=config, batch_size=1)) == \
+        list(sample_sentences(lm, 20, seed=4, config=config, batch_size=64))

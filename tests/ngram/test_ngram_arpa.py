@@ -190,3 +190,22 @@ def test_missing_contexts_become_blank_entries_as_in_kenlm(tmp_path):
     sentences = ["a b c", "x a b c", "a b a", "x a b a c", "c a b c b", "b x a b"]
     ours = [float(v.sum()) / math.log(10) for v in lm.sentence_logprobs(lm.vocab.encode(s.split()) for s in sentences)]
     assert ours == pytest.approx([theirs.score(s) for s in sentences], abs=1e-5)
+
+
+def test_vectorised_numbers_are_the_values_of_percent_9g():
+    """The byte-matrix formatter writes 9 significant digits without an exponent: each number
+    reads back as the value %.9g gives; -inf is -99, zero and -0.0 are 0, |x| < 1e-10 is 0."""
+    from nextword.ngram.arpa import PAD, _number_bytes
+
+    rng = np.random.default_rng(0)
+    values = np.concatenate([-rng.exponential(2, 20000), rng.normal(0, 1, 2000),
+                             [0.0, -0.0, -np.inf, -99.0, -1.0, -10.0, -0.1, -9.999999999,
+                              -0.99999999995, 123.456789012, -7.14824825e-05, -1e-9]])
+    matrix = _number_bytes(values)
+    texts = [row[row != PAD].tobytes().decode() for row in matrix]
+    assert texts[-12:-1] == ["0", "0", "-99", "-99", "-1", "-10", "-0.1", "-10", "-1",
+                             "123.456789", "-0.0000714824825"]
+    assert all("e" not in t and not t.startswith("-0") or t.startswith("-0.") for t in texts)
+    expected = np.where(np.isneginf(values), -99.0, values)
+    assert [float(t) for t in texts] == [float(f"{v:.9g}") for v in expected]
+    assert _number_bytes(np.array([-1e-11]))[0].tobytes().strip(b"\0") == b"0"

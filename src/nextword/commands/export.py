@@ -23,6 +23,10 @@ def export(model_path, arpa_path):
     lm = load_model(model_path)
     if not isinstance(lm, NgramModel):
         raise NextwordError(f"{model_path}: only n-gram models can be written as ARPA files")
-    sizes = write_arpa(lm, arpa_path)
+    from nextword.commands.common import progress
+
+    entries = len(lm.vocab) + sum(len(lm.keys[k]) for k in range(2, lm.order + 1))
+    with progress(total=entries, desc=f"writing {arpa_path}", unit="ngram") as bar:
+        sizes = write_arpa(lm, arpa_path, progress=bar)    # streamed, a block at a time
     click.echo(f"wrote {arpa_path}: " + ", ".join(f"{k}-grams {v:,}" for k, v in sizes.items()),
                err=True)

@@ -125,6 +125,22 @@ class NeuralLM(LanguageModel):
     def next_logprobs(self, state) -> np.ndarray:
         return state[1].copy()
 
+    def batch_sampler(self, config):
+        """Many sentences advance together: one network step per token position for a batch."""
+        from nextword.generate import BatchedSampler
+
+        def init(size):
+            return self._batch_step(self.net.initial_state(size, self.device),
+                                    np.full(size, EOS_ID))               # <s>, read as </s>
+        return BatchedSampler(init, lambda state, tokens: self._batch_step(state[0], input_ids(tokens)),
+                              lambda state: state[1], config)
+
+    @torch.inference_mode()
+    def _batch_step(self, net_state, tokens: np.ndarray):
+        features, net_state = self.net(self._tensor(tokens).reshape(1, -1), net_state)  # (1, B, d)
+        logprobs = torch.log_softmax(self.net.logits(features[0]).float(), dim=-1)       # (B, V)
+        return net_state, logprobs.double().cpu().numpy()
+
     @torch.inference_mode()
     def _step(self, net_state, token: int):
         features, net_state = self.net(self._tensor(np.array([token])), net_state)   # (1, 1, d)

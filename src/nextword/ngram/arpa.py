@@ -46,14 +46,76 @@ _SECTION = re.compile(r"\\(\d+)-grams:$")
 
 
 # ---- writing ----------------------------------------------------------------------------------
-def _fmt(values: np.ndarray) -> list:
-    """log10 values as text: %.9g, -99 for -inf, no negative zero."""
-    values = np.where(np.isneginf(values), -99.0, values) + 0.0      # + 0.0 turns -0.0 into 0.0
-    return [f"{v:.9g}" for v in values.tolist()]
+SIGNIFICANT = 9             # digits per number, as %.9g: more than a 32-bit float holds
+SMALLEST = 1e-10            # |log10| below this is written 0 (a factor within 2.3e-10 of 1)
+CHUNK_BYTES = 1 << 24       # one block of lines is formatted in a byte matrix about this big
+PAD = 0                     # filler byte of the matrices, dropped before writing
 
 
-def write_arpa(model, path: str | Path) -> dict:
-    """Write a backoff n-gram model as an ARPA file; return the number of entries per order."""
+def _number_bytes(values: np.ndarray) -> np.ndarray:
+    """log10 values as ASCII in a (N, W) byte matrix padded with PAD: SIGNIFICANT significant
+    digits in positional notation (no exponent), trailing zeros dropped, -99 for -inf, no
+    negative zero. All rows at once: m = round(|x| · 10^(S-1-e)) holds the S digits d_0..d_{S-1}
+    (d_i stands for 10^(e-i)); each is dropped into the column of its power of ten."""
+    S = SIGNIFICANT
+    values = np.where(np.isneginf(values), -99.0, values)
+    a = np.abs(values)
+    zero = ~(a >= SMALLEST)
+    a = np.where(zero, 1.0, a)
+    e = np.floor(np.log10(a)).astype(np.int64)                 # decimal exponent
+    for _ in range(2):   # log10 may be off by one next to a power of 10: settle e on m itself
+        m = np.rint(a * 10.0 ** (S - 1 - e)).astype(np.int64)
+        e = e + (m >= 10 ** S) - (m < 10 ** (S - 1))
+    m = np.where(zero, 0, np.rint(a * 10.0 ** (S - 1 - e)).astype(np.int64))
+    e = np.where(zero, 0, e)
+    m32 = m.astype(np.int32)                                     # < 10^9: 32-bit division
+    digits = np.stack([(m32 // np.int32(10 ** (S - 1 - i))) % np.int32(10) for i in range(S)],
+                      axis=1)                                    # (N, S)
+    last = S - 1 - np.argmax(digits[:, ::-1] > 0, axis=1)      # last non-zero digit
+    last = np.where(m > 0, last, 0)
+    whole = max(1, int(e.max()) + 1) if len(e) else 1            # columns before the point
+    fraction = max(0, int((S - 1 - e).max())) if len(e) else 0
+    n, dot = len(values), 1 + whole                              # column of the point
+    out = np.full((n, dot + 1 + fraction), PAD, dtype=np.uint8)
+    row = np.arange(n)
+    out[:, 0] = np.where((values < 0) & ~zero, ord("-"), PAD)
+    out[:, dot - 1] = ord("0")                                   # units, for |x| < 1 and 0
+    has_fraction = e - last < 0
+    out[:, dot] = np.where(has_fraction, ord("."), PAD)
+    lead = np.arange(dot + 1, dot + 1 + fraction)[None, :] < (dot - e)[:, None]  # 0.00ddd
+    out[:, dot + 1:] = np.where(lead & (e < 0)[:, None], ord("0"), PAD)
+    for i in range(S):
+        power = e - i
+        keep = (power >= 0) | (i <= last)                        # no trailing fraction zeros
+        column = np.where(power >= 0, dot - 1 - power, dot - power)
+        at = row[keep]
+        out[at, column[keep]] = ord("0") + digits[keep, i]
+    return out
+
+
+def _token_bytes(tokens: list) -> np.ndarray:
+    """(V, L) UTF-8 bytes of each token, padded with PAD."""
+    encoded = [t.encode("utf-8") for t in tokens]
+    width = max(map(len, encoded))
+    return np.frombuffer(b"".join(e.ljust(width, b"\0") for e in encoded),
+                         dtype=np.uint8).reshape(len(encoded), width)
+
+
+def _lines(columns: list) -> bytes:
+    """Join per-row byte matrices (and single bytes) side by side; drop the padding."""
+    n = next(len(c) for c in columns if isinstance(c, np.ndarray))
+    parts = [c if isinstance(c, np.ndarray) else np.full((n, 1), c, dtype=np.uint8)
+             for c in columns]
+    matrix = np.concatenate(parts, axis=1)
+    return matrix[matrix != PAD].tobytes()
+
+
+def write_arpa(model, path: str | Path, progress=None) -> dict:
+    """Write a backoff n-gram model as an ARPA file; return the number of entries per order.
+
+    Streams: a block of lines at a time is formatted (numbers and words as byte matrices, see
+    `_number_bytes`) and written, so memory holds one block, never the file. `progress`, if
+    given, is moved by the number of entries written."""
     t: Tables = model.tables
     if t.fallback != "backoff":
         raise NextwordError(
@@ -65,33 +127,36 @@ def write_arpa(model, path: str | Path) -> dict:
             "an ARPA file cannot express stupid backoff: it multiplies by the backoff factor even "
             "for a context never seen, where ARPA readers use 1")
     vocab, n, V = model.vocab, model.order, model.vocab_size
-    tokens = np.array(vocab.tokens, dtype=object)
+    words = _token_bytes(vocab.tokens)
     sizes = {1: V}
     sizes.update({k: len(model.keys[k]) for k in range(2, n + 1)})
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as out:
-        out.write("\\data\\\n")
+    tab, space, newline = ord("\t"), ord(" "), ord("\n")
+    with atomic_path(path) as tmp, open(tmp, "wb") as out:
+        out.write(b"\\data\\\n")
         for k in range(1, n + 1):
-            out.write(f"ngram {k}={sizes[k]}\n")
+            out.write(f"ngram {k}={sizes[k]}\n".encode())
         for k in range(1, n + 1):
-            out.write(f"\n\\{k}-grams:\n")
-            for start in range(0, sizes[k], WRITE_ROWS):     # in blocks: memory stays bounded
-                rows = np.arange(start, min(start + WRITE_ROWS, sizes[k]))
+            out.write(f"\n\\{k}-grams:\n".encode())
+            width = 2 * 16 + k * (words.shape[1] + 1)                   # bytes per line, about
+            block = max(1024, CHUNK_BYTES // width)
+            for first in range(0, sizes[k], block):
+                rows = np.arange(first, min(first + block, sizes[k]))
                 log10prob = np.asarray(t.logprob[k][rows], dtype=np.float64) / LN10
                 if k == 1:
-                    log10prob[rows == BOS_ID] = 0.0             # lmplz: <s> is written as 0
-                    grams = tokens[rows]
+                    log10prob[rows == BOS_ID] = 0.0              # lmplz: <s> is written as 0
+                    ids = rows[:, None]
                 else:
-                    ids = ngram_ids(model.keys, V, k, rows)                   # (rows, k)
-                    grams = tokens[ids[:, 0]]
-                    for j in range(1, k):
-                        grams = grams + " " + tokens[ids[:, j]]               # object arrays: C loop
-                probs = _fmt(log10prob)
+                    ids = ngram_ids(model.keys, V, k, rows)                   # (B, k)
+                columns = [_number_bytes(log10prob), tab]
+                for j in range(k):
+                    columns += [words[ids[:, j]]] + ([space] if j < k - 1 else [])
                 if k < n:
-                    backoffs = _fmt(np.asarray(t.logbackoff[k][rows], dtype=np.float64) / LN10)
-                    out.writelines(f"{p}\t{g}\t{b}\n" for p, g, b in zip(probs, grams.tolist(), backoffs))
-                else:
-                    out.writelines(f"{p}\t{g}\n" for p, g in zip(probs, grams.tolist()))
-        out.write("\n\\end\\\n")
+                    log10bo = np.asarray(t.logbackoff[k][rows], dtype=np.float64) / LN10
+                    columns += [tab, _number_bytes(log10bo)]
+                out.write(_lines(columns + [newline]))
+                if progress is not None:
+                    progress.update(len(rows))
+        out.write(b"\n\\end\\\n")
     return sizes
 
 

@@ -32,37 +32,13 @@ from typing import Iterator
 
 import numpy as np
 
-from nextword.generate import SamplingConfig, sampling_distributions
+from nextword.generate import SamplingConfig, sampling_distributions, seed_key, uniforms  # noqa: F401
 from nextword.ngram.counts import NO_HISTORY, all_suffix_rows
 from nextword.text.vocabulary import BOS_ID, EOS_ID
 
 REDRAWS = 3                 # rejection rounds; then an exact search of the level's own words
 FULL_BATCH_CELLS = 1 << 22  # (B, V) cells of one full-distribution batch
 CANCELLATION = 1e-9         # S_j − X_j below this share of S_j: too few digits left to trust
-
-
-# ---- counter-based random numbers ----------------------------------------------------------
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _mix(z: np.ndarray) -> np.ndarray:
-    """SplitMix64's finaliser: a bijection of uint64 whose outputs pass BigCrush."""
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
-def seed_key(seed: int | None) -> np.uint64:
-    if seed is None:
-        seed = np.random.SeedSequence().entropy
-    return _mix(np.array([int(seed) % (1 << 64)], dtype=np.uint64))[0]
-
-
-def uniforms(key: np.uint64, sentence: np.ndarray, step: np.ndarray, draw: int) -> np.ndarray:
-    """U[0, 1) numbers, one per (sentence, step), fixed by (key, sentence, step, draw)."""
-    z = _mix(key ^ (sentence.astype(np.uint64) * _GOLDEN))
-    z = _mix(z + (step.astype(np.uint64) * np.uint64(256) + np.uint64(draw + 1)) * _GOLDEN)
-    return (z >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
 
 
 # ---- the sampler ---------------------------------------------------------------------------

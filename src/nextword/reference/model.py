@@ -91,6 +91,24 @@ class NumpyRNNModel(LanguageModel):
     def advance(self, state: np.ndarray, token: int) -> np.ndarray:
         return hidden_step(self.params, state, self.params["E"][int(token)])
 
+    def batch_sampler(self, config):
+        """Many sentences advance together: h (B, H), one row per sentence, the same
+        h(t) = tanh(W_h h(t-1) + W_e e(t) + b1) as `advance`, row by row in one product."""
+        from nextword.generate import BatchedSampler
+
+        p = self.params
+
+        def step(h, tokens):
+            return np.tanh(h @ p["W_h"].T + p["E"][tokens] @ p["W_e"].T + p["b1"])
+
+        def logprobs(h):
+            return np.insert(output_logprobs(p, h), BOS_ID, -np.inf, axis=1)
+
+        def init(size):
+            return step(np.zeros((size, self.config.hidden_dim), dtype=DTYPE),
+                        np.full(size, BOS_ID))
+        return BatchedSampler(init, step, logprobs, config)
+
     def next_logprobs(self, state: np.ndarray) -> np.ndarray:
         """ln ŷ over the outputs, with <s> put back in as -inf: shape (len(vocab),)."""
         return np.insert(output_logprobs(self.params, state), BOS_ID, -np.inf)
