@@ -44,11 +44,13 @@ def test_hand_computed_bigram(abba, tmp_path):
     u(b | a) = (2 - 1)/3, γ(a) = (0.5 + 1)/3; unigram adjusted counts a(b) = 2 (after <s>, a),
     a(a) = 2, a(</s>) = 2 (after a, b), Σ = 6, γ(ε) = 3·1/6, |V| = 4:
     P(b) = (2 - 1)/6 + 0.5/4 = 7/24, P(b | a) = 1/3 + 0.5 · 7/24 = 0.479167 (as the docstring
-    of ModifiedKneserNey computes in memory)."""
+    of ModifiedKneserNey computes in memory). `prob` starts a sentence: after <s>, a(<s> a) = 2,
+    a(<s> b) = 1, u(b | <s>) = (1 - 0.5)/3, γ(<s>) = (0.5 + 1)/3, so
+    P(b | <s>) = 1/6 + 0.5 · 7/24."""
     build_on_disk(abba, 2, tmp_path / "m", memory=1 << 20,
                   estimator=ModifiedKneserNey(discount_fallback=True), temp_dir=tmp_path)
     lm = load_model(tmp_path / "m")
-    assert lm.prob("b") == pytest.approx(7 / 24, abs=1e-12)
+    assert lm.prob("b") == pytest.approx(1 / 6 + 0.5 * 7 / 24, abs=1e-12)
     assert lm.prob("b", ("a",)) == pytest.approx(1 / 3 + 0.5 * 7 / 24, abs=1e-12)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]          # spill folder gone
 
