@@ -46,11 +46,12 @@ def adapt(model, output, valid, cache_sizes, theta, cache_lambda, dynamic, lr, d
           tune_sentences, tokenizer):
     """MODEL (rnn, lstm or gru) read with a continuous cache (--cache) and/or dynamic evaluation
     (--dynamic); what is not given is tuned on --valid."""
-    from nextword.combine import tuning
+    from nextword.model import import_optional, load_model
+
+    tuning = import_optional("nextword.combine.tuning")        # torch: a one-line error if absent
     from nextword.combine.adapted import AdaptedLM
     from nextword.combine.cache import CacheConfig
     from nextword.combine.dynamic import DynamicConfig
-    from nextword.model import load_model
 
     if cache_sizes is None and not dynamic:
         raise NextwordError("nothing to do: give --cache L and/or --dynamic")

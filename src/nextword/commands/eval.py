@@ -39,9 +39,9 @@ def eval_command(model_path, corpus, as_json, tokenizer, unnormalised, per_sente
     adaptation = dict(size=cache_size, theta=cache_theta, lam=cache_lambda, lr=dynamic_lr,
                       decay=dynamic_decay, segment=dynamic_segment)
     if any(v is not None for v in adaptation.values()):
-        from nextword.combine.adapted import with_adaptation
+        from nextword.model import import_optional
 
-        lm = with_adaptation(lm, **adaptation)
+        lm = import_optional("nextword.combine.adapted").with_adaptation(lm, **adaptation)
     if per_sentence and hasattr(lm, "per_sentence"):   # n-gram models are per sentence anyway
         lm.per_sentence = True
     report(evaluate(lm, corpus, tokenizer, unnormalised), corpus, as_json)
