@@ -33,7 +33,7 @@ def _floats(text: str | None, flag: str) -> tuple | None:
               help="Cache weight λ [fitted by EM on --valid].")
 @click.option("--dynamic", is_flag=True, help="Dynamic evaluation (score a segment, then learn from it).")
 @click.option("--lr", default=None, help="Dynamic evaluation η; a list is tuned "
-              "[0.003,0.01,0.03,0.1].")
+              "[0.1,0.3,1,3].")
 @click.option("--decay", default=None, help="Dynamic evaluation decay towards the trained weights "
               "(0: plain SGD); a list is tuned [0,0.001,0.01].")
 @click.option("--segment", default=20, show_default=True, type=int,
