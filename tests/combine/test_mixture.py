@@ -253,3 +253,12 @@ def test_distributions_of_kept_lines_only(models):
     some = list(mix.component_distributions(sentences, keep=lambda i: i == 1))
     assert some[0] is None and some[2] is None
     np.testing.assert_array_equal(some[1], every[1])
+
+
+def test_info_names_components_and_weights(models, tmp_path, capsys):
+    bigram, trigram = models
+    Mixture([bigram, trigram], [0.25, 0.75]).save(tmp_path / "m")
+    assert main(["info", str(tmp_path / "m")]) == 0
+    out = capsys.readouterr().out
+    assert "linear component component-1: ngram, weight 0.2500" in out
+    assert "linear component component-2: ngram, weight 0.7500" in out

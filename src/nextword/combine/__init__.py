@@ -6,4 +6,6 @@
     adapted.py        a recurrent model read with the cache and/or dynamic evaluation
     vocabmap.py       components with the same words in another order: id maps
     distributions.py  full next-word distributions at every position (log-linear needs them)
+    tuning.py         the cache's L, θ, λ and dynamic evaluation's η, decay on validation text
+    storage.py        folders that name their components (paths relative to the folder)
 """

@@ -33,7 +33,7 @@ def _floats(text: str | None, flag: str) -> tuple | None:
               help="Cache weight λ [fitted by EM on --valid].")
 @click.option("--dynamic", is_flag=True, help="Dynamic evaluation (score a segment, then learn from it).")
 @click.option("--lr", default=None, help="Dynamic evaluation η; a list is tuned "
-              "[0.003,0.01,0.03,0.1].")
+              "[0.1,0.3,1,3].")
 @click.option("--decay", default=None, help="Dynamic evaluation decay towards the trained weights "
               "(0: plain SGD); a list is tuned [0,0.001,0.01].")
 @click.option("--segment", default=20, show_default=True, type=int,
@@ -46,11 +46,12 @@ def adapt(model, output, valid, cache_sizes, theta, cache_lambda, dynamic, lr, d
           tune_sentences, tokenizer):
     """MODEL (rnn, lstm or gru) read with a continuous cache (--cache) and/or dynamic evaluation
     (--dynamic); what is not given is tuned on --valid."""
-    from nextword.combine import tuning
+    from nextword.model import import_optional, load_model
+
+    tuning = import_optional("nextword.combine.tuning")        # torch: a one-line error if absent
     from nextword.combine.adapted import AdaptedLM
     from nextword.combine.cache import CacheConfig
     from nextword.combine.dynamic import DynamicConfig
-    from nextword.model import load_model
 
     if cache_sizes is None and not dynamic:
         raise NextwordError("nothing to do: give --cache L and/or --dynamic")

@@ -69,9 +69,9 @@ def eval_command(model_path, corpus, as_json, tokenizer, unnormalised, per_sente
     adaptation = dict(size=cache_size, theta=cache_theta, lam=cache_lambda, lr=dynamic_lr,
                       decay=dynamic_decay, segment=dynamic_segment)
     if any(v is not None for v in adaptation.values()):
-        from nextword.combine.adapted import with_adaptation
+        from nextword.model import import_optional
 
-        lm = with_adaptation(lm, **adaptation)
+        lm = import_optional("nextword.combine.adapted").with_adaptation(lm, **adaptation)
     if per_line is not None:
         from nextword.commands.common import open_corpus
         from nextword.scoring import write_line_scores

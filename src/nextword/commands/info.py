@@ -33,6 +33,12 @@ def summary(record: dict, path) -> list[str]:
                            if k not in ("name", "notes", "details") and not isinstance(v, (dict, list)))
         lines.append(f"  estimator {estimator['name']}{f' ({params})' if params else ''}")
     lines.append(f"  vocabulary {record.get('vocabulary', 0):,}")
+    for part in record.get("components") or []:              # a mixture (nextword.combine)
+        lines.append(f"  {record.get('combination', '')} component {part.get('model')}: "
+                     f"{part.get('type')}, weight {part.get('weight', 0):.4f}")
+    for what in ("cache", "dynamic"):                         # an adapted recurrent model
+        if isinstance(record.get(what), dict):
+            lines.append(f"  {what} " + ", ".join(f"{k} {v:g}" for k, v in record[what].items()))
     if "ngrams" in record:
         lines.append("  n-grams " + ", ".join(f"{k}-grams {v:,}" for k, v in record["ngrams"].items()))
     if "parameters" in record:
