@@ -32,8 +32,9 @@ def test_by_hand_on_a_kneser_ney_bigram():
     assert path["steps"][0]["discount"] == [0.5, 1.0, 1.5]
     assert path["steps"][1]["context"] == [] and path["steps"][1]["log_gamma"] is None
     assert path["answered"].tolist() == [1, 2]
-    assert np.exp(path["logprob"]) == pytest.approx([0.5 * lm.prob("a"), lm.prob("b", ("a",))])
-    assert lm.prob("b", ("a",)) == pytest.approx(1 / 3 + 0.5 * lm.prob("b"))
+    unigram = np.exp(lm.tables.logprob[1])                  # P(w), the order that answers last
+    assert np.exp(path["logprob"]) == pytest.approx([0.5 * unigram[a], lm.prob("b", ("a",))])
+    assert lm.prob("b", ("a",)) == pytest.approx(1 / 3 + 0.5 * unigram[b])
 
 
 def test_contexts_that_reach_before_the_sentence_start_or_were_never_seen():

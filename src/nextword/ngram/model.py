@@ -241,8 +241,9 @@ class NgramModel(LanguageModel):
     def backoff_path(self, context: Sequence[int], words: np.ndarray) -> dict:
         """How P(w | context) is reached, for each of `words`: the explanation the lecture draws.
 
-        The context (ids, oldest first; a leading <s> is a sentence start) is cut to its last
-        n-1 ids h. Order k = n..1 uses the k-1 last ids h_k. Under the "backoff" rule,
+        The context (ids, oldest first) is read as the start of a sentence, as `state_for` reads
+        it (a leading <s> is that same start), and cut to its last n-1 ids h. Order k = n..1
+        uses the k-1 last ids h_k. Under the "backoff" rule,
         P(w | h_k) = p(h_k, w) if (h_k, w) is stored, else γ(h_k) · P(w | h_{k-1}); so
 
             ln P(w | h) = ln p(h_a, w) + sum_{k = a+1..n} ln γ(h_k)
@@ -256,7 +257,7 @@ class NgramModel(LanguageModel):
         n-gram; "logprob": ln P(w | h), equal to next_logprobs}. Vectorised over `words`."""
         t = self.tables
         words = np.asarray(words, dtype=np.int64)
-        history = self._history(tuple(int(x) for x in context))
+        history = self.state_for(np.asarray(context, dtype=np.int64))   # after an implied <s>
         discounts = self.estimator.get("discounts") or []
         steps, rows = [], {}
         for k in range(self.order, 0, -1):
