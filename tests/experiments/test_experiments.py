@@ -307,7 +307,7 @@ def test_hand_written_bptt_matches_autograd():
     net = build_net(RecurrentConfig("rnn", 9, 5, 6, 1, dropout=0.0, tie=False))
     ids = torch.tensor([[2, 3, 4, 5, 6, 7, 8, 3, 4, 2]]).t()
     check = reference_check(net, ids[:-1], ids[1:])
-    assert len(check["hand_norms"]) == 10 and check["max_relative_error"] < 1e-5
+    assert len(check["hand_norms"]) == 10 and check["max_relative_error"] < 1e-10     # float64 both
 
 
 def test_hidden_gradients_agree_with_wh_contributions():

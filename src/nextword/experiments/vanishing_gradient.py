@@ -11,10 +11,12 @@ Decision rule, fixed before any run:
     At distance d = t - i = 50 (smoke: 8), with r = ‖∂J(t)/∂h(t-d)‖ / ‖∂J(t)/∂h(t)‖ for the
     trained models: holds if (a) r < 0.01 for the Elman RNN (the gradient has vanished by a factor
     100) and (b) the LSTM's r is at least 10 times the Elman RNN's. Partly if one holds. The
-    agreement of the hand-written BPTT with autograd is reported beside the verdict (a relative
-    error below 1e-4 expected: float32 against float64).
+    agreement of the hand-written BPTT with autograd (both in float64) is reported beside the
+    verdict.
 """
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 import torch
@@ -40,17 +42,19 @@ def state_gradients(net, inputs: torch.Tensor, targets: torch.Tensor) -> np.ndar
     """‖∂J(T)/∂s(i)‖ for i = 0..T (s = h, or (h, c) for an LSTM), per column: (T+1, B).
 
     J(T) = Σ_b -ln ŷ_b(T)[target]: summing over the independent columns makes each column's
-    gradient its own loss's."""
-    net.eval()
+    gradient its own loss's. Computed in float64 on a copy of the network: in float32 the
+    trained RNN's gradient underflows to 0 within 60 steps, and 0 cannot be compared."""
+    net = copy.deepcopy(net).double().eval()
     T, B = inputs.shape
     state = net.initial_state(B)
-    state = tuple(s.requires_grad_() for s in state) if isinstance(state, tuple) else state.requires_grad_()
+    state = (tuple(s.double().requires_grad_() for s in state) if isinstance(state, tuple)
+             else state.double().requires_grad_())
     states = [state]
     features = None
     for i in range(T):
         features, state = net(inputs[i: i + 1], state)          # one step: s(i+1) in the graph
         states.append(state)
-    logits = net.logits(features[0]).float()                   # (B, V), prediction at step T
+    logits = net.logits(features[0])                           # (B, V), prediction at step T
     loss = -torch.log_softmax(logits, -1).gather(1, targets[-1][:, None]).sum()
     # s(i), i < T, reaches J(T) only through step i+1; at i = T the loss reads h(T) as the
     # step's output (the same values as the returned state, another node of the graph)
@@ -79,9 +83,7 @@ def reference_check(net, inputs: torch.Tensor, targets: torch.Tensor) -> dict:
     _, cache = forward(params, inputs[:, 0].numpy(), targets[:, 0].numpy())
     hand = np.linalg.norm(hidden_gradients(params, cache, cache.steps), axis=1)      # (T+1,)
     auto = state_gradients(net, inputs[:, :1], targets[:, :1])[:, 0]
-    # compared where the norm is above float32's reach (1e-6 of the largest): below it, autograd's
-    # float32 carries no digits the float64 reference could agree with
-    kept = hand >= 1e-6 * hand.max()
+    kept = hand >= 1e-250 * hand.max()          # both float64: compared down to 1e-250
     return {"hand_norms": hand.tolist(), "compared_steps": int(kept.sum()), "max_relative_error":
             float(np.max(np.abs(hand - auto)[kept] / hand[kept]))}
 
@@ -118,13 +120,13 @@ def verdict(numbers: dict) -> Verdict:
     d = numbers["distance"]
     rnn = numbers["curves"]["rnn-trained"]["mean_relative"][d]
     lstm = numbers["curves"]["lstm-trained"]["mean_relative"][d]
-    a, b = rnn < 0.01, lstm >= 10 * rnn
+    a, b = rnn < 0.01, lstm > 0 and lstm >= 10 * rnn     # 0 against 0 is no evidence
     passed = a + b
     errors = [c["max_relative_error"] for c in numbers.get("reference_check", {}).values()]
     reasons = (f"{'yes' if a else 'no'}: trained Elman RNN keeps {rnn:.2e} of its gradient norm at distance {d}",
                f"{'yes' if b else 'no'}: trained LSTM keeps {lstm:.2e} ({lstm / rnn if rnn else float('inf'):.3g} times the RNN's)",
                *([f"check: hand-written BPTT against autograd, largest relative error {max(errors):.1e} "
-                 "(where the norm is above 1e-6 of its largest)"] if errors else []))
+                 "(float64 both)"] if errors else []))
     return Verdict(HOLDS if passed == 2 else PARTLY if passed == 1 else DOES_NOT_HOLD, reasons)
 
 
