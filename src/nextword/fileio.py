@@ -186,8 +186,17 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def cannot_write(path, error: OSError) -> NextwordError:
-    """An OSError while writing `path` as the one-line error users see."""
+def cannot_write(path, error: OSError | str) -> NextwordError:
+    """A failed write of `path` (an OSError, or a library's own message) as one line."""
+    if isinstance(error, str) or error.errno is None:
+        # NumPy ("2918 requested and 1008 written") and torch ("enforce fail ...") report a
+        # short write without errno: on a full disk, say so
+        if _disk_full(Path(path)):
+            error = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        elif not isinstance(error, str):
+            error = str(error)
+    if isinstance(error, str):
+        return NextwordError(f"{path}: cannot write ({error})")
     reason = error.strerror or str(error)
     hint = {errno.ENOSPC: "; free some space or choose another output on another disk",
             errno.EROFS: "; choose an output on a writable filesystem",
@@ -195,6 +204,17 @@ def cannot_write(path, error: OSError) -> NextwordError:
             errno.EPERM: "; choose an output folder you may write to",
             errno.EDQUOT: "; free some space"}.get(error.errno, "")
     return NextwordError(f"{path}: cannot write ({reason}){hint}")
+
+
+def _disk_full(path: Path) -> bool:
+    """Less than 1 MiB free where `path` would be written."""
+    for place in (path, *path.parents):
+        if place.exists():
+            try:
+                return shutil.disk_usage(place).free < (1 << 20)
+            except OSError:
+                return False
+    return False
 
 
 def _make_parent(path: Path) -> None:
