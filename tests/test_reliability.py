@@ -564,3 +564,23 @@ def test_a_writer_failing_midway_leaves_the_previous_model(place, tmp_path, monk
     with pytest.raises(NextwordError, match=r"m: cannot write \(No space left on device\); free "):
         lm.save(tmp_path / "m")
     assert snapshot(tmp_path) == before                                # nothing else there
+
+
+# ---- crashes the fuzzer (benchmarks/fuzz.py) found, each now a one-line error ----------------
+FUZZ_FOUND = {
+    "estimator is a list": ({"estimator": [1]}, "model.json: 'estimator' must be an object"),
+    "unseen_context_logbackoff is NaN": ({"unseen_context_logbackoff": float("nan")},
+                                         "unseen_context_logbackoff must be a finite number, got nan"),
+}
+
+
+@pytest.mark.parametrize("case", list(FUZZ_FOUND))
+def test_model_json_values_the_fuzzer_found(place, tmp_path, case):
+    import shutil
+
+    change, expected = FUZZ_FOUND[case]
+    shutil.copytree(place / "ngram", tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    (tmp_path / "m" / "model.json").write_text(json.dumps({**meta, **change}))
+    with pytest.raises(NextwordError, match=re.escape(expected)):
+        load_model(tmp_path / "m")

@@ -277,6 +277,11 @@ class NgramModel(LanguageModel):
             raise NextwordError(f"{directory / MODEL_FILE}: malformed n-gram model ({error})") from None
         if tables.fallback not in ("backoff", "uniform"):
             raise NextwordError(f"{directory / MODEL_FILE}: unknown fallback {tables.fallback!r}")
+        if not math.isfinite(tables.unseen_context_logbackoff):
+            raise NextwordError(f"{directory / MODEL_FILE}: unseen_context_logbackoff must be a "
+                                f"finite number, got {tables.unseen_context_logbackoff}")
+        if not isinstance(meta.get("estimator", {}), dict):
+            raise NextwordError(f"{directory / MODEL_FILE}: 'estimator' must be an object")
         vocab = Vocabulary.load(directory / VOCAB_FILE)
         check_tables(directory / ARRAY_DIR, order, len(vocab), keys, tables)
         return cls(vocab, order, keys, tables, meta.get("estimator"))
