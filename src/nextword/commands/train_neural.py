@@ -66,6 +66,8 @@ TRAIN_FLAGS = {
     "seed": ("--seed", "Seed of weights, dropout and sampling.", None),
 }
 
+NONE_DEFAULT_TYPES = {"threads": int}         # fields whose default None does not tell the type
+
 
 def family_defaults(kind: str) -> tuple[dict, dict]:
     """(model fields, train fields) a family trains with when no flag or preset says otherwise."""
@@ -86,6 +88,8 @@ def _option(name: str, spec, default):
         kwargs["type"] = NEURAL_TYPES[name]
     elif default is not None:
         kwargs["type"] = type(default)
+    elif name in NONE_DEFAULT_TYPES:
+        kwargs["type"] = NONE_DEFAULT_TYPES[name]
     if default is not None:
         kwargs["help"] += f"  [default: {default}]"
     return click.option(flag, name, **kwargs)
@@ -134,8 +138,8 @@ def neural_command(kind: str) -> click.Command:
     for option in reversed(options):
         function = option(function)
     function = corpus_options(function)
-    return click.command(kind, help=f"Train a {architecture.doc or kind} on CORPUS and save it "
-                                    f"in OUTPUT (needs --valid).")(function)
+    return click.command(kind, help=f"Train a {kind} model ({architecture.doc}) on CORPUS and "
+                                    f"save it in OUTPUT (needs --valid).")(function)
 
 
 def _duration(ctx, param, value):
@@ -178,6 +182,7 @@ def train_neural(kind, preset, flags, *, resume, corpus, valid_spec, output, for
     try:
         result = train(model_config, train_config, vocab, sentences, valid, output, resume=resume,
                        progress=lambda desc, total: progress(total, desc),
+                       corpus=corpus,
                        explicit={k for k in flags if k in TRAIN_FLAGS or k == "time_budget"})
     except BaseException as error:
         if not resume and not (output / RESUME_FILE).exists():

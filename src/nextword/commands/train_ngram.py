@@ -5,8 +5,8 @@ import time
 
 import click
 
-from nextword.commands.common import (Counted, corpus_options, evaluate, given_on_command_line,
-                                      open_corpus, progress, report)
+from nextword.commands.common import (Counted, RegistryChoice, corpus_options, evaluate,
+                                      given_on_command_line, open_corpus, progress, report)
 from nextword.commands.options import PROBABILITY, Checked, Positive, Whole
 from nextword.errors import NextwordError
 from nextword.fileio import check_destination
@@ -24,7 +24,7 @@ PARAMETER_FLAGS = {"delta": "--delta", "discount": "--discount", "alpha": "--alp
 @click.option("--order", "-n", default=3, show_default=True, type=Whole(1, MAX_ORDER),
               help=f"n of the n-gram model (at most {MAX_ORDER}).")
 @click.option("--smoothing", default="modified-kneser-ney", show_default=True,
-              type=click.Choice(list(ESTIMATORS)), help="Estimator (docs/ngram.md).")
+              type=RegistryChoice(ESTIMATORS), help="Estimator (docs/ngram.md).")
 @click.option("--delta", default=0.25, show_default=True, type=Positive(),
               help="add-delta: the δ added to every count.")
 @click.option("--discount", default=None, type=Checked(float, 0, 1, low_open=True, high_open=True),
