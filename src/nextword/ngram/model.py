@@ -121,10 +121,10 @@ class NgramModel(LanguageModel):
             if k < self.order:                                          # back off from length k
                 context = m[k][positions - 1]
                 unseen = np.where(context == NOT_FOUND, t.unseen_context_logbackoff, 0.0)
-                backoff += np.where(context >= 0, t.logbackoff[k][np.maximum(context, 0)], unseen)
+                backoff += np.where(context >= 0, _gather(t.logbackoff[k], context), unseen)
             rows = m[k][positions]
             first = (rows >= 0) & np.isnan(result)                      # longest match so far
-            result = np.where(first, t.logprob[k][np.maximum(rows, 0)] + backoff, result)
+            result = np.where(first, _gather(t.logprob[k], rows) + backoff, result)
         return result
 
     def _logprobs(self, contexts: list, words: np.ndarray) -> np.ndarray:
@@ -286,6 +286,14 @@ class NgramModel(LanguageModel):
         vocab = Vocabulary.load(directory / VOCAB_FILE)
         check_tables(directory / ARRAY_DIR, order, len(vocab), keys, tables)
         return cls(vocab, order, keys, tables, meta.get("estimator"))
+
+
+def _gather(table: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """table[rows] with NOT_FOUND rows clamped to 0 (the caller masks them); an empty table (an
+    order longer than every sentence of the corpus) has no row to clamp to: zeros then."""
+    if not len(table):
+        return np.zeros(len(rows))
+    return table[np.maximum(rows, 0)]
 
 
 # Orders above this gain nothing on any corpus (the 7-gram of PTB is no better than the 6-gram)
