@@ -7,7 +7,7 @@ from nextword.errors import NextwordError
 from nextword.evaluate import evaluate
 from nextword.generate import generate
 from nextword.model import load_model
-from nextword.ngram.estimators import MLE, AddDelta
+from nextword.ngram.estimators import MLE, AddDelta, make_estimator
 from nextword.ngram.model import NgramModel
 from manifest_helpers import drop_manifest
 
@@ -84,3 +84,14 @@ def test_corrupt_model_directory_is_a_clear_error(tmp_path, random_corpus):
 def test_order_must_be_positive(two_sentences):
     with pytest.raises(NextwordError, match="--order must be a whole number from 1 to 20"):
         NgramModel.fit(two_sentences, order=0, estimator=MLE())
+
+
+def test_an_order_longer_than_every_sentence_scores():
+    """[['b']] as a 4-gram stupid-backoff model: no 4-gram is stored (an empty table), which
+    the scorer once indexed. <s> b b </s>, alpha 0.4, N = 2 predicted tokens (b, </s>):
+    S(b | <s>) = 1; S(b | <s> b) = 0.4 * 0.4 * c(b) / N = 0.16 * 1/2; S(</s> | <s> b b): the
+    4-gram and 3-gram are unseen, b </s> is seen once after one b: 0.4 * 0.4 * 1."""
+    lm = NgramModel.fit([["b"]], 4, make_estimator("stupid-backoff"))
+    assert len(lm.keys[4]) == 0
+    scores = next(iter(lm.sentence_logprobs([lm.vocab.encode(["b", "b"])])))
+    np.testing.assert_allclose(scores, np.log([1.0, 0.16 * 0.5, 0.16]), rtol=1e-12)

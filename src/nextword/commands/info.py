@@ -10,11 +10,16 @@ import click
 @click.command("info")
 @click.argument("model_path", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="The full record as one JSON object.")
-def info(model_path, as_json):
+@click.option("--verify", is_flag=True,
+              help="Check every byte of every file against the SHA-256 in model.json (a plain "
+                   "load checks sizes, and memory-mapped arrays only by a sample of their bytes).")
+def info(model_path, as_json, verify):
     """What a saved model (directory or ARPA file) is: type, order or size, vocabulary."""
     from nextword.model import load_model
 
-    record = load_model(model_path).describe()
+    record = load_model(model_path, verify=verify).describe()
+    if verify:
+        click.echo(f"verified: every file of {model_path} matches its checksum", err=True)
     if as_json:
         click.echo(json.dumps(record, indent=2, sort_keys=True))
         return

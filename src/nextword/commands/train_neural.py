@@ -160,6 +160,10 @@ def train_neural(kind, preset, flags, *, resume, corpus, valid_spec, output, for
     from nextword.neural.presets import preset_fields
     from nextword.text.vocabulary import Vocabulary
 
+    if resume and force:
+        raise NextwordError("--resume continues the run in OUTPUT and --force replaces it: "
+                            "choose one")
+    check_destination(output, kind, force, resume)      # before the work (and torch's import)
     train = resolve("nextword.neural.train:train")       # imports torch (or names the extra)
     model_fields, train_fields = preset_fields(kind, preset, flags)
     if not valid_spec:
@@ -168,11 +172,7 @@ def train_neural(kind, preset, flags, *, resume, corpus, valid_spec, output, for
         # their 1000 epochs mean "until the budget"; cosine would anneal over all of them
         raise NextwordError(f"preset {preset} trains until a time budget: pass "
                             f"--time-budget (e.g. 30m) or --epochs N")
-    if resume and force:
-        raise NextwordError("--resume continues the run in OUTPUT and --force replaces it: "
-                            "choose one")
     train_config = cfg.TrainConfig(**train_fields)
-    check_destination(output, kind, force, resume)      # before the work, not after it
     sentences = read_training(corpus, tokenizer, stream)
     vocab = Vocabulary.build(sentences, min_count=min_count, max_size=max_vocab)
     model_config = cfg.config_from_dict(kind, {"vocab_size": len(vocab), **model_fields})
@@ -183,9 +183,14 @@ def train_neural(kind, preset, flags, *, resume, corpus, valid_spec, output, for
     try:
         result = train(model_config, train_config, vocab, sentences, valid, output, resume=resume,
                        progress=lambda desc, total: progress(total, desc),
-                       explicit={k for k in flags if k in TRAIN_FLAGS or k == "time_budget"},
-                       corpus=corpus)
-    except KeyboardInterrupt:
+                       corpus=corpus,
+                       explicit={k for k in flags if k in TRAIN_FLAGS or k == "time_budget"})
+    except BaseException as error:
+        if not resume and not (output / RESUME_FILE).exists():
+            # nothing resumable was written: leave no half folder (model.json without weights)
+            shutil.rmtree(output, ignore_errors=True)
+        if not isinstance(error, KeyboardInterrupt):
+            raise
         if (output / RESUME_FILE).exists():
             raise Interrupted(f"the run in {output} is kept as of its last checkpoint; the same "
                               f"command with --resume continues it") from None

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from nextword.errors import NextwordError
-from nextword.fileio import atomic_path, inside, read_json, write_json_atomic, write_manifest
+from nextword.fileio import atomic_path, cannot_write, inside, read_json, write_json_atomic, write_manifest
 from nextword.model import MODEL_FILE, VOCAB_FILE
 from nextword.neural.config import config_from_dict
 from nextword.neural.recurrent import build_net
@@ -34,7 +34,7 @@ def save_tensors(path: Path, obj) -> None:
             torch.save(obj, tmp)
     except RuntimeError as error:     # torch reports a failed write (disk full) this way
         reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else "write failed"
-        raise NextwordError(f"{path}: cannot write ({reason})") from None
+        raise cannot_write(path, reason) from None
 
 
 def load_tensors(path: Path, what: str = "checkpoint"):

@@ -136,7 +136,7 @@ class NgramModel(LanguageModel):
             for k in range(n, 0, -1):
                 rows = matches[k]
                 first = (rows >= 0) & np.isnan(result)                  # longest match so far
-                result = np.where(first, t.logprob[k][np.maximum(rows, 0)] + backed_off, result)
+                result = np.where(first, _gather(t.logprob[k], rows) + backed_off, result)
                 if k > 1:
                     backed_off += self._context_logbackoff(k - 1, contexts[k - 1])
         else:
@@ -371,9 +371,22 @@ class NgramModel(LanguageModel):
             raise NextwordError(f"{directory / MODEL_FILE}: malformed n-gram model ({error})") from None
         if tables.fallback not in ("backoff", "uniform"):
             raise NextwordError(f"{directory / MODEL_FILE}: unknown fallback {tables.fallback!r}")
+        if not math.isfinite(tables.unseen_context_logbackoff):
+            raise NextwordError(f"{directory / MODEL_FILE}: unseen_context_logbackoff must be a "
+                                f"finite number, got {tables.unseen_context_logbackoff}")
+        if not isinstance(meta.get("estimator", {}), dict):
+            raise NextwordError(f"{directory / MODEL_FILE}: 'estimator' must be an object")
         vocab = Vocabulary.load(directory / VOCAB_FILE)
         check_tables(directory / ARRAY_DIR, order, len(vocab), keys, tables)
         return cls(vocab, order, keys, tables, meta.get("estimator"))
+
+
+def _gather(table: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """table[rows] with NOT_FOUND rows clamped to 0 (the caller masks them); an empty table (an
+    order longer than every sentence of the corpus) has no row to clamp to: zeros then."""
+    if not len(table):
+        return np.zeros(len(rows))
+    return table[np.maximum(rows, 0)]
 
 
 # Orders above this gain nothing on any corpus (the 7-gram of PTB is no better than the 6-gram)
