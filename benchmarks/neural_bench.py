@@ -126,6 +126,16 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def parse_setting(item: str) -> tuple[str, object]:
+    """'lr=0.002' -> ('lr', 0.002); 'softmax=full' -> ('softmax', 'full'): a value is JSON when
+    it parses as JSON (numbers, true, false, null, lists), else the plain string."""
+    name, _, value = item.partition("=")
+    try:
+        return name, json.loads(value)
+    except json.JSONDecodeError:
+        return name, value
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--time-budget", default="30m", help="per model, e.g. 3m, 30m (default 30m)")
@@ -139,10 +149,7 @@ def main(argv=None) -> int:
     parser.add_argument("--step-profile", action="store_true", help="only time the training step")
     parser.add_argument("--one", nargs=2, metavar=("TYPE", "PRESET"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    overrides = {}
-    for item in args.set:
-        name, _, value = item.partition("=")
-        overrides[name] = json.loads(value) if value[:1] in "0123456789-[{tfn\"" else value
+    overrides = dict(parse_setting(item) for item in args.set)
     if args.step_profile:
         rows = step_profile(args.threads)
         print(f"# training-step throughput, {machine(args.threads)}")

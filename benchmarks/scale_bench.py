@@ -93,7 +93,8 @@ def agreement(ours: Path, theirs: Path) -> str:
     """Same n-gram sets? Largest |Δ log10 p| and |Δ log10 bo| over entries, as text."""
     import numpy as np
 
-    from nextword.ngram.arpa import LN10, ngram_ids, read_arpa
+    from nextword.ngram.arpa import LN10, read_arpa
+    from nextword.ngram.backoff import ngram_ids
     from nextword.ngram.external import sort_rows
 
     a, b = read_arpa(ours), read_arpa(theirs)

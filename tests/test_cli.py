@@ -36,8 +36,16 @@ def test_train_eval_generate_info(capsys, tmp_path, corpus_file):
     code, first, _ = run(capsys, "generate", str(out_dir), "--count", "4", "--seed", "3")
     code, second, _ = run(capsys, "generate", str(out_dir), "--count", "4", "--seed", "3")
     assert code == 0 and first == second and len(first.splitlines()) == 4
-    code, out, _ = run(capsys, "info", str(out_dir))
+    code, out, _ = run(capsys, "info", str(out_dir), "--json")
     assert json.loads(out)["order"] == 3
+    code, out, _ = run(capsys, "info", str(out_dir))
+    # vocabulary: the cat sat dog ran + <s> </s> <unk> = 8; bigrams: <s> the, the cat, cat sat,
+    # sat </s>, the dog, dog sat, cat ran, ran </s>, <s> </s> (the blank line) = 9; trigrams:
+    # <s> the cat, the cat sat, cat sat </s>, <s> the dog, the dog sat, dog sat </s>,
+    # the cat ran, cat ran </s> = 8
+    assert code == 0 and out.splitlines()[:5] == [
+        f"{out_dir}: ngram model", "  order 3", "  estimator add-delta (delta 0.25)",
+        "  vocabulary 8", "  n-grams 1-grams 8, 2-grams 9, 3-grams 8"]
 
 
 def test_eval_text_report_and_oov(capsys, tmp_path, corpus_file):

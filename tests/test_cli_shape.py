@@ -137,3 +137,34 @@ def test_ngram_commands_never_import_torch(tmp_path, corpus_file):
                             capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "HEAVY []" in result.stderr
+
+
+WITHOUT_TORCH = """
+import sys
+sys.modules["torch"] = None              # as if torch were not installed: `import torch` fails
+from nextword.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("command", [
+    ["train", "lstm", "--valid", "{d}/train.txt"],
+    ["train", "--model", "window", "--valid", "{d}/train.txt"],
+    ["eval", "{d}/lstm"],
+    ["info", "{d}/lstm"],
+])
+def test_neural_work_without_torch_names_the_extra(tmp_path, corpus_file, command):
+    import nextword
+
+    (tmp_path / "lstm").mkdir()
+    (tmp_path / "lstm" / "model.json").write_text('{"type": "lstm", "config": {}}')
+    args = [a.format(d=tmp_path) for a in command]
+    if args[0] == "train":
+        args += ["--corpus", str(corpus_file), "-o", str(tmp_path / "out")]
+    src = str(Path(nextword.__file__).parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run([sys.executable, "-c", WITHOUT_TORCH, *args], capture_output=True,
+                            text=True, env=env)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == ["nextword: error: this needs torch, which is not "
+                                          "installed: pip install 'nextword[neural]'"]

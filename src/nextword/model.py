@@ -103,7 +103,7 @@ MODEL_TYPES: dict[str, str] = {
 # a model given as a single file rather than a directory
 FILE_LOADER = "nextword.ngram.arpa:load_arpa"
 # where a missing optional dependency is installed from: top-level module -> pip extra
-EXTRAS = {"torch": "neural"}
+EXTRAS = {"torch": "neural", "matplotlib": "plot"}
 
 
 def register(type_name: str, target: str | None = None):
@@ -119,22 +119,27 @@ def register(type_name: str, target: str | None = None):
     return wrap
 
 
-def resolve(target):
-    """"module:Attr.attr" -> the object, importing the module now; a missing optional
-    dependency becomes a one-line error naming the extra that installs it."""
+def import_optional(module_name: str):
+    """importlib.import_module, where a missing optional dependency (torch, matplotlib) becomes a
+    one-line error naming the pip extra that installs it."""
     import importlib
 
-    if not isinstance(target, str):             # a class registered directly
-        return target.load
-    module_name, _, attribute = target.partition(":")
     try:
-        obj = importlib.import_module(module_name)
+        return importlib.import_module(module_name)
     except ModuleNotFoundError as error:
         root = (error.name or "").split(".")[0]
         if root in EXTRAS:
             raise NextwordError(f"this needs {root}, which is not installed: "
                                 f"pip install 'nextword[{EXTRAS[root]}]'") from None
         raise
+
+
+def resolve(target):
+    """"module:Attr.attr" -> the object, importing the module now (see import_optional)."""
+    if not isinstance(target, str):             # a class registered directly
+        return target.load
+    module_name, _, attribute = target.partition(":")
+    obj = import_optional(module_name)
     for part in attribute.split("."):
         obj = getattr(obj, part)
     return obj

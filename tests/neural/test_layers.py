@@ -44,14 +44,18 @@ def test_other_init_schemes_and_unknown_one():
 
 def test_lecture_and_pytorch_dropout_give_the_same_network():
     """Lecture: y = W (m ⊙ x) in training, W (1 - p) x at test. PyTorch with W' = W (1 - p):
-    y = W' (m ⊙ x) / (1 - p) = W (m ⊙ x) in training, W' x = W (1 - p) x at test: identical."""
+    y = W' (m ⊙ x) / (1 - p) = W (m ⊙ x) in training, W' x = W (1 - p) x at test: identical.
+    nn.Dropout itself runs in training mode; its mask m is read off its output (x has no 0)."""
     p = 0.3
     torch.manual_seed(0)
     x, W = torch.randn(8, 50), torch.randn(20, 50)
     W_pytorch = W * (1 - p)
-    keep = torch.rand(8, 50, generator=torch.Generator().manual_seed(1)) >= p
+    dropped = nn.Dropout(p).train()(x)                          # PyTorch's training-mode dropout
+    keep = dropped != 0                                         # the mask m it drew
+    assert 0.5 < keep.float().mean().item() < 0.9               # about 1 - p of 400 units kept
+    assert torch.allclose(dropped, x * keep / (1 - p))          # inverted: kept units × 1/(1-p)
     lecture_train = (x * keep) @ W.t()
-    pytorch_train = (x * keep / (1 - p)) @ W_pytorch.t()      # nn.Dropout with the same mask m
+    pytorch_train = dropped @ W_pytorch.t()
     assert torch.allclose(lecture_train, pytorch_train, atol=1e-5)
     lecture_test = lecture_dropout(x, p, training=False) @ W.t()
     pytorch_test = nn.Dropout(p).eval()(x) @ W_pytorch.t()

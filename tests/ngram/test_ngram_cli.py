@@ -59,7 +59,7 @@ def test_prune_to(capsys, tmp_path, corpus_file):
     code, _, err = run(capsys, "train", "-n", 3, "--smoothing", "katz", "--corpus", corpus_file,
                        "-o", tmp_path / "m", "--prune-to", 12000)
     assert code == 0, err
-    info = json.loads(run(capsys, "info", tmp_path / "m")[1])
+    info = json.loads(run(capsys, "info", tmp_path / "m", "--json")[1])
     assert sum(info["ngrams"].values()) <= 12000 and info["estimator"]["entropy_pruned_to"] == 12000
 
 

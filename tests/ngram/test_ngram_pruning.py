@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from nextword.errors import NextwordError
+from nextword.ngram.backoff import ngram_ids
 from nextword.ngram.entropy_pruning import entropy_prune
 from nextword.ngram.estimators import make_estimator
 from nextword.ngram.kneser_ney import ModifiedKneserNey
@@ -114,7 +115,7 @@ def test_delta_entropy_is_the_measured_divergence(small_text, name):
         pruned = prune_rows(lm.keys, V, lm.tables, keep)
         smaller = NgramModel(lm.vocab, 3, pruned.keys,
                              Tables(pruned.logprob, ep._renormalise(lm, pruned), "backoff", 0.0))
-        context = tuple(int(w) for w in ep._ngram_ids(lm.keys, V, k)[row][:-1])
+        context = tuple(int(w) for w in ngram_ids(lm.keys, V, k)[row][:-1])
         p, q = np.exp(lm.next_logprobs(context)), np.exp(smaller.next_logprobs(context))
         seen = p > 0
         kl = float((p[seen] * np.log(p[seen] / q[seen])).sum())

@@ -41,7 +41,7 @@ def test_train_then_eval_and_generate(trained, corpus_file, capsys):
     assert len(lines) == 4
     assert all(set(line.split()) <= {"the", "cat", "dog", "sat", "ran", "<unk>"} for line in lines)
 
-    assert main(["info", str(trained)]) == 0
+    assert main(["info", str(trained), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["type"] == "numpy-rnn" and info["config"]["hidden_dim"] == 16
     assert info["training"]["config"]["bptt"] is None              # --bptt 0: full BPTT
@@ -73,7 +73,7 @@ def test_zero_turns_truncation_and_clipping_off(tmp_path, corpus_file, capsys):
                  str(tmp_path / "m"), "--hidden-dim", "4", "--embedding-dim", "2", "--epochs", "1",
                  "--bptt", "0", "--clip", "0"]) == 0
     capsys.readouterr()
-    assert main(["info", str(tmp_path / "m")]) == 0
+    assert main(["info", str(tmp_path / "m"), "--json"]) == 0
     config = json.loads(capsys.readouterr().out)["training"]["config"]
     assert (config["bptt"], config["clip"]) == (None, None)
 

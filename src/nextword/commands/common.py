@@ -10,11 +10,62 @@ import click
 from nextword.errors import NextwordError
 
 
-def progress(total=None, desc=None, unit="tok"):
-    from tqdm import tqdm
+LOG_EVERY_SECONDS = 5.0
 
-    return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, file=sys.stderr,
-                disable=None, leave=False, dynamic_ncols=True)
+
+def progress(total=None, desc=None, unit="tok"):
+    """A progress bar on a terminal; elsewhere (a log file, a pipe) a line every few seconds,
+    so a long run sent to a file still shows that it is alive and how fast it goes."""
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, file=sys.stderr,
+                    leave=False, dynamic_ncols=True)
+    return LogProgress(total, desc, unit)
+
+
+class LogProgress:
+    """tqdm's update / set_postfix / close, written as plain lines at most every few seconds."""
+
+    def __init__(self, total=None, desc=None, unit="tok", every: float = LOG_EVERY_SECONDS,
+                 stream=None):
+        import time
+
+        self.clock = time.monotonic
+        self.total, self.desc, self.unit, self.every = total, desc or "working", unit, every
+        self.stream = stream if stream is not None else sys.stderr
+        self.n, self.postfix, self.lines = 0, "", 0
+        self.start = self.last = self.clock()
+
+    def update(self, n=1):
+        self.n += n
+        if self.clock() - self.last >= self.every:
+            self._write()
+
+    def set_postfix(self, **values):
+        self.postfix = ", ".join(f"{k} {v}" for k, v in values.items())
+
+    def close(self):
+        if self.lines:                       # a run that logged progress also logs its end
+            self._write()
+
+    def _write(self):
+        now = self.clock()
+        self.last = now
+        elapsed = now - self.start
+        done = f"{self.n:,}" + (f"/{self.total:,} ({100 * self.n / self.total:.0f}%)"
+                                if self.total else "")
+        rate = f"{self.n / elapsed:,.0f} {self.unit}/s" if elapsed > 0 else ""
+        line = f"nextword: {self.desc}: {done} {self.unit}, {elapsed:.0f} s, {rate}"
+        print(line + (f"; {self.postfix}" if self.postfix else ""), file=self.stream, flush=True)
+        self.lines += 1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
 
 
 def open_corpus(spec: str, tokenizer: str | None = None, stream: bool = False):
@@ -95,3 +146,20 @@ def corpus_options(function):
     for option in reversed(options):
         function = option(function)
     return function
+
+
+class RegistryChoice(click.Choice):
+    """A Choice over the names of a registry (a dict), read each time it is used, so a name
+    registered after this module was imported (a plug-in, a test) is offered too."""
+
+    def __init__(self, registry: dict):
+        self.registry = registry
+        super().__init__(list(registry))
+
+    @property
+    def choices(self):
+        return tuple(self.registry)
+
+    @choices.setter
+    def choices(self, value):               # click.Choice.__init__ assigns it; the registry rules
+        pass

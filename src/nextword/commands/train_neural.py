@@ -63,6 +63,8 @@ TRAIN_FLAGS = {
     "seed": ("--seed", "Seed of weights, dropout and sampling.", None),
 }
 
+NONE_DEFAULT_TYPES = {"threads": int}         # fields whose default None does not tell the type
+
 
 def family_defaults(kind: str) -> tuple[dict, dict]:
     """(model fields, train fields) a family trains with when no flag or preset says otherwise."""
@@ -81,6 +83,8 @@ def _option(name: str, spec, default):
         kwargs["type"] = click.Choice(list(choices))
     elif default is not None:
         kwargs["type"] = type(default)
+    elif name in NONE_DEFAULT_TYPES:
+        kwargs["type"] = NONE_DEFAULT_TYPES[name]
     if default is not None:
         kwargs["help"] += f"  [default: {default}]"
     return click.option(flag, name, **kwargs)
@@ -129,8 +133,8 @@ def neural_command(kind: str) -> click.Command:
     for option in reversed(options):
         function = option(function)
     function = corpus_options(function)
-    return click.command(kind, help=f"Train a {architecture.doc or kind} on CORPUS and save it "
-                                    f"in OUTPUT (needs --valid).")(function)
+    return click.command(kind, help=f"Train a {kind} model ({architecture.doc}) on CORPUS and "
+                                    f"save it in OUTPUT (needs --valid).")(function)
 
 
 def _duration(ctx, param, value):
@@ -164,7 +168,7 @@ def train_neural(kind, preset, flags, *, resume, corpus, valid_spec, output, min
     model_config = cfg.config_from_dict(kind, {"vocab_size": len(vocab), **model_fields})
     result = train(model_config, train_config, vocab, sentences,
                    list(open_corpus(valid_spec, tokenizer)), output, resume=resume,
-                   progress=lambda desc, total: progress(total, desc))
+                   progress=lambda desc, total: progress(total, desc), corpus=corpus)
     click.echo(f"{result.status}: {kind} after {result.position.step:,} steps "
                f"({result.position.tokens:,} tokens, {result.position.elapsed:.0f} s, "
                f"{result.tokens_per_second:,.0f} training tokens/s); best {valid_spec} perplexity "

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from nextword.commands.common import (Counted, corpus_options, evaluate, given_on_command_line,
-                                      open_corpus, progress, report)
+from nextword.commands.common import (Counted, RegistryChoice, corpus_options, evaluate,
+                                      given_on_command_line, open_corpus, progress, report)
 from nextword.errors import NextwordError
 from nextword.ngram.counts import DEFAULT_CHUNK_TOKENS
 from nextword.ngram.estimators import ESTIMATORS, estimator_parameters
@@ -21,7 +21,7 @@ PARAMETER_FLAGS = {"delta": "--delta", "discount": "--discount", "alpha": "--alp
 @corpus_options
 @click.option("--order", "-n", default=3, show_default=True, type=int, help="n of the n-gram model.")
 @click.option("--smoothing", default="modified-kneser-ney", show_default=True,
-              type=click.Choice(list(ESTIMATORS)), help="Estimator (docs/ngram.md).")
+              type=RegistryChoice(ESTIMATORS), help="Estimator (docs/ngram.md).")
 @click.option("--delta", default=0.25, show_default=True, type=float,
               help="add-delta: the δ added to every count.")
 @click.option("--discount", default=None, type=float,

@@ -101,7 +101,7 @@ class Architecture:
 
     name: str
     config: type
-    network: str
+    network: str | type         # "module:Class" (imported when built), or the class itself
     doc: str = ""
 
     def make_config(self, values: dict):
@@ -126,9 +126,10 @@ ARCHITECTURES: dict[str, Architecture] = {
 }
 
 
-def register_architecture(name: str, config: type, network: str, doc: str = "") -> Architecture:
+def register_architecture(name: str, config: type, network, doc: str = "") -> Architecture:
     """Add a neural architecture: `config` a frozen dataclass with `vocab_size` and a `kind`,
-    `network` "module:Class" of an nn.Module taking that config (see docs/extending.md)."""
+    `network` "module:Class" of a NeuralNet taking that config, or the class itself (see
+    docs/extending.md). It is then a model type `load_model` reads and `nextword train NAME`."""
     from nextword.model import register
 
     ARCHITECTURES[name] = Architecture(name, config, network, doc)

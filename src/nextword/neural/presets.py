@@ -74,8 +74,30 @@ PRESETS: dict[str, tuple[str, dict, dict]] = {
 
 
 # What `nextword train KIND` uses where no flag and no preset says otherwise (over the config
-# dataclasses' own defaults); --help shows these. Empty: the dataclass defaults.
-FAMILY_DEFAULTS: dict[str, tuple[dict, dict]] = {}
+# dataclasses' own defaults); --help shows these. Each is its *-budget preset (the recipe that
+# did best in a short CPU run, docs/benchmarks.md) in fp32, since bf16 autocast is fast only on
+# CPUs with avx512_bf16 or AMX (--precision bf16 there), and with ordinary epochs, so that
+# a run without --time-budget ends. The GRU, which has no budget preset, takes the LSTM's.
+_SHORT_RUN = dict(softmax="sampled", num_samples=1024, full_softmax_final=0.25, patience=0,
+                  bptt=35)
+FAMILY_DEFAULTS: dict[str, tuple[dict, dict]] = {
+    "window": (
+        dict(window=6, embedding_dim=256, hidden_dim=512, activation="tanh", dropout=0.3, tie=True),
+        dict(optimizer="nadamw", lr=2e-3, weight_decay=0.01, clip=1.0, batch_size=64,
+             lr_factor=0.5, evals_per_epoch=2, **_SHORT_RUN),
+    ),
+    "rnn": (
+        dict(embedding_dim=400, hidden_dim=400, num_layers=1, dropout=0.5, tie=True),
+        dict(optimizer="nadamw", lr=2e-3, weight_decay=0.01, clip=0.25, batch_size=20,
+             schedule="cosine", evals_per_epoch=2, **_SHORT_RUN),
+    ),
+    "lstm": (
+        dict(embedding_dim=400, hidden_dim=400, num_layers=2, dropout=0.4, tie=True),
+        dict(optimizer="sgd", lr=20.0, clip=0.25, batch_size=32, schedule="cosine",
+             evals_per_epoch=1, **_SHORT_RUN),
+    ),
+}
+FAMILY_DEFAULTS["gru"] = FAMILY_DEFAULTS["lstm"]
 
 
 def family_defaults(kind: str) -> tuple[dict, dict]:

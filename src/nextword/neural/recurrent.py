@@ -52,4 +52,5 @@ def build_net(config) -> NeuralNet:
     """The network a config describes, by its architecture's registration (config.ARCHITECTURES)."""
     from nextword.model import resolve
 
-    return resolve(get_architecture(config.kind).network)(config)
+    network = get_architecture(config.kind).network
+    return (resolve(network) if isinstance(network, str) else network)(config)

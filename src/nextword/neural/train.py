@@ -16,30 +16,29 @@ from __future__ import annotations
 import json
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from nextword.errors import NextwordError
-from nextword.fileio import atomic_path, write_text_atomic
-from nextword.model import VOCAB_FILE
+from nextword.fileio import write_text_atomic
 from nextword.neural.batching import batchify, num_segments, segments, token_stream
-from nextword.neural.checkpoint import (RESUME_FILE, load_tensors, save_tensors, save_weights,
-                                        write_model_files, config_dict)
-from nextword.neural.config import TrainConfig, parse_duration  # noqa: F401  (re-exported)
+from nextword.neural.checkpoint import RESUME_FILE, save_weights, write_model_files
+from nextword.neural.config import TrainConfig
 from nextword.neural.layers import NeuralNet
 from nextword.neural.model import target_logprobs
+from nextword.neural.plot import PLOT_FILE, write_plot
+from nextword.neural.softmax import SampledSoftmax, full_softmax_loss
 from nextword.neural.optim import PlateauSchedule, make_optimizer, set_lr
 from nextword.neural.recurrent import build_net
-from nextword.text.vocabulary import BOS_ID, Vocabulary
+from nextword.neural.resume import load_resume, save_resume
+from nextword.text.vocabulary import Vocabulary
 
 LOG_FILE = "train_log.jsonl"
-PLOT_FILE = "perplexity.png"
-SAMPLER_POWER = 0.75          # negatives drawn from unigram^0.75 (Mikolov et al. 2013)
 
 
 # knobs that may change when a run is resumed; everything else must match the saved run
@@ -73,39 +72,6 @@ class TrainResult:
                 "epochs": self.position.history[-1]["epoch"] if self.position.history else 0.0,
                 "steps": self.position.step, "tokens": self.position.tokens,
                 "elapsed_s": self.position.elapsed, "train_tokens_per_s": self.tokens_per_second}
-
-
-class SampledSoftmax:
-    """Sampled softmax (Jean et al. 2015) for training: the softmax over the target and k
-    shared negatives S ~ q, each logit corrected by -ln(k q(w)) so that the gradient estimates
-    the full softmax's; accidental hits (a negative equal to the target) are dropped.
-    Cost per token: k + 1 dot products instead of |V|. Evaluation always uses the full softmax.
-    """
-
-    def __init__(self, counts: np.ndarray, num_samples: int, generator: torch.Generator, device):
-        q = counts.astype(np.float64) ** SAMPLER_POWER
-        q[BOS_ID] = 0.0                                   # never a target, never a negative
-        self.q = torch.as_tensor(q / q.sum(), dtype=torch.float32, device=device)
-        self.log_kq = torch.log(num_samples * self.q)
-        self.k = num_samples
-        self.generator = generator
-
-    def loss(self, net: NeuralNet, features: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        h = features.reshape(-1, features.size(-1))                 # (N, d)
-        y = targets.reshape(-1)                                     # (N,)
-        negatives = torch.multinomial(self.q, self.k, replacement=True,
-                                      generator=self.generator)     # (k,)
-        U, b = net.decoder.weight, net.decoder.bias                 # (V, d), (V,)
-        true = (h * U[y]).sum(-1) + b[y] - self.log_kq[y]           # (N,)
-        sampled = h @ U[negatives].t() + b[negatives] - self.log_kq[negatives]   # (N, k)
-        sampled = sampled.float().masked_fill(negatives[None, :] == y[:, None], float("-inf"))
-        logits = torch.cat([true.float()[:, None], sampled], dim=1)  # (N, 1 + k): target first
-        return F.cross_entropy(logits, torch.zeros_like(y))
-
-
-def full_softmax_loss(net: NeuralNet, features: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    logits = net.logits(features)                                   # (T, B, V)
-    return F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten())   # mean over steps
 
 
 def train_step(net: NeuralNet, optimizer: torch.optim.Optimizer, inputs: torch.Tensor,
@@ -147,27 +113,58 @@ def _prepare(vocab: Vocabulary, sentences) -> np.ndarray:
 
 def train(model_config, config: TrainConfig, vocab: Vocabulary, train_sentences,
           valid_sentences, output: str | Path, resume: bool = False,
-          progress: Callable | None = None) -> TrainResult:
+          progress: Callable | None = None, corpus: str | None = None) -> TrainResult:
     """Train a model on token lists, validating on `valid_sentences`; write it to `output`.
 
-    `progress(desc, total)` may return a tqdm-like bar (update, set_postfix, close).
+    `progress(desc, total)` may return a tqdm-like bar (update, set_postfix, close); `corpus`
+    names the training corpus in the plot's title.
     """
     output = Path(output)
     train_ids = _prepare(vocab, train_sentences)
     valid_ids = _prepare(vocab, valid_sentences)
     if len(valid_ids) < 2:
         raise NextwordError("the validation corpus is empty")
-    return Trainer(model_config, config, vocab, train_ids, valid_ids, output, progress).run(resume)
+    title = f"{model_config.kind} on {corpus}" if corpus else model_config.kind
+    return Trainer(model_config, config, vocab, train_ids, valid_ids, output, progress,
+                   title).run(resume)
 
 
 class Trainer:
+    """One training run, in the order it happens:
+
+        setup        the network, optimizer, schedule, losses and data; a fresh run writes
+                     model.json, a resumed one restores every piece from resume.pt
+        train        for each epoch, for each (T, B) segment:
+                         stop?     this run's step limit, the time budget (an evaluation's
+                                   time kept in reserve)
+                         step      one update (train_step) with the sampled or full softmax
+                         evaluate  at the evaluation points: validation perplexity, log,
+                                   schedule, best weights kept, resume.pt written
+        finish       the budget ended between evaluation points: one last evaluation
+
+    The thread count and the global random state are the caller's again when run() returns.
+    """
+
     def __init__(self, model_config, config: TrainConfig, vocab: Vocabulary, train_ids: np.ndarray,
-                 valid_ids: np.ndarray, output: Path, progress: Callable | None = None):
+                 valid_ids: np.ndarray, output: Path, progress: Callable | None = None,
+                 title: str | None = None):
         if model_config.vocab_size != len(vocab):
             raise NextwordError(f"model built for {model_config.vocab_size} words, vocabulary has {len(vocab)}")
         self.model_config, self.config, self.vocab = model_config, config, vocab
         self.output, self.progress = output, progress
+        self.title = title or model_config.kind
         self.train_ids, self.valid_ids = train_ids, valid_ids
+
+    def run(self, resume: bool = False) -> TrainResult:
+        device = self._check_device()
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []), \
+                torch_threads(self.config.threads):
+            self._setup(device, resume)
+            status = self._train()
+            status = self._finish(status)
+        position = self.position
+        speed = position.tokens / position.train_seconds if position.train_seconds else 0.0
+        return TrainResult(status or "done", self.schedule.best, position, speed)
 
     def _check_device(self) -> torch.device:
         device = torch.device(self.config.device)
@@ -175,42 +172,45 @@ class Trainer:
             raise NextwordError("--device cuda: no CUDA device is available here; use --device cpu")
         return device
 
-    def run(self, resume: bool = False) -> TrainResult:
+    # ---- setup --------------------------------------------------------------------------------
+    def _setup(self, device: torch.device, resume: bool) -> None:
+        saved = load_resume(self.output, self.model_config, self.vocab) if resume else None
+        if saved is not None:       # the saved run's settings, but for those that may change
+            self.config = replace(TrainConfig(**saved["train_config"]),
+                                  **{k: getattr(self.config, k) for k in RESUMABLE_CHANGES})
         config = self.config
-        device = self._check_device()
-        if config.threads:
-            torch.set_num_threads(config.threads)
-        resume_state = self._load_resume() if resume else None
-        if resume_state is not None:
-            config = self.config = replace(
-                TrainConfig(**resume_state["train_config"]),
-                **{k: getattr(self.config, k) for k in RESUMABLE_CHANGES})
         torch.manual_seed(config.seed)                  # initial weights, dropout masks
-        net = build_net(self.model_config).to(device)
-        optimizer = make_optimizer(config.optimizer, net.parameters(), config.lr, config.weight_decay)
+        self.device = device
+        self.net = build_net(self.model_config).to(device)
+        self.optimizer = make_optimizer(config.optimizer, self.net.parameters(), config.lr,
+                                        config.weight_decay)
         # under the cosine schedule the plateau one only keeps the best model and stops early
-        cosine = config.schedule == "cosine"
-        schedule = PlateauSchedule(config.lr, 1.0 if cosine else config.lr_factor, config.patience,
-                                   config.early_stop, config.min_lr)
-        sampler_rng = torch.Generator(device=device).manual_seed(config.seed + 1)
-        sampler = SampledSoftmax(np.bincount(self.train_ids, minlength=len(self.vocab)),
-                                 config.num_samples, sampler_rng, device)
-        data = batchify(self.train_ids, config.batch_size).to(device)           # (L, B)
-        valid = batchify(self.valid_ids, min(config.eval_batch_size,
-                                             max(1, len(self.valid_ids) // 2))).to(device)
-        per_epoch = num_segments(data, config.bptt)
-        eval_at = sorted({max(1, round(per_epoch * k / config.evals_per_epoch))
-                          for k in range(1, config.evals_per_epoch + 1)})
-        position = Position()
-        state = net.initial_state(config.batch_size, device)
-        if resume_state is not None:
-            net.load_state_dict(resume_state["model"])
-            optimizer.load_state_dict(resume_state["optimizer"])
-            schedule.restore(resume_state["schedule"])
-            position = Position(**resume_state["position"])
-            torch.set_rng_state(resume_state["rng"])
-            sampler_rng.set_state(resume_state["sampler_rng"])
-            state = _to(resume_state["state"], device)
+        self.cosine = config.schedule == "cosine"
+        self.schedule = PlateauSchedule(config.lr, 1.0 if self.cosine else config.lr_factor,
+                                        config.patience, config.early_stop, config.min_lr)
+        self.sampler_rng = torch.Generator(device=device).manual_seed(config.seed + 1)
+        self.sampler = SampledSoftmax(np.bincount(self.train_ids, minlength=len(self.vocab)),
+                                      config.num_samples, self.sampler_rng, device)
+        self.autocast = torch.autocast(device.type, dtype=torch.bfloat16,
+                                       enabled=config.precision == "bf16")
+        if config.precision == "bf16":
+            self._check_bf16(device)
+        self.data = batchify(self.train_ids, config.batch_size).to(device)           # (L, B)
+        self.valid = batchify(self.valid_ids, min(config.eval_batch_size,
+                                                  max(1, len(self.valid_ids) // 2))).to(device)
+        self.per_epoch = num_segments(self.data, config.bptt)
+        self.eval_at = sorted({max(1, round(self.per_epoch * k / config.evals_per_epoch))
+                               for k in range(1, config.evals_per_epoch + 1)})
+        self.position = Position()
+        self.state = self.net.initial_state(config.batch_size, device)
+        if saved is not None:
+            self.net.load_state_dict(saved["model"])
+            self.optimizer.load_state_dict(saved["optimizer"])
+            self.schedule.restore(saved["schedule"])
+            self.position = Position(**saved["position"])
+            torch.set_rng_state(saved["rng"])
+            self.sampler_rng.set_state(saved["sampler_rng"])
+            self.state = _to(saved["state"], device)
         else:
             if (self.output / RESUME_FILE).exists():
                 raise NextwordError(
@@ -218,107 +218,148 @@ class Trainer:
                     f"it, or choose another --output (nothing was overwritten)")
             write_model_files(self.output, self.model_config, self.vocab,
                               {"training": asdict(config)})
-        set_lr(optimizer, schedule.lr)
+        set_lr(self.optimizer, self.schedule.lr)
+        self.run_start, self.elapsed_before = time.monotonic(), self.position.elapsed
+        self.steps_this_run, self.step_seconds, self.eval_started = 0, 0.0, None
+        # what one evaluation costs, kept in reserve under a time budget: estimated before the
+        # first one from a timed slice of the validation streams, then measured
+        self.eval_seconds = self._estimate_eval_seconds() if config.time_budget else 0.0
 
-        run_start = time.monotonic()
-        elapsed_before = position.elapsed
-        steps_this_run = 0
-        last_eval_seconds = None
-        autocast = torch.autocast(device.type, dtype=torch.bfloat16,
-                                  enabled=config.precision == "bf16")
+    def _check_bf16(self, device: torch.device) -> None:
+        """Some kernels have no bf16 form on CPUs without avx512_bf16/AMX (oneDNN's LSTM):
+        one tiny forward pass finds out, so the user gets one line, not a traceback mid-run."""
+        try:
+            with self.autocast, torch.no_grad():
+                self.net(torch.ones(1, 1, dtype=torch.long, device=device),
+                         self.net.initial_state(1, device))
+        except RuntimeError as error:
+            reason = str(error).strip().splitlines()[0][:100]
+            raise NextwordError(f"--precision bf16: the {self.model_config.kind} model cannot run "
+                                f"in bf16 on this {device.type} ({reason}); use --precision "
+                                f"fp32") from None
 
-        def elapsed() -> float:
-            return elapsed_before + time.monotonic() - run_start
+    def _estimate_eval_seconds(self) -> float:
+        rows = min(len(self.valid), 4 * 64)
+        started = time.monotonic()
+        stream_perplexity(self.net, self.valid[:rows + 1])
+        return (time.monotonic() - started) * len(self.valid) / max(1, rows)
 
-        def out_of_time() -> bool:
-            if config.time_budget is None:
-                return False
-            reserve = last_eval_seconds if last_eval_seconds is not None else 0.0
-            return elapsed() + reserve >= config.time_budget
-
-        def fraction_done() -> float:
-            if config.time_budget is not None:
-                return elapsed() / config.time_budget
-            return (position.epoch + position.segment / per_epoch) / config.epochs
-
+    # ---- the loop -----------------------------------------------------------------------------
+    def _train(self) -> str | None:
+        """Epochs of segments until a stop condition; returns the stop status (None: done)."""
+        config, position = self.config, self.position
         status = None
-        net.train()
+        self.net.train()
         while status is None and position.epoch < config.epochs:
-            bar = self.progress(f"epoch {position.epoch + 1}", per_epoch * config.bptt * config.batch_size) \
-                if self.progress else None
+            tokens_per_epoch = self.per_epoch * config.bptt * config.batch_size
+            bar = self.progress(f"epoch {position.epoch + 1}", tokens_per_epoch) if self.progress else None
             if bar is not None and position.segment:
                 bar.update(position.segment * config.bptt * config.batch_size)
-            window_start, window_tokens = time.monotonic(), 0
-            for inputs, targets in segments(data, config.bptt, start=position.segment):
-                if config.max_steps is not None and steps_this_run >= config.max_steps:
-                    status = "interrupted"
+            for inputs, targets in segments(self.data, config.bptt, start=position.segment):
+                status = self._stop_reason()
+                if status is not None:
                     break
-                if out_of_time():
-                    status = "time budget"
-                    break
-                step_start = time.monotonic()
-                if cosine:
-                    set_lr(optimizer, cosine_lr(config.lr, fraction_done()))
-                sampled = config.softmax == "sampled" and fraction_done() < 1 - config.full_softmax_final
-                value, state = train_step(net, optimizer, inputs, targets, state,
-                                          sampler.loss if sampled else full_softmax_loss,
-                                          autocast, config.clip)
-                if not math.isfinite(value):
-                    raise NextwordError(
-                        f"training loss became {value} at epoch {position.epoch + 1}, step "
-                        f"{position.step + 1} (lr {current_lr(optimizer):g}); stopped, the last good "
-                        f"checkpoint in {self.output} is kept: lower --lr or set --clip")
-                tokens = targets.numel()
-                position.segment += 1
-                position.step += 1
-                steps_this_run += 1
-                position.tokens += tokens
-                position.loss_sum += value * tokens
-                position.loss_tokens += tokens
-                position.train_seconds += time.monotonic() - step_start
-                window_tokens += tokens
+                value, sampled = self._step(inputs, targets)
                 if bar is not None:
-                    bar.update(tokens)
+                    bar.update(targets.numel())
                     if position.step % 10 == 0:
-                        speed = window_tokens / max(1e-9, time.monotonic() - window_start)
                         bar.set_postfix(loss=f"{value:.3f}", ppl=f"{math.exp(min(value, 50)):.1f}",
-                                        lr=f"{current_lr(optimizer):.3g}", tok_s=f"{speed:,.0f}")
-                if position.segment in eval_at:
-                    eval_start = time.monotonic()
-                    status = self._evaluate(net, valid, schedule, optimizer, position, elapsed,
-                                            per_epoch, sampled)
-                    last_eval_seconds = time.monotonic() - eval_start
-                    if status is None and position.segment < per_epoch:
-                        self._save_resume(net, optimizer, schedule, position, state, sampler_rng, elapsed)
+                                        lr=f"{current_lr(self.optimizer):.3g}")
+                if position.segment in self.eval_at:
+                    status = self._evaluate_and_keep_best(sampled)
                     if status is not None:
                         break
+                    if position.segment < self.per_epoch:
+                        self._save_resume()
             else:
                 position.epoch += 1
                 position.segment = 0
-                state = net.initial_state(config.batch_size, device)   # a new pass over the streams
+                # a new pass over the streams starts from a fresh state
+                self.state = self.net.initial_state(config.batch_size, self.device)
+                self._save_resume()
             if bar is not None:
                 bar.close()
-            if status is None and position.segment == 0:
-                self._save_resume(net, optimizer, schedule, position, state, sampler_rng, elapsed)
-        if status == "time budget" and position.loss_tokens:
-            # the budget left room for this last evaluation (reserve = one evaluation's time)
-            status = self._evaluate(net, valid, schedule, optimizer, position, elapsed,
-                                    per_epoch, False) or "time budget"
-        position.elapsed = elapsed()
-        self._save_resume(net, optimizer, schedule, position, state, sampler_rng, elapsed)
-        speed = position.tokens / position.train_seconds if position.train_seconds else 0.0
-        return TrainResult(status or "done", schedule.best, position, speed)
+        return status
+
+    def _stop_reason(self) -> str | None:
+        """Stop before the next step? This run's step limit, or the time budget: the next step
+        and one more evaluation after it (each as long as the last one) must fit in it."""
+        config = self.config
+        if config.max_steps is not None and self.steps_this_run >= config.max_steps:
+            return "interrupted"
+        if config.time_budget is not None and \
+                self.elapsed() + self.step_seconds + self.eval_seconds >= config.time_budget:
+            if not self.position.history and not self.position.loss_tokens:
+                raise NextwordError(
+                    f"a time budget of {config.time_budget:g} s leaves no time to train: one "
+                    f"validation takes about {self.eval_seconds:.0f} s here; give a longer "
+                    f"--time-budget (or a smaller --valid corpus)")
+            return "time budget"
+        return None
+
+    def _step(self, inputs: torch.Tensor, targets: torch.Tensor) -> tuple[float, bool]:
+        """One update on a segment; returns (J, whether the sampled softmax was used)."""
+        config, position = self.config, self.position
+        step_start = time.monotonic()
+        if self.eval_started is not None:
+            # evaluation, log, plot and resume.pt: what the reserve under a budget must cover
+            self.eval_seconds = step_start - self.eval_started
+            self.eval_started = None
+        if self.cosine:
+            set_lr(self.optimizer, cosine_lr(config.lr, self.fraction_done()))
+        # the sampled softmax for the first part of the run, the full one for the last part
+        sampled = config.softmax == "sampled" and \
+            self.fraction_done() < 1 - config.full_softmax_final
+        value, self.state = train_step(self.net, self.optimizer, inputs, targets, self.state,
+                                       self.sampler.loss if sampled else full_softmax_loss,
+                                       self.autocast, config.clip)
+        if not math.isfinite(value):
+            raise NextwordError(
+                f"training loss became {value} at epoch {position.epoch + 1}, step "
+                f"{position.step + 1} (lr {current_lr(self.optimizer):g}); stopped, the last good "
+                f"checkpoint in {self.output} is kept: lower --lr or set --clip")
+        tokens = targets.numel()
+        position.segment += 1
+        position.step += 1
+        self.steps_this_run += 1
+        position.tokens += tokens
+        position.loss_sum += value * tokens
+        position.loss_tokens += tokens
+        self.step_seconds = time.monotonic() - step_start
+        position.train_seconds += self.step_seconds
+        return value, sampled
+
+    def _finish(self, status: str | None) -> str | None:
+        if status == "time budget" and self.position.loss_tokens:
+            # steps since the last evaluation: the reserve left room for this one
+            status = self._evaluate_and_keep_best(False) or "time budget"
+        self._save_resume()
+        return status
+
+    def elapsed(self) -> float:
+        """Wall-clock seconds over all runs of this training (a resumed one included)."""
+        return self.elapsed_before + time.monotonic() - self.run_start
+
+    def fraction_done(self) -> float:
+        """How far the run is, of its time budget (else of its epochs): drives the cosine
+        schedule and the switch from the sampled to the full softmax."""
+        if self.config.time_budget is not None:
+            return self.elapsed() / self.config.time_budget
+        position = self.position
+        return (position.epoch + position.segment / self.per_epoch) / self.config.epochs
 
     # ---- evaluation, logs, checkpoints ------------------------------------------------------
-    def _evaluate(self, net, valid, schedule, optimizer, position, elapsed, per_epoch, sampled):
+    def _evaluate_and_keep_best(self, sampled: bool) -> str | None:
         """Validate, log, let the schedule act, keep the best model; returns a stop status or None."""
-        valid_ppl = stream_perplexity(net, valid)
+        self.eval_started = time.monotonic()     # _step measures the whole pause from here
+        position, schedule = self.position, self.schedule
+        valid_ppl = stream_perplexity(self.net, self.valid)
         train_loss = position.loss_sum / max(1, position.loss_tokens)
-        lr = current_lr(optimizer)
+        lr = current_lr(self.optimizer)
         verdict = schedule.update(valid_ppl)
         position.history.append({
-            "epoch": round(position.epoch + position.segment / per_epoch, 4),
-            "step": position.step, "tokens": position.tokens, "elapsed_s": round(elapsed(), 2),
+            "epoch": round(position.epoch + position.segment / self.per_epoch, 4),
+            "step": position.step, "tokens": position.tokens, "elapsed_s": round(self.elapsed(), 2),
             "lr": lr, "train_loss": train_loss, "train_perplexity": math.exp(min(train_loss, 50)),
             "train_loss_is_sampled": sampled, "valid_perplexity": valid_ppl,
             "train_tokens_per_s": round(position.tokens / max(1e-9, position.train_seconds), 1),
@@ -326,59 +367,30 @@ class Trainer:
         })
         position.loss_sum, position.loss_tokens = 0.0, 0
         if verdict == "best":
-            save_weights(self.output, net)
+            save_weights(self.output, self.net)
         if self.config.schedule == "plateau":
-            set_lr(optimizer, schedule.lr)
-        self._write_log(position.history)
+            set_lr(self.optimizer, schedule.lr)
+        write_text_atomic(self.output / LOG_FILE,
+                          "".join(json.dumps(r, sort_keys=True) + "\n" for r in position.history))
+        write_plot(self.output / PLOT_FILE, position.history, self.title)
         return "early stop" if verdict == "stop" else None
 
-    def _write_log(self, history: list) -> None:
-        write_text_atomic(self.output / LOG_FILE, "".join(json.dumps(r, sort_keys=True) + "\n" for r in history))
-        write_plot(self.output / PLOT_FILE, history)
+    def _save_resume(self) -> None:
+        self.position.elapsed = self.elapsed()
+        save_resume(self.output, self.model_config, self.config, self.vocab, self.net,
+                    self.optimizer, self.schedule, self.position, self.state, self.sampler_rng)
 
-    def _save_resume(self, net, optimizer, schedule, position, state, sampler_rng, elapsed) -> None:
-        position.elapsed = elapsed()
-        save_tensors(self.output / RESUME_FILE, {
-            "type": self.model_config.kind,
-            "model_config": config_dict(self.model_config),
-            "train_config": asdict(self.config),
-            "vocab_size": len(self.vocab),
-            "model": net.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "schedule": schedule.state(),
-            "position": asdict(position),
-            "rng": torch.get_rng_state(),
-            "sampler_rng": sampler_rng.get_state(),
-            "state": _to(state, "cpu"),
-        })
 
-    def _load_resume(self) -> dict:
-        path = self.output / RESUME_FILE
-        if not path.exists():
-            raise NextwordError(f"{path}: nothing to resume (no resume.pt in {self.output}); "
-                                f"train without --resume first")
-        saved = load_tensors(path, "resume checkpoint")
-        try:
-            kind, model_config = saved["type"], saved["model_config"]
-            saved["train_config"], saved["model"], saved["position"]
-        except (KeyError, TypeError):
-            raise NextwordError(f"{path}: not a nextword resume checkpoint") from None
-        saved_vocab = Vocabulary.load(self.output / VOCAB_FILE)
-        if saved_vocab != self.vocab or saved["vocab_size"] != len(self.vocab):
-            raise NextwordError(
-                f"{self.output / VOCAB_FILE}: the run being resumed has another vocabulary "
-                f"({len(saved_vocab):,} entries, not {len(self.vocab):,}); resume with the same "
-                f"training corpus and vocabulary options")
-        asked = config_dict(self.model_config)
-        if kind != self.model_config.kind or model_config != asked:
-            differ = ", ".join(f"{k}={model_config.get(k)} (asked {asked.get(k)})"
-                               for k in sorted(set(model_config) | set(asked))
-                               if model_config.get(k) != asked.get(k))
-            raise NextwordError(
-                f"{path}: the run being resumed is a {kind} model, not the "
-                f"{self.model_config.kind} model asked for{': ' + differ if differ else ''}; "
-                f"repeat the original model options")
-        return saved
+@contextmanager
+def torch_threads(threads: int | None):
+    """torch.set_num_threads(threads) inside the block, the caller's count again after it."""
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def cosine_lr(lr: float, fraction: float) -> float:
@@ -400,25 +412,3 @@ def _to(state, device):
     if isinstance(state, (tuple, list)):
         return tuple(s.to(device) for s in state)
     return state.to(device)
-
-
-def write_plot(path: Path, history: list) -> None:
-    """Training and validation perplexity against epochs, as a PNG (written atomically)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    epochs = [r["epoch"] for r in history]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(epochs, [r["train_perplexity"] for r in history], "o-", label="training (running)")
-    ax.plot(epochs, [r["valid_perplexity"] for r in history], "s-", label="validation")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("perplexity")
-    ax.set_yscale("log")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)

@@ -10,12 +10,13 @@ Unlike Kneser–Ney, the lower orders use raw counts, not continuation counts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
 from nextword.errors import NextwordError
 from nextword.ngram.counts import NgramCounts
-from nextword.ngram.estimators import Tables, unigram_counts
+from nextword.ngram.tables import Tables, context_counts, unigram_counts
 from nextword.ngram.interpolated import check_cutoffs, cutoff_masks, interpolate
 
 
@@ -32,6 +33,8 @@ class AbsoluteDiscounting:
 
     discount: float | None = None
     name: str = field(default="absolute", init=False)
+    normalised: ClassVar[bool] = True
+    kneser_ney_like: ClassVar[bool] = False
 
     def __post_init__(self):
         if self.discount is not None and not 0 < self.discount < 1:
@@ -64,7 +67,7 @@ class AbsoluteDiscounting:
             D = self.order_discount(counts.counts[k], k)
             discounts.append(D)
             c_hw = counts.counts[k].astype(np.float64)
-            c_h = np.bincount(parents, weights=c_hw, minlength=size)           # c(h)
+            c_h = context_counts(counts, k)                                    # c(h)
             n1plus_h = np.bincount(parents, minlength=size)                    # N1+(h •)
             with np.errstate(divide="ignore", invalid="ignore"):
                 gamma.append(np.where(c_h > 0, D * n1plus_h / c_h, 0.0))

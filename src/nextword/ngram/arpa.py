@@ -33,8 +33,9 @@ import numpy as np
 
 from nextword.errors import NextwordError, where
 from nextword.fileio import atomic_path
+from nextword.ngram.backoff import backoff_logprobs, ngram_ids
 from nextword.ngram.counts import NOT_FOUND, lookup
-from nextword.ngram.estimators import Tables
+from nextword.ngram.tables import Tables
 from nextword.text.vocabulary import BOS, BOS_ID, EOS, RESERVED, UNK, Vocabulary
 
 LN10 = math.log(10.0)
@@ -92,18 +93,6 @@ def write_arpa(model, path: str | Path) -> dict:
                     out.writelines(f"{p}\t{g}\n" for p, g in zip(probs, grams.tolist()))
         out.write("\n\\end\\\n")
     return sizes
-
-
-def ngram_ids(keys: list, vocab_size: int, k: int, rows: np.ndarray | None = None) -> np.ndarray:
-    """(N_k, k) word ids of table k of a trie (or of its `rows`), oldest word first."""
-    columns = []
-    rows = np.arange(len(keys[k])) if rows is None else rows
-    for j in range(k, 1, -1):
-        key = keys[j][rows]
-        columns.append(key % vocab_size)
-        rows = key // vocab_size
-    columns.append(rows)
-    return np.stack(columns[::-1], axis=1)
 
 
 # ---- reading ----------------------------------------------------------------------------------
@@ -334,7 +323,6 @@ def _insert_blanks(vocab: Vocabulary, keys: list, logprob: list, logbackoff: lis
     files (SRILM's pruned ones) where an n-gram's context has no entry of its own: a blank's
     probability is what backing off gives, ln bo(h) + ln P(w | h'), its backoff is 1, so
     scoring is unchanged. Missing prefixes are added first, recursively; returns how many."""
-    from nextword.ngram.entropy_pruning import _backoff_logprobs
     from nextword.ngram.model import NgramModel
 
     V, j = len(vocab), grams.shape[1]
@@ -349,7 +337,7 @@ def _insert_blanks(vocab: Vocabulary, keys: list, logprob: list, logbackoff: lis
     if not len(grams):
         return added
     lower = NgramModel(vocab, j, keys[:j + 1], Tables(logprob[:j + 1], logbackoff[:j], "backoff", 0.0))
-    blank_logprob = logbackoff[j - 1][rows] + _backoff_logprobs(lower, j, grams)
+    blank_logprob = logbackoff[j - 1][rows] + backoff_logprobs(lower, j, grams)
     merged = np.concatenate([keys[j], rows * V + grams[:, -1]])
     order = np.argsort(merged, kind="stable")
     new_row = np.empty(len(merged), dtype=np.int64)

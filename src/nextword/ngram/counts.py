@@ -102,14 +102,6 @@ class NgramCounts:
     def lookup(self, k: int, parent_rows: np.ndarray, words: np.ndarray) -> np.ndarray:
         return lookup(self.keys[k], self.vocab_size, parent_rows, words)
 
-    def suffix_rows(self, k: int) -> np.ndarray:
-        """Row in table k-1 of the suffix w2..wk of every k-gram w1..wk (k >= 2)."""
-        return suffix_rows(self.keys, self.vocab_size, k)
-
-    def first_words(self, k: int) -> np.ndarray:
-        """w1 of every k-gram w1..wk of table k."""
-        return first_words(self.keys, self.vocab_size, k)
-
     def ngrams(self, k: int) -> np.ndarray:
         """The k-grams of table k as an (N, k) array of word ids, oldest word first."""
         columns = [self.words(k)]
@@ -118,11 +110,6 @@ class NgramCounts:
             rows = self.keys[j][rows] // self.vocab_size
             columns.append(self.words(j - 1)[rows])
         return np.stack(columns[::-1], axis=1)
-
-
-def suffix_rows(keys: list, vocab_size: int, k: int) -> np.ndarray:
-    """Row in table k-1 of the suffix w2..wk of each k-gram w1..wk of a trie (k >= 2)."""
-    return all_suffix_rows(keys, vocab_size, k)[k]
 
 
 def all_suffix_rows(keys: list, vocab_size: int, order: int) -> list:
@@ -144,14 +131,6 @@ def all_suffix_rows(keys: list, vocab_size: int, order: int) -> list:
         else:
             s.append(lookup(keys[k - 1], vocab_size, s[k - 1][keys[k] // vocab_size], words))
     return s
-
-
-def first_words(keys: list, vocab_size: int, k: int) -> np.ndarray:
-    """The first word w1 of each k-gram of a trie (follow the parents down to table 1)."""
-    rows = np.arange(len(keys[k])) if k > 1 else np.arange(vocab_size)
-    for j in range(k, 1, -1):
-        rows = keys[j][rows] // vocab_size
-    return rows
 
 
 SORT_QUERIES_ABOVE = 2048

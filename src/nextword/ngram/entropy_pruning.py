@@ -24,42 +24,13 @@ from __future__ import annotations
 import numpy as np
 
 from nextword.errors import NextwordError
-from nextword.ngram.counts import lookup
-from nextword.ngram.estimators import Tables
+from nextword.ngram.backoff import backoff_logprobs, ngram_ids
+from nextword.ngram.tables import Tables
 from nextword.ngram.interpolated import prune_rows
 from nextword.text.vocabulary import BOS_ID, EOS_ID
 
 TINY = 1e-300
 MIN_LEFT_OVER = 1e-12      # as Katz: a context whose stored words take all the mass keeps this
-
-
-def _ngram_ids(keys: list, V: int, k: int) -> np.ndarray:
-    from nextword.ngram.arpa import ngram_ids
-
-    return ngram_ids(keys, V, k)
-
-
-def context_rows(keys: list, V: int, context: np.ndarray) -> list:
-    """rows[j] = row of the last j words of each context (N, m), j = 1..m; NOT_FOUND if absent."""
-    m = context.shape[1]
-    rows: list = [None]
-    for j in range(1, m + 1):
-        row = context[:, m - j].astype(np.int64)
-        for i in range(m - j + 1, m):
-            row = lookup(keys[i - (m - j) + 1], V, row, context[:, i])
-        rows.append(row)
-    return rows
-
-
-def _backoff_logprobs(model, k: int, ids: np.ndarray) -> np.ndarray:
-    """ln P(w_k | w_2..w_{k-1}) for k-grams (N, k), from the model cut to order k-1."""
-    from nextword.ngram.model import NgramModel
-
-    t = model.tables
-    lower = NgramModel(model.vocab, k - 1, model.keys[:k],
-                       Tables(t.logprob[:k], t.logbackoff[:k - 1], "backoff", 0.0))
-    contexts = context_rows(model.keys, model.vocab_size, ids[:, 1:k - 1]) if k > 2 else [None]
-    return lower._logprobs(contexts, ids[:, -1].astype(np.int64))
 
 
 def _history_logprobs(model, history: str = "model") -> list:
@@ -86,7 +57,7 @@ def _delta_entropy(model, history: str = "model") -> list:
         parents = model.keys[k] // V
         size = len(t.logprob[k - 1])
         p = np.exp(np.asarray(t.logprob[k], dtype=np.float64))
-        p_lower = np.exp(_backoff_logprobs(model, k, _ngram_ids(model.keys, V, k)))
+        p_lower = np.exp(backoff_logprobs(model, k, ngram_ids(model.keys, V, k)))
         num = np.maximum(1.0 - np.bincount(parents, weights=p, minlength=size), 0.0)[parents]
         den = np.maximum(1.0 - np.bincount(parents, weights=p_lower, minlength=size), 0.0)[parents]
         ln_alpha = np.log(np.maximum(num, TINY)) - np.log(np.maximum(den, TINY))
@@ -120,8 +91,7 @@ def entropy_prune(model, target_size: int, history: str = "auto"):
     from nextword.ngram.model import NgramModel
 
     if history == "auto":
-        kneser_ney = model.estimator.get("name") in ("kneser-ney", "modified-kneser-ney")
-        history = "counts" if kneser_ney and model.counts is not None else "model"
+        history = "counts" if model.kneser_ney_like and model.counts is not None else "model"
     if history not in ("model", "counts"):
         raise NextwordError(f"history must be 'model', 'counts' or 'auto', got {history!r}")
     if history == "counts" and model.counts is None:
@@ -152,12 +122,9 @@ def entropy_prune(model, target_size: int, history: str = "auto"):
     logbackoff = _renormalise(model, pruned)
     tables = Tables(pruned.logprob, logbackoff, "backoff", 0.0, notes=list(t.notes),
                     details=dict(t.details))
-    kept = V + sum(len(pruned.keys[k]) for k in range(2, model.order + 1))
     description = dict(model.estimator, entropy_pruned_to=int(target_size),
                        entropy_threshold=float(hi), entropy_history=history)
-    result = NgramModel(model.vocab, model.order, pruned.keys, tables, description)
-    result.pruned_from = (size, kept)
-    return result
+    return NgramModel(model.vocab, model.order, pruned.keys, tables, description)
 
 
 def _renormalise(model, pruned: Tables) -> list:
@@ -173,7 +140,7 @@ def _renormalise(model, pruned: Tables) -> list:
         parents = keys[k] // V
         size = len(pruned.logprob[k - 1])
         p = np.exp(np.asarray(pruned.logprob[k], dtype=np.float64))
-        p_lower = np.exp(_backoff_logprobs(view, k, _ngram_ids(keys, V, k)))
+        p_lower = np.exp(backoff_logprobs(view, k, ngram_ids(keys, V, k)))
         num = 1.0 - np.bincount(parents, weights=p, minlength=size)
         den = 1.0 - np.bincount(parents, weights=p_lower, minlength=size)
         has_words = np.bincount(parents, minlength=size) > 0

@@ -1,4 +1,5 @@
-"""Estimators turn counts into the stored tables of an n-gram model.
+"""Estimators turn counts into the stored tables of an n-gram model (nextword.ngram.tables):
+the protocol every estimator follows, the add-δ family, and the registry of estimators by name.
 
 Every estimator returns, per order k, ln p(w | h) for each stored k-gram and ln bo(h) for each
 stored (k-1)-gram used as a context. What happens to a word *not* stored after a seen context
@@ -14,42 +15,35 @@ and when the context h itself was never seen, every estimator uses the next shor
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import ClassVar, Protocol
 
 import numpy as np
 
 from nextword.errors import NextwordError
 from nextword.ngram.counts import NgramCounts
+from nextword.ngram.tables import Tables, context_counts, unigram_counts, unigram_total  # noqa: F401 (their old home)
 from nextword.text.vocabulary import BOS_ID
 
 
-@dataclass
-class Tables:
-    """What a fitted n-gram model stores (natural logs). Lists are indexed by order k."""
+class Estimator(Protocol):
+    """What every estimator is: a frozen dataclass whose init fields are its parameters.
 
-    logprob: list                   # logprob[k][row], k = 1..n
-    logbackoff: list                # logbackoff[k][row], k = 1..n-1 (context tables)
-    fallback: str = "backoff"       # see module docstring
-    unseen_context_logbackoff: float = 0.0   # ln bo of a context never seen (0: plain backoff)
-    keys: list | None = None        # pruned trie keys, when the estimator dropped n-grams
-    notes: list = field(default_factory=list)      # what the user should know (fallbacks used)
-    details: dict = field(default_factory=dict)    # facts worth saving (discounts per order)
+    name             written to model.json (the formula's name)
+    normalised       False for an estimator that gives scores, not probabilities (stupid
+                     backoff): evaluation then refuses to call its result a perplexity
+    kneser_ney_like  its lower orders hold continuation counts, so relative-entropy pruning
+                     estimates P(h) from the raw counts rather than from the model
+    params()         the parameters as saved in model.json
+    estimate(counts, num_outcomes, cutoffs) -> Tables
+    """
 
+    name: str
+    normalised: ClassVar[bool]
+    kneser_ney_like: ClassVar[bool]
 
-def context_counts(counts: NgramCounts, k: int) -> np.ndarray:
-    """c(h) = sum_w c(h, w): how often each row of table k-1 was followed by a word."""
-    return np.bincount(counts.parents(k), weights=counts.counts[k], minlength=counts.size(k - 1))
+    def params(self) -> dict: ...
 
-
-def unigram_counts(counts: NgramCounts) -> np.ndarray:
-    """c(w) as floats, with <s> set to 0: it is counted once per sentence but never predicted."""
-    c_w = counts.counts[1].astype(np.float64)
-    c_w[BOS_ID] = 0.0
-    return c_w
-
-
-def unigram_total(counts: NgramCounts) -> float:
-    """N: every predicted token (words and </s>); <s> is never predicted."""
-    return float(counts.counts[1].sum() - counts.counts[1][BOS_ID])
+    def estimate(self, counts: NgramCounts, num_outcomes: int, cutoffs=None) -> Tables: ...
 
 
 @dataclass(frozen=True)
@@ -65,6 +59,8 @@ class AddDelta:
 
     delta: float = 0.25
     name: str = field(default="add-delta", init=False)
+    normalised: ClassVar[bool] = True
+    kneser_ney_like: ClassVar[bool] = False
 
     def __post_init__(self):
         if not (self.delta > 0 or (self.delta == 0 and type(self) is MLE)):
@@ -118,7 +114,7 @@ class Laplace(AddDelta):
 # The estimators: CLI name -> "module:Class", imported when chosen. A new estimator is one file
 # (a frozen dataclass with `name`, its parameters as fields, `params()` and `estimate()`) plus
 # one line here; see docs/extending.md.
-ESTIMATORS: dict[str, str] = {
+ESTIMATORS: dict[str, str | type] = {
     "mle": "nextword.ngram.estimators:MLE",
     "add-delta": "nextword.ngram.estimators:AddDelta",
     "laplace": "nextword.ngram.estimators:Laplace",
@@ -132,16 +128,40 @@ ESTIMATORS: dict[str, str] = {
 
 
 def estimator_class(name: str) -> type:
-    from nextword.model import resolve
-
     if name not in ESTIMATORS:
         raise NextwordError(f"unknown smoothing {name!r}; choose one of {', '.join(ESTIMATORS)}")
-    return resolve(ESTIMATORS[name])
+    return _class_of(ESTIMATORS[name])
+
+
+def _class_of(target) -> type:
+    from nextword.model import resolve
+
+    return resolve(target) if isinstance(target, str) else target
 
 
 def estimator_parameters(name: str) -> tuple[str, ...]:
     """The parameters an estimator takes: its dataclass fields set at construction."""
     return tuple(f.name for f in fields(estimator_class(name)) if f.init)
+
+
+def register_estimator(name: str, target) -> None:
+    """Add an estimator under its CLI name: `register_estimator("jelinek-mercer",
+    "pkg.module:JelinekMercer")` (imported when chosen), or the class itself."""
+    ESTIMATORS[name] = target
+
+
+def estimator_traits(name: str | None) -> tuple[bool, bool]:
+    """(normalised, kneser_ney_like) of the estimator a model.json names; an estimator not
+    registered here (a model read from an ARPA file) is a normalised, plain backoff one."""
+    for target in ESTIMATORS.values():
+        cls = _class_of(target)
+        if getattr(cls, "name", None) is not None and _saved_name(cls) == name:
+            return cls.normalised, cls.kneser_ney_like
+    return True, False
+
+
+def _saved_name(cls) -> str | None:
+    return next((f.default for f in fields(cls) if f.name == "name"), None)
 
 
 def make_estimator(name: str, **params):

@@ -20,7 +20,7 @@ import numpy as np
 
 from nextword.errors import NextwordError
 from nextword.ngram.counts import NgramCounts, all_suffix_rows
-from nextword.ngram.estimators import Tables
+from nextword.ngram.tables import Tables
 from nextword.text.vocabulary import BOS_ID
 
 

@@ -17,11 +17,12 @@ and the model's notes say so.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
 from nextword.ngram.counts import NgramCounts, all_suffix_rows
-from nextword.ngram.estimators import Tables, unigram_counts
+from nextword.ngram.tables import Tables, context_counts, unigram_counts
 from nextword.ngram.interpolated import check_cutoffs, cutoff_masks, prune_rows
 from nextword.text.vocabulary import BOS_ID
 
@@ -56,6 +57,8 @@ class Katz:
 
     K: int = 5
     name: str = field(default="katz", init=False)
+    normalised: ClassVar[bool] = True
+    kneser_ney_like: ClassVar[bool] = False
 
     def params(self) -> dict:
         return {"K": self.K}
@@ -86,7 +89,7 @@ class Katz:
             parents, size = counts.parents(k), counts.size(k - 1)
             c_hw = counts.counts[k]
             kept = keep[k] if keep[k] is not None else np.ones(len(c_hw), dtype=bool)
-            c_h = np.bincount(parents, weights=c_hw, minlength=size)            # c(h), all counts
+            c_h = context_counts(counts, k)                                     # c(h), all counts
             p_k = self.discounts(c_hw, k, notes) * c_hw / c_h[parents]
             lower = p[k - 1][suffix[k]]                                          # P(w | h')
             stored = np.bincount(parents[kept], weights=p_k[kept], minlength=size)

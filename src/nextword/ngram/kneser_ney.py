@@ -26,12 +26,13 @@ and the model's notes say so.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
 from nextword.errors import NextwordError
 from nextword.ngram.counts import NgramCounts, all_suffix_rows
-from nextword.ngram.estimators import Tables
+from nextword.ngram.tables import Tables
 from nextword.ngram.interpolated import check_cutoffs, cutoff_masks, interpolate
 from nextword.text.vocabulary import BOS_ID
 
@@ -114,6 +115,8 @@ class ModifiedKneserNey:
     discount_fallback: bool = False
     discounts: tuple | None = None
     name: str = field(default="modified-kneser-ney", init=False)
+    normalised: ClassVar[bool] = True
+    kneser_ney_like: ClassVar[bool] = True
 
     def params(self) -> dict:
         out: dict = {"discount_fallback": self.discount_fallback}

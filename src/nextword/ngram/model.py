@@ -12,7 +12,8 @@ from nextword.fileio import atomic_path, write_json_atomic
 from nextword.model import MODEL_FILE, VOCAB_FILE, LanguageModel, sentence_batches
 from nextword.ngram.counts import (DEFAULT_CHUNK_TOKENS, NO_HISTORY, NOT_FOUND, NgramCounts, PaddedStream,
                                     count_ngrams, lookup)
-from nextword.ngram.estimators import Tables
+from nextword.ngram.estimators import estimator_traits
+from nextword.ngram.tables import Tables
 from nextword.text.vocabulary import BOS_ID, Vocabulary
 
 ARRAY_DIR = "arrays"
@@ -37,7 +38,7 @@ class NgramModel(LanguageModel):
         self.tables = tables
         self.estimator = estimator or {}
         self.counts = counts                # raw counts when fitted here (None when loaded)
-        self.normalised = self.estimator.get("name") != "stupid-backoff"
+        self.normalised, self.kneser_ney_like = estimator_traits(self.estimator.get("name"))
         self.vocab_size = len(vocab)
 
     # ---- building ---------------------------------------------------------------------------

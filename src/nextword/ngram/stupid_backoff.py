@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
 from nextword.errors import NextwordError
 from nextword.ngram.counts import NgramCounts
-from nextword.ngram.estimators import Tables, unigram_counts
+from nextword.ngram.tables import Tables, context_counts, unigram_counts
 from nextword.ngram.interpolated import check_cutoffs, cutoff_masks, prune_rows
 
 
@@ -36,6 +37,8 @@ class StupidBackoff:
 
     alpha: float = 0.4
     name: str = field(default="stupid-backoff", init=False)
+    normalised: ClassVar[bool] = False
+    kneser_ney_like: ClassVar[bool] = False
 
     def __post_init__(self):
         if not 0 < self.alpha <= 1:
@@ -51,7 +54,7 @@ class StupidBackoff:
             logprob = [None, np.log(c_w / c_w.sum())]                 # ln S(w); -inf if unseen
             for k in range(2, counts.order + 1):
                 parents = counts.parents(k)
-                c_h = np.bincount(parents, weights=counts.counts[k], minlength=counts.size(k - 1))
+                c_h = context_counts(counts, k)                                  # c(h)
                 logprob.append(np.log(counts.counts[k] / c_h[parents]))
         log_alpha = math.log(self.alpha)
         logbackoff = [None] + [np.full(counts.size(k), log_alpha) for k in range(1, counts.order)]

@@ -12,11 +12,12 @@ unigram level c(ε) = N (all predicted tokens), N1+(•) = the distinct tokens s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
 from nextword.ngram.counts import NgramCounts
-from nextword.ngram.estimators import Tables, unigram_counts
+from nextword.ngram.tables import Tables, context_counts, unigram_counts
 from nextword.ngram.interpolated import check_cutoffs, cutoff_masks, interpolate
 
 
@@ -31,6 +32,8 @@ class WittenBell:
     """
 
     name: str = field(default="witten-bell", init=False)
+    normalised: ClassVar[bool] = True
+    kneser_ney_like: ClassVar[bool] = False
 
     def params(self) -> dict:
         return {}
@@ -44,7 +47,7 @@ class WittenBell:
         for k in range(2, counts.order + 1):
             parents, size = counts.parents(k), counts.size(k - 1)
             c_hw = counts.counts[k].astype(np.float64)
-            c_h = np.bincount(parents, weights=c_hw, minlength=size)           # c(h)
+            c_h = context_counts(counts, k)                                    # c(h)
             n1plus_h = np.bincount(parents, minlength=size).astype(np.float64)  # N1+(h •)
             with np.errstate(divide="ignore", invalid="ignore"):
                 gamma.append(np.where(c_h > 0, n1plus_h / (c_h + n1plus_h), 0.0))

@@ -107,7 +107,9 @@ def explain_bptt(config: ExplainConfig = ExplainConfig()) -> BPTTReport:
 def plot_bptt(report: BPTTReport, path: str | Path) -> None:
     """Two panels: contribution size against distance t - i, and truncation error against k;
     written atomically as a PNG."""
-    from matplotlib.figure import Figure      # no pyplot: no global backend or figure state
+    from nextword.model import import_optional
+
+    Figure = import_optional("matplotlib.figure").Figure   # no pyplot: no global backend or state
     from matplotlib.ticker import MaxNLocator
 
     path = Path(path)
@@ -136,6 +138,7 @@ def plot_bptt(report: BPTTReport, path: str | Path) -> None:
                  f"{c.vocab_size}, seed {c.seed}; gradient check {report.gradient_check_max:.1e}, "
                  f"sum check {report.sum_check:.1e}", fontsize=10)
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format="png", dpi=110)
     except OSError as error:
