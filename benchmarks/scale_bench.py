@@ -78,7 +78,8 @@ def prepared(spec: str, workdir: Path) -> tuple:
     """(path, words, lines) of a copy of the corpus with <unk> renamed."""
     from nextword.text.corpora import load_corpus
 
-    out = workdir / (spec.replace(":", "-").replace("/", "_") + ".txt")
+    # Spark skips files whose names start with "_" or "."
+    out = workdir / ("corpus-" + spec.replace(":", "-").replace("/", "_").strip("_.") + ".txt")
     words = lines = 0
     with open(out, "w", encoding="utf-8") as handle:
         for sentence in load_corpus(spec):
