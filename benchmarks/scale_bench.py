@@ -78,7 +78,8 @@ def prepared(spec: str, workdir: Path) -> tuple:
     """(path, words, lines) of a copy of the corpus with <unk> renamed."""
     from nextword.text.corpora import load_corpus
 
-    out = workdir / (spec.replace(":", "-").replace("/", "_") + ".txt")
+    # Spark skips files whose names start with "_" or "."
+    out = workdir / ("corpus-" + spec.replace(":", "-").replace("/", "_").strip("_.") + ".txt")
     words = lines = 0
     with open(out, "w", encoding="utf-8") as handle:
         for sentence in load_corpus(spec):
@@ -93,7 +94,8 @@ def agreement(ours: Path, theirs: Path) -> str:
     """Same n-gram sets? Largest |Δ log10 p| and |Δ log10 bo| over entries, as text."""
     import numpy as np
 
-    from nextword.ngram.arpa import LN10, ngram_ids, read_arpa
+    from nextword.ngram.arpa import LN10, read_arpa
+    from nextword.ngram.backoff import ngram_ids
     from nextword.ngram.external import sort_rows
 
     a, b = read_arpa(ours), read_arpa(theirs)

@@ -88,3 +88,22 @@ def test_eval_per_line_jsonl(capsys, tmp_path, corpus_file, small_text):
     summary = json.loads(out)
     assert summary["log_prob"] == pytest.approx(sum(r["logprob"] for r in rows))
     assert summary["log_prob"] == pytest.approx(evaluate(lm, load_corpus(str(test))).log_prob)
+
+
+def test_spark_corpus_paths(tmp_path, monkeypatch):
+    """What --engine spark reads: a standard corpus's file, paths as given (comma-separated),
+    and one-line errors where Spark would read nothing."""
+    from conftest import DATA
+
+    from nextword.errors import NextwordError
+    from nextword.ngram.spark import corpus_paths
+
+    monkeypatch.setenv("NEXTWORD_DATA", str(DATA))
+    assert corpus_paths("ptb:valid") == [str(DATA / "ptb" / "ptb.valid.txt")]
+    assert corpus_paths("hdfs://nn/a.txt,s3a://b/c/*.txt") == ["hdfs://nn/a.txt", "s3a://b/c/*.txt"]
+    hidden = tmp_path / "_part.txt"
+    hidden.write_text("a b\n")
+    for spec, message in ((str(hidden), "start with '_'"), ("default", "embedded default"),
+                          ("tinyshakespeare:train", "not one")):
+        with pytest.raises(NextwordError, match=message):
+            corpus_paths(spec)

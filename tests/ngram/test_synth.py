@@ -20,18 +20,28 @@ def trigram(small_text):
 @pytest.mark.parametrize("context", [("the", "first"), ("the", "the"), ("<s>", "the")])
 def test_draws_follow_next_logprobs(trigram, context):
     """200,000 draws after a stored context, an unseen one (backing off, with rejection) and
-    one after <s>: every word's frequency within 5 standard errors of P(w | h) as
-    next_logprobs computes it (a peer path: lookups over the whole vocabulary)."""
+    one after <s>, against P(w | h) as next_logprobs computes it (a peer path: lookups over
+    the whole vocabulary)."""
     sampler = BackoffSampler(trigram)
     ids = [trigram.vocab.index[w] for w in context]
     draws = 200_000
     history = np.tile(np.array(ids), (draws, 1))
     length = np.full(draws, 2)
     words = sampler.draw(np.random.default_rng(3), sampler.context_rows(history, length), 2)
-    empirical = np.bincount(words, minlength=len(trigram.vocab)) / draws
     p = np.exp(trigram.next_logprobs(tuple(ids)))
     assert p.sum() == pytest.approx(1.0, abs=1e-9)
-    assert (np.abs(empirical - p) <= 5 * np.sqrt(p * (1 - p) / draws) + 1e-9).all()
+    assert_sampled_from(p, np.bincount(words, minlength=len(trigram.vocab)), draws)
+
+
+def assert_sampled_from(p, counts, draws):
+    """Words expected 50 times or more: within 5 standard errors; and the total variation
+    distance no larger than 1.3 times that of an exact multinomial sample of the same size
+    (NumPy's, the peer), which is ~0.04 here: a bias of a few percent of mass would show."""
+    empirical = counts / draws
+    common = p * draws >= 50
+    assert (np.abs(empirical - p)[common] <= 5 * np.sqrt(p * (1 - p) / draws)[common]).all()
+    reference = np.random.default_rng(0).multinomial(draws, p / p.sum()) / draws
+    assert np.abs(empirical - p).sum() <= 1.3 * np.abs(reference - p).sum()
 
 
 def test_sentence_start_after_restart_matches_bos_context(trigram):
@@ -41,8 +51,7 @@ def test_sentence_start_after_restart_matches_bos_context(trigram):
     history = np.full((draws, 2), 1)
     words = sampler.draw(np.random.default_rng(5), sampler.context_rows(history, np.ones(draws, int)), 2)
     p = np.exp(trigram.next_logprobs((1,)))
-    empirical = np.bincount(words, minlength=len(trigram.vocab)) / draws
-    assert (np.abs(empirical - p) <= 5 * np.sqrt(p * (1 - p) / draws) + 1e-9).all()
+    assert_sampled_from(p, np.bincount(words, minlength=len(trigram.vocab)), draws)
 
 
 def test_corpus_is_reproducible_and_long_enough(trigram, tmp_path):

@@ -97,7 +97,12 @@ def corpus_paths(spec: str) -> list:
         return [str(path)]
     if name == "default":
         raise NextwordError("--engine spark reads files: the embedded default corpus is not one")
-    return spec.split(",")
+    paths = spec.split(",")
+    for path in paths:       # Hadoop's readers skip "hidden" files: say so instead of 0 lines
+        if Path(path).name.startswith(("_", ".")) and Path(path).is_file():
+            raise NextwordError(f"{path}: Spark ignores files whose names start with '_' or "
+                                "'.'; rename it")
+    return paths
 
 
 def sentences(spark, paths):
