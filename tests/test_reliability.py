@@ -423,12 +423,12 @@ sys.exit(main(sys.argv[1:]))
 SLOW_EXPORT = """
 import sys, time
 import nextword.ngram.arpa as arpa
-real = arpa._fmt
+real = arpa._number_bytes
 def slow(values):
     print("writing", flush=True)
     time.sleep(30)
     return real(values)
-arpa._fmt = slow
+arpa._number_bytes = slow
 from nextword.cli import main
 sys.exit(main(sys.argv[1:]))
 """
