@@ -93,7 +93,8 @@ def test_eval_per_line_jsonl(capsys, tmp_path, corpus_file, small_text):
 def test_spark_corpus_paths(tmp_path, monkeypatch):
     """What --engine spark reads: a standard corpus's file, paths as given (comma-separated),
     and one-line errors where Spark would read nothing."""
-    from conftest import DATA
+    from nextword.text.corpora import data_dir
+    DATA = data_dir()
 
     from nextword.errors import NextwordError
     from nextword.ngram.spark import corpus_paths
