@@ -22,6 +22,7 @@ from nextword.experiments.base import (DOES_NOT_HOLD, HOLDS, PARTLY, Table, Verd
                                        relative_change, rule_of)
 from nextword.experiments.neural_common import (prepare, recurrent_config, scale_of, train_config,
                                                 train_run)
+from nextword.neural.train import descend
 
 NAME = "teacher-forcing"
 CLAIM = "Feeding the true previous word while training (teacher forcing) avoids compounding errors."
@@ -56,14 +57,7 @@ def sampling_step(own_share):
                 pieces.append(feature)
             features = torch.cat(pieces)                                   # (T, B, d)
         loss = loss_fn(net, features, targets)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if clip:
-            torch.nn.utils.clip_grad_norm_(net.parameters(), clip)
-        value = loss.item()
-        if torch.isfinite(loss):
-            optimizer.step()
-        return value, state
+        return descend(net, optimizer, loss, clip), state
 
     return step
 

@@ -82,6 +82,13 @@ def train_step(net: NeuralNet, optimizer: torch.optim.Optimizer, inputs: torch.T
     with autocast:
         features, state = net(inputs, state)                       # (T, B, d)
         loss = loss_fn(net, features, targets)
+    return descend(net, optimizer, loss, clip), state
+
+
+def descend(net: NeuralNet, optimizer: torch.optim.Optimizer, loss: torch.Tensor,
+            clip: float) -> float:
+    """Backward, clip the global gradient norm, and step: only on a finite loss, so that a
+    diverged step leaves the weights as they were. Returns J."""
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if clip:
@@ -89,7 +96,7 @@ def train_step(net: NeuralNet, optimizer: torch.optim.Optimizer, inputs: torch.T
     value = loss.item()
     if math.isfinite(value):
         optimizer.step()
-    return value, state
+    return value
 
 
 @torch.inference_mode()
