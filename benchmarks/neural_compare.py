@@ -74,7 +74,8 @@ def main(argv=None) -> int:
 
     import torch
 
-    from nextword.neural import TrainConfig, train
+    from nextword.neural import TrainConfig
+    from nextword.neural.train import train
     from nextword.neural.checkpoint import config_from_dict
     from nextword.text.corpora import load_corpus
     from nextword.text.vocabulary import Vocabulary

@@ -168,3 +168,17 @@ def test_neural_work_without_torch_names_the_extra(tmp_path, corpus_file, comman
     assert result.returncode == 1
     assert result.stderr.splitlines() == ["nextword: error: this needs torch, which is not "
                                           "installed: pip install 'nextword[neural]'"]
+
+
+def test_public_names_are_the_functions_even_after_their_submodules_are_imported():
+    """`evaluate` and `generate` are also submodules: importing those must not replace the
+    functions the package exports (README: `from nextword import evaluate`)."""
+    code = ("import nextword.evaluate, nextword.generate\n"
+            "from nextword import evaluate, generate\n"
+            "import types, sys\n"
+            "sys.exit(isinstance(evaluate, types.ModuleType) or isinstance(generate, types.ModuleType))")
+    import nextword
+
+    src = str(Path(nextword.__file__).parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
+    assert subprocess.run([sys.executable, "-c", code], env=env).returncode == 0

@@ -1,22 +1,17 @@
 """nextword: build, evaluate and sample language models, from n-gram counts to recurrent networks.
 
-The names below are imported on first use (PEP 562), so `import nextword` (and every command)
-loads only what it needs: `nextword --help` imports neither NumPy nor PyTorch.
+These imports are light (NumPy, no PyTorch): the model kinds behind `load_model` are imported
+only when a file of their type is loaded. They are bound here, not on first use, because
+`evaluate` and `generate` are also the names of submodules: a lazily resolved name would be
+replaced by its submodule as soon as that is imported.
 """
-from importlib import import_module
+from nextword.errors import NextwordError
+from nextword.evaluate import Evaluation, evaluate
+from nextword.generate import SamplingConfig, generate
+from nextword.model import LanguageModel, load_model
+from nextword.text.corpora import Corpus, load_corpus
+from nextword.text.vocabulary import Vocabulary
 
 __version__ = "0.1.0"
-_EXPORTS = {
-    "NextwordError": "nextword.errors", "Evaluation": "nextword.evaluate",
-    "evaluate": "nextword.evaluate", "SamplingConfig": "nextword.generate",
-    "generate": "nextword.generate", "LanguageModel": "nextword.model",
-    "load_model": "nextword.model", "Corpus": "nextword.text.corpora",
-    "load_corpus": "nextword.text.corpora", "Vocabulary": "nextword.text.vocabulary",
-}
-__all__ = list(_EXPORTS)
-
-
-def __getattr__(name):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'nextword' has no attribute {name!r}")
-    return getattr(import_module(_EXPORTS[name]), name)
+__all__ = ["NextwordError", "Evaluation", "evaluate", "SamplingConfig", "generate",
+           "LanguageModel", "load_model", "Corpus", "load_corpus", "Vocabulary"]

@@ -10,8 +10,10 @@ from importlib import import_module
 _EXPORTS = {
     "NeuralLM": "model", "RecurrentConfig": "config", "RecurrentNet": "recurrent",
     "WindowConfig": "config", "WindowNet": "window", "TrainConfig": "config",
-    "TrainResult": "train", "train": "train", "build_net": "recurrent",
+    "TrainResult": "train", "build_net": "recurrent",
 }
+# `train()` is imported from `nextword.neural.train`: a lazily exported `train` here would be
+# replaced by that submodule of the same name as soon as it is imported.
 __all__ = list(_EXPORTS)
 
 
