@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from nextword.commands.options import SEED, Whole
 from nextword.errors import NextwordError
 
 
@@ -21,8 +22,8 @@ from nextword.errors import NextwordError
               help="Folder for results.json, results.md and the plots [experiments/NAME].")
 @click.option("--smoke", is_flag=True, help="A seconds-long run on a slice of the embedded corpus, "
               "whatever --corpus says (checks the wiring; its numbers mean nothing).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every run.")
-@click.option("--threads", type=int, default=1, show_default=True,
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of every run.")
+@click.option("--threads", type=Whole(1), default=1, show_default=True,
               help="torch threads (neural experiments); 1 makes CPU seconds comparable.")
 def experiment(name, list_them, corpora, budget, output, smoke, seed, threads):
     """Measure one of the lecture's claims: NAME's runs, its table, plots and verdict."""
@@ -36,8 +37,6 @@ def experiment(name, list_them, corpora, budget, output, smoke, seed, threads):
     if not name:
         raise NextwordError("name an experiment (nextword experiment --list shows them)")
     module = get_experiment(name)              # an unknown name fails before any work
-    if threads < 1:
-        raise NextwordError(f"--threads must be >= 1, got {threads}")
     seconds = None
     if budget is not None:
         from nextword.neural.config import parse_duration
