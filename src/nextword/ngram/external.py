@@ -44,13 +44,12 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
 from nextword.errors import NextwordError
 from nextword.fileio import write_json_atomic
-from nextword.model import MODEL_FILE, VOCAB_FILE
+from nextword.model import MODEL_FILE, VOCAB_FILE, sentence_batches
 from nextword.ngram.counts import PaddedStream
 from nextword.ngram.interpolated import check_cutoffs
 from nextword.ngram.kneser_ney import ModifiedKneserNey, count_of_counts
@@ -234,18 +233,6 @@ def plan(memory: int, tokens: int, order: int) -> Plan:
     return Plan(chunk, parts)
 
 
-def _chunks(sentences: Iterable[Sequence[str]], chunk_tokens: int):
-    batch, size = [], 0
-    for sentence in sentences:
-        batch.append(sentence)
-        size += len(sentence) + 2
-        if size >= chunk_tokens:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
-
-
 def build_on_disk(corpus, order: int, directory: str | Path, memory: int,
                   estimator: ModifiedKneserNey | None = None, vocab: Vocabulary | None = None,
                   min_count: int = 1, max_vocab: int | None = None, prune=None,
@@ -305,7 +292,7 @@ class _Job:
     def count(self, corpus) -> np.ndarray:
         V, n = self.V, self.n
         unigram = np.zeros(V, dtype=np.int64)
-        for batch in _chunks(corpus, self.chunk_tokens):
+        for batch in sentence_batches(corpus, self.chunk_tokens):
             self.chunks += 1
             stream = PaddedStream.from_tokens(batch, self.vocab.index)
             ids = stream.ids
