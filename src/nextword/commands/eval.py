@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from nextword.commands.common import evaluate, report
-from nextword.commands.options import PROBABILITY, NonNegative, Positive, Whole
+from nextword.commands.options import PROBABILITY, NonNegative, Positive, Whole, spark_options
 from nextword.text.tokenize import TOKENIZERS
 
 
@@ -25,12 +25,7 @@ from nextword.text.tokenize import TOKENIZERS
               metavar="FILE", help="Also write one score per input line (line, tokens, oov, "
                                    "logprob, log10prob, perplexity) as JSON lines; with --engine "
                                    "spark a folder, Parquet when FILE ends in .parquet.")
-@click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
-              help="spark: score the lines as a Spark job (n-gram model folders).")
-@click.option("--cluster", default=None, metavar="URL",
-              help="--engine spark: the master URL [default: local mode].")
-@click.option("--workers", default=2, show_default=True, type=Whole(1),
-              help="--engine spark without --cluster: local worker threads.")
+@spark_options("spark: score the lines as a Spark job (n-gram model folders).")
 @click.option("--cache", "cache_size", type=Whole(1), default=None,
               help="Recurrent models: a continuous cache of the last L positions (Grave et al. "
               "2017); `nextword adapt` tunes L, θ, λ on validation text.")

@@ -69,3 +69,22 @@ def force_option(function):
     return click.option("--force", is_flag=True,
                         help="Replace whatever model or training run OUTPUT holds, whole "
                              "(without it, another kind of model there is refused).")(function)
+
+
+def spark_options(engine_help: str):
+    """--engine local|spark, --cluster URL and --workers N: the same three flags on every command
+    that can run as a Spark job."""
+    def decorate(function):
+        options = [
+            click.option("--engine", type=click.Choice(["local", "spark"]), default="local",
+                         show_default=True, help=engine_help),
+            click.option("--cluster", default=None, metavar="URL",
+                         help="--engine spark: the master (spark://host:7077, yarn, ...) "
+                              "[default: local mode]."),
+            click.option("--workers", default=2, show_default=True, type=Whole(1),
+                         help="--engine spark without --cluster: local worker threads."),
+        ]
+        for option in reversed(options):
+            function = option(function)
+        return function
+    return decorate

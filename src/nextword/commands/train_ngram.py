@@ -8,7 +8,7 @@ import click
 
 from nextword.commands.common import (Counted, RegistryChoice, corpus_options, evaluate,
                                       given_on_command_line, open_corpus, progress, report)
-from nextword.commands.options import PROBABILITY, Checked, Positive, Whole
+from nextword.commands.options import PROBABILITY, Checked, Positive, Whole, spark_options
 from nextword.errors import NextwordError
 from nextword.fileio import check_destination
 from nextword.ngram.counts import DEFAULT_CHUNK_TOKENS
@@ -48,12 +48,7 @@ PARAMETER_FLAGS = {"delta": "--delta", "discount": "--discount", "alpha": "--alp
                    "partitions so the build stays near SIZE (e.g. 1G, 500M). Kneser-Ney only.")
 @click.option("--temp-dir", type=click.Path(path_type=Path), default=None, metavar="DIR",
               help="--memory: where the spilled runs go (as lmplz -T) [default: $TMPDIR].")
-@click.option("--engine", type=click.Choice(["local", "spark"]), default="local", show_default=True,
-              help="spark: count and estimate as Apache Spark jobs (pip install 'nextword[spark]').")
-@click.option("--cluster", default=None, metavar="URL",
-              help="--engine spark: the master (spark://host:7077, yarn, ...) [default: local mode].")
-@click.option("--workers", default=2, show_default=True, type=Whole(1),
-              help="--engine spark without --cluster: local worker threads.")
+@spark_options("spark: count and estimate as Apache Spark jobs (pip install 'nextword[spark]').")
 @click.pass_context
 def train_ngram(ctx, corpus, valid_spec, output, force, min_count, max_vocab, tokenizer, stream, order,
                 smoothing, delta, discount, alpha, discount_fallback, prune_spec, prune_to,
