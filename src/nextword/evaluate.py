@@ -84,9 +84,7 @@ def encode_sentences(model: LanguageModel, sentences: Iterable[Sequence[str]],
         block = list(islice(iterator, block_size))
         if not block:
             return
-        lengths = np.fromiter(map(len, block), dtype=np.int64, count=len(block))
-        flat = list(chain.from_iterable(block))
-        ids = np.fromiter(map(index.get, flat, repeat(UNK_ID)), dtype=ID_DTYPE, count=len(flat))
+        lengths, flat, ids = _encode_block(index, block)
         zeros = np.flatnonzero(ids == UNK_ID)
         oov = np.zeros(len(flat), dtype=bool)
         if len(zeros):
@@ -144,6 +142,15 @@ def evaluate(model: LanguageModel, sentences: Iterable[Sequence[str]],
     return Evaluation(total, tokens, num_sentences, oov, total - oov_logprob, model.normalised)
 
 
+def _encode_block(index: dict, block: list) -> tuple[np.ndarray, list, np.ndarray]:
+    """A block of token lists -> (lengths, the tokens in one list, their ids, <unk> for a word
+    not in the vocabulary): one dictionary pass in C over the whole block."""
+    lengths = np.fromiter(map(len, block), dtype=np.int64, count=len(block))
+    flat = list(chain.from_iterable(block))
+    ids = np.fromiter(map(index.get, flat, repeat(UNK_ID)), dtype=ID_DTYPE, count=len(flat))
+    return lengths, flat, ids
+
+
 def _evaluate_flat(model: LanguageModel, sentences: Iterable[Sequence[str]],
                    progress=None) -> Evaluation:
     """`evaluate` for a model that scores a block of sentences given as one array of word ids
@@ -157,9 +164,7 @@ def _evaluate_flat(model: LanguageModel, sentences: Iterable[Sequence[str]],
         block = list(islice(iterator, FLUSH_SENTENCES))
         if not block:
             break
-        lengths = np.fromiter(map(len, block), dtype=np.int64, count=len(block))
-        flat = list(chain.from_iterable(block))
-        ids = np.fromiter(map(index.get, flat, repeat(UNK_ID)), dtype=ID_DTYPE, count=len(flat))
+        lengths, flat, ids = _encode_block(index, block)
         logprobs = model.flat_logprobs(ids, lengths)       # each word, then </s>, per sentence
         total += float(logprobs.sum())
         tokens += len(logprobs)
