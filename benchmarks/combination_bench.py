@@ -1,14 +1,15 @@
-"""Model combination on a standard corpus: KN5, RNN, LSTM, their EM-fitted linear mixtures, the
-LSTM with the continuous cache, with dynamic evaluation, with both, and all of it mixed.
+"""Model combination on a standard corpus: KN5, RNN, LSTM, their EM-fitted linear mixtures, each
+recurrent model with the continuous cache, with dynamic evaluation, with both, and all of it mixed.
 
 Every component scores the validation and the test text once (its own convention: n-gram per
 sentence, neural as one stream); mixture weights are fitted by EM on the validation matrix and
 the test perplexity read from the test matrix, which is what `nextword mix ... --valid` then
 `nextword eval MIXTURE --corpus TEST` compute (tests/combine check that the two agree). The
 cache's L, θ, λ and dynamic evaluation's η, decay are tuned on validation as `nextword adapt`
-tunes them; the LSTM reads each text once statically and once dynamically, and the cache is
-applied to the features stored from that reading (the same scores as AdaptedLM with the cache,
-tests/combine/test_adapted.py checks it), so "+dynamic+cache" costs no third reading.
+tunes them, for each recurrent model on its own; it reads each text once statically and once
+dynamically, and the cache is applied to the features stored from that reading (the same scores
+as AdaptedLM with the cache, tests/combine/test_adapted.py checks it), so "+dynamic+cache" costs
+no third reading.
 Prints a table (markdown) and writes the same as JSON with --json.
 
     python benchmarks/combination_bench.py --corpus ptb --kn5 M/ptb-kn5 --rnn M/ptb-rnn \\
@@ -88,42 +89,43 @@ def main(argv=None):
     for split in ("valid", "test"):
         ids[split] = [vocab.encode(s) for s in load_corpus(f"{c}:{split}")][: args.lines]
     lstm = models["LSTM"]
-
-    # ---- the LSTM read statically and dynamically: each split read once per reader, the
-    # ---- cache applied to the stored features (tuning.cache_logprobs_on_trace) -----------------
+    # ---- each recurrent model read statically and dynamically: each split read once per
+    # ---- reader, the cache applied to the stored features (tuning.cache_logprobs_on_trace) -----
     log = {}
     matrix, seconds = {"valid": {}, "test": {}}, {}
     lrs = [float(x) for x in args.lrs.split(",")]
     decays = [float(x) for x in args.decays.split(",")]
-    readers = [("LSTM", AdaptedLM(lstm))]
-    began = time.perf_counter()
-    dynamic, rows = (None, []) if args.no_dynamic else tuning.tune_dynamic(
-        lstm, ids["valid"][: args.tune_lines], lrs, decays, args.segment,
-        report=lambda r: print("  ", r, flush=True))
-    log["dynamic"] = {"config": asdict(dynamic) if dynamic else None, "grid": rows,
-                      "lines": args.tune_lines, "seconds": time.perf_counter() - began}
-    if dynamic is not None:
-        readers.append(("LSTM+dynamic", AdaptedLM(lstm, dynamic=dynamic)))
-        print(f"dynamic evaluation tuned on {args.tune_lines} lines: {dynamic} "
-              f"({log['dynamic']['seconds']:.0f} s)", flush=True)
-    for name, reader in readers:
-        traces = {}
-        for split in ("valid", "test"):
-            began = time.perf_counter()
-            traces[split] = reader.trace(ids[split])
-            seconds[name] = time.perf_counter() - began
-            matrix[split][name] = traces[split][2]
+    for base in [name for name in ("RNN", "LSTM") if name in models]:
+        net = models[base]
+        readers = [(base, AdaptedLM(net))]
         began = time.perf_counter()
-        cache, rows = tuning.tune_cache_on_trace(*traces["valid"])
-        log[name + "+cache"] = {"config": asdict(cache), "grid": rows,
-                                "seconds": time.perf_counter() - began}
-        print(f"{name}: cache tuned on valid: {cache}", flush=True)
-        for split in ("valid", "test"):
+        dynamic, rows = (None, []) if args.no_dynamic else tuning.tune_dynamic(
+            net, ids["valid"][: args.tune_lines], lrs, decays, args.segment,
+            report=lambda r: print("  ", r, flush=True))
+        log[base + "+dynamic"] = {"config": asdict(dynamic) if dynamic else None, "grid": rows,
+                                  "lines": args.tune_lines, "seconds": time.perf_counter() - began}
+        if dynamic is not None:
+            readers.append((base + "+dynamic", AdaptedLM(net, dynamic=dynamic)))
+            print(f"{base}: dynamic evaluation tuned on {args.tune_lines} lines: {dynamic} "
+                  f"({log[base + '+dynamic']['seconds']:.0f} s)", flush=True)
+        for name, reader in readers:
+            traces = {}
+            for split in ("valid", "test"):
+                began = time.perf_counter()
+                traces[split] = reader.trace(ids[split])
+                seconds[name] = time.perf_counter() - began
+                matrix[split][name] = traces[split][2]
             began = time.perf_counter()
-            matrix[split][name + "+cache"] = tuning.cache_logprobs_on_trace(*traces[split], cache)
-            extra = time.perf_counter() - began
-        seconds[name + "+cache"] = seconds[name] + extra
-        del traces
+            cache, rows = tuning.tune_cache_on_trace(*traces["valid"])
+            log[name + "+cache"] = {"config": asdict(cache), "grid": rows,
+                                    "seconds": time.perf_counter() - began}
+            print(f"{name}: cache tuned on valid: {cache}", flush=True)
+            for split in ("valid", "test"):
+                began = time.perf_counter()
+                matrix[split][name + "+cache"] = tuning.cache_logprobs_on_trace(*traces[split], cache)
+                extra = time.perf_counter() - began
+            seconds[name + "+cache"] = seconds[name] + extra
+            del traces
     for name in matrix["test"]:
         models.setdefault(name, None)
 
@@ -141,14 +143,16 @@ def main(argv=None):
               f"{perplexity(matrix['test'][name]):.2f} ({seconds[name]:.1f} s on test)", flush=True)
 
     table = []
-    for name in ("KN5", "RNN", "LSTM", "LSTM+cache", "LSTM+dynamic", "LSTM+dynamic+cache"):
+    for name in ("KN5", "RNN", "RNN+cache", "RNN+dynamic", "RNN+dynamic+cache",
+                 "LSTM", "LSTM+cache", "LSTM+dynamic", "LSTM+dynamic+cache"):
         if name not in models:
             continue
         table.append({"model": name, "test": perplexity(matrix["test"][name]),
                       "valid": perplexity(matrix["valid"][name]), "seconds": seconds[name]})
     mixes = [["KN5", "RNN"], ["KN5", "LSTM"], ["KN5", "RNN", "LSTM"], ["KN5", "LSTM+cache"],
              ["KN5", "LSTM+dynamic"], ["KN5", "LSTM+dynamic+cache"],
-             ["KN5", "RNN", "LSTM+dynamic+cache"]]
+             ["KN5", "RNN", "LSTM+dynamic+cache"], ["KN5", "RNN+cache", "LSTM+cache"],
+             ["KN5", "RNN+dynamic+cache", "LSTM+dynamic+cache"]]
     for parts in mixes:
         if not all(p in models for p in parts):
             continue

@@ -43,12 +43,12 @@ class Evaluation:
 
     @property
     def perplexity(self) -> float:
-        return _exp(self.cross_entropy)
+        return exp_or_inf(self.cross_entropy)
 
     @property
     def perplexity_excluding_oov(self) -> float:
         kept = self.tokens - self.oov
-        return _exp(-self.log_prob_excluding_oov / kept) if kept else math.nan
+        return exp_or_inf(-self.log_prob_excluding_oov / kept) if kept else math.nan
 
     def as_dict(self) -> dict:
         out = asdict(self)
@@ -61,7 +61,8 @@ class Evaluation:
         return out
 
 
-def _exp(x: float) -> float:
+def exp_or_inf(x: float) -> float:
+    """math.exp, with inf for a perplexity too large for a float (a diverged model)."""
     try:
         return math.exp(x)
     except OverflowError:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from nextword.errors import NextwordError
-from nextword.evaluate import Evaluation, encode_sentences
+from nextword.evaluate import Evaluation, encode_sentences, exp_or_inf
 from nextword.fileio import atomic_path
 
 LN10 = math.log(10.0)
@@ -33,15 +33,8 @@ def score_lines(model, sentences: Iterable[Sequence[str]], first_line: int = 0) 
         oov = int(mask.sum()) if mask is not None else 0
         known = total - float(logprobs[:-1][mask].sum()) if oov else total
         yield {"line": number, "tokens": tokens, "oov": oov, "logprob": total,
-               "log10prob": total / LN10, "perplexity": _exp(-total / tokens),
+               "log10prob": total / LN10, "perplexity": exp_or_inf(-total / tokens),
                "logprob_excluding_oov": known}
-
-
-def _exp(x: float) -> float:
-    try:
-        return math.exp(x)
-    except OverflowError:
-        return math.inf
 
 
 def write_line_scores(model, sentences: Iterable[Sequence[str]], path: str | Path,

@@ -262,3 +262,11 @@ def test_info_names_components_and_weights(models, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "linear component component-1: ngram, weight 0.2500" in out
     assert "linear component component-2: ngram, weight 0.7500" in out
+
+
+def test_perplexity_of_a_diverged_reading_is_inf_not_an_error():
+    """Tuning tries learning rates that can diverge: a mean ln P of -1000 must rank as inf."""
+    from nextword.combine.mixture import perplexity
+
+    assert perplexity(np.array([-1000.0, -1000.0])) == math.inf
+    assert perplexity(np.array([math.log(0.5), math.log(0.125)])) == pytest.approx(4.0)   # (2·8)^½

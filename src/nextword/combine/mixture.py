@@ -24,6 +24,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np
 
 from nextword.errors import NextwordError
+from nextword.evaluate import exp_or_inf
 from nextword.model import LanguageModel
 from nextword.combine.vocabmap import id_map
 from nextword.text.vocabulary import BOS_ID, EOS_ID
@@ -44,7 +45,9 @@ def _log(weights) -> np.ndarray:
 
 
 def perplexity(logprobs: np.ndarray) -> float:
-    return math.exp(-float(np.mean(logprobs))) if len(logprobs) else math.nan
+    """exp of the mean negative ln P; inf, not an OverflowError, for a diverged reading (a
+    dynamic-evaluation learning rate too large, tried while tuning)."""
+    return exp_or_inf(-float(np.mean(logprobs))) if len(logprobs) else math.nan
 
 
 # ---- linear interpolation: EM -----------------------------------------------------------------

@@ -30,6 +30,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from nextword.evaluate import exp_or_inf
 from nextword.generate import SamplingConfig, sampling_distribution
 from nextword.model import LanguageModel
 from nextword.text.vocabulary import BOS_ID, EOS_ID
@@ -210,8 +211,8 @@ class ServedModel:
         cross_entropy = -total / len(logprobs)
         return {"name": self.name, "tokens": out_tokens,
                 "cross_entropy": finite(cross_entropy),
-                "perplexity": finite(_exp(cross_entropy)) if self.model.normalised else None,
-                "perplexity_excluding_oov": (finite(_exp(-float(logprobs[kept].sum()) / kept.sum()))
+                "perplexity": finite(exp_or_inf(cross_entropy)) if self.model.normalised else None,
+                "perplexity_excluding_oov": (finite(exp_or_inf(-float(logprobs[kept].sum()) / kept.sum()))
                                              if self.model.normalised else None),
                 "normalised": self.model.normalised}
 
@@ -246,13 +247,6 @@ def finite(x) -> float | None:
     """JSON has no infinity: -inf (a zero probability) travels as null."""
     x = float(x)
     return x if math.isfinite(x) else None
-
-
-def _exp(x: float) -> float:
-    try:
-        return math.exp(x)
-    except OverflowError:
-        return math.inf
 
 
 @dataclass
