@@ -255,6 +255,21 @@ def test_adapt_needs_a_recurrent_model(tmp_path):
                  "--cache-lambda", "0.1", "-o", str(tmp_path / "x")]) == 1
 
 
+def test_adapt_never_writes_over_its_base_or_another_model(lstm_path, tmp_path, capsys):
+    from nextword.cli import main
+
+    NgramModel.fit([l.split() for l in LINES], order=2, estimator=AddDelta(0.5)).save(tmp_path / "ng")
+    adapt = ["adapt", str(lstm_path), "--cache", "10", "--theta", "1", "--cache-lambda", "0.1", "-o"]
+    for output, force, message in [(tmp_path / "ng", [], "holds an ngram model, not an adapted"),
+                                   (lstm_path, ["--force"], "one of the models combined")]:
+        assert main([*adapt, str(output), *force]) != 0
+        err = capsys.readouterr().err
+        assert err.startswith("nextword: error: ") and message in err and len(err.splitlines()) == 1
+    assert load_model(tmp_path / "ng").order == 2 and load_model(lstm_path).vocab is not None
+    assert main([*adapt, str(tmp_path / "ng"), "--force"]) == 0
+    assert isinstance(load_model(tmp_path / "ng"), AdaptedLM)
+
+
 def test_eval_flags_read_the_model_with_cache_and_dynamic_evaluation(lstm_path, tmp_path, capsys):
     """`eval --cache L --dynamic LR` scores exactly what the AdaptedLM with those settings does."""
     from nextword.cli import main

@@ -210,6 +210,31 @@ def test_mix_command_errors_are_one_line(models, tmp_path, capsys):
     assert not (tmp_path / "m").exists()
 
 
+def test_mix_never_overwrites_another_model_or_its_own_components(models, tmp_path, capsys):
+    """A folder holding another kind of model survives (unless --force); no --force may put the
+    mixture over or around a model it combines, which would delete that component."""
+    bigram, trigram = models
+    bigram.save(tmp_path / "bi")
+    trigram.save(tmp_path / "tri")
+    trigram.save(tmp_path / "keep")
+    before = evaluate(load_model(tmp_path / "keep"), TEST).perplexity
+    mix = ["mix", str(tmp_path / "bi"), str(tmp_path / "tri"), "--weights", "0.5,0.5", "-o"]
+    for output, force, message in [(tmp_path / "keep", [], "holds an ngram model, not a mixture"),
+                                   (tmp_path / "tri", ["--force"], "one of the models combined"),
+                                   (tmp_path, ["--force"], "one of the models combined")]:
+        code = main([*mix, str(output), *force])
+        err = capsys.readouterr().err
+        assert code != 0 and err.startswith("nextword: error: ") and message in err, err
+        assert len(err.splitlines()) == 1
+    assert evaluate(load_model(tmp_path / "keep"), TEST).perplexity == before
+    assert evaluate(load_model(tmp_path / "tri"), TEST).perplexity == evaluate(trigram, TEST).perplexity
+    assert main([*mix, str(tmp_path / "keep"), "--force"]) == 0         # replaced, whole
+    replaced = load_model(tmp_path / "keep")
+    assert isinstance(replaced, Mixture) and replaced.weights == [0.5, 0.5]
+    assert sorted(p.name for p in (tmp_path / "keep").iterdir()) == ["model.json"]   # no n-gram left
+    assert main([*mix, str(tmp_path / "keep")]) == 0                   # a mixture over a mixture
+
+
 def test_saved_mixture_in_memory_components_round_trip(models, tmp_path):
     mix = Mixture(list(models), [0.3, 0.7], "log-linear")
     mix.save(tmp_path / "m")

@@ -156,21 +156,23 @@ class AdaptedLM(LanguageModel):
                 "dynamic": asdict(self.dynamic) if self.dynamic else None,
                 **({"fit": self.fit} if self.fit else {})}
 
-    def save(self, directory) -> None:
-        from nextword.combine.storage import stored_path
-        from nextword.fileio import write_json_atomic
+    def save(self, directory, force: bool = False) -> None:
+        """Write the folder whole or not at all (fileio.model_folder)."""
+        from nextword.combine.storage import check_output, stored_path
+        from nextword.fileio import model_folder, write_json_atomic
 
         directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        if self.base_path is not None:
-            base = stored_path(self.base_path, directory)
-        else:
-            base = "base"
-            self.base.save(directory / base)
-        write_json_atomic(directory / MODEL_FILE, {
-            "type": "adapted", "base": base,
-            "cache": asdict(self.cache) if self.cache else None,
-            "dynamic": asdict(self.dynamic) if self.dynamic else None, "fit": self.fit})
+        check_output(directory, "adapted", [self.base_path], force)
+        with model_folder(directory, "adapted", force) as tmp:
+            if self.base_path is not None:
+                base = stored_path(self.base_path, directory)
+            else:
+                base = "base"
+                self.base.save(tmp / base)
+            write_json_atomic(tmp / MODEL_FILE, {
+                "type": "adapted", "base": base,
+                "cache": asdict(self.cache) if self.cache else None,
+                "dynamic": asdict(self.dynamic) if self.dynamic else None, "fit": self.fit})
 
     @classmethod
     def load(cls, directory, meta: dict) -> "AdaptedLM":

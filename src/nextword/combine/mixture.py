@@ -286,10 +286,10 @@ class Mixture(LanguageModel):
                                for n, w, c in zip(self.names, self.weights, self.components)],
                 **({"fit": self.fit} if self.fit else {})}
 
-    def save(self, directory) -> None:
+    def save(self, directory, force: bool = False) -> None:
         from nextword.combine.storage import save_mixture
 
-        save_mixture(self, directory)
+        save_mixture(self, directory, force)
 
     @classmethod
     def load(cls, directory, meta: dict) -> "Mixture":

@@ -15,13 +15,28 @@ import os
 from pathlib import Path
 
 from nextword.errors import NextwordError
-from nextword.fileio import write_json_atomic
+from nextword.fileio import check_destination, model_folder, write_json_atomic
 from nextword.model import MODEL_FILE, load_model
 
 
 def stored_path(component: str | Path, directory: Path) -> str:
     """How `component` (a path as the user gave it) is written in `directory`/model.json."""
     return os.path.relpath(Path(component).resolve(), directory.resolve())
+
+
+def check_output(directory, kind: str, components, force: bool = False) -> None:
+    """Before any work: may a `kind` folder that refers to `components` be written at
+    `directory`? Never over or around one of its own components (replacing that folder would
+    delete what the combination refers to); over another model only with `force`."""
+    directory = Path(directory).resolve()
+    for component in components:
+        if component is None:
+            continue
+        path = Path(component).resolve()
+        if path == directory or directory in path.parents:
+            raise NextwordError(f"{directory}: is (or holds) {component}, one of the models "
+                                f"combined; choose another output folder")
+    check_destination(directory, kind, force)
 
 
 def load_component(directory: Path, stored: str, what: str):
@@ -32,21 +47,24 @@ def load_component(directory: Path, stored: str, what: str):
     return load_model(path)
 
 
-def save_mixture(mixture, directory) -> None:
+def save_mixture(mixture, directory, force: bool = False) -> None:
+    """Write the folder whole or not at all (fileio.model_folder)."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    entries = []
-    for k, (component, weight) in enumerate(zip(mixture.components, mixture.weights), start=1):
-        if mixture.paths is not None and mixture.paths[k - 1] is not None:
-            path = stored_path(mixture.paths[k - 1], directory)
-        else:
-            path = f"component-{k}"
-            component.save(directory / path)
-        entries.append({"path": path, "weight": weight})
-    write_json_atomic(directory / MODEL_FILE, {
-        "type": "mixture", "combination": mixture.combination, "components": entries,
-        "fit": mixture.fit,
-    })
+    paths = mixture.paths or [None] * len(mixture.components)
+    check_output(directory, "mixture", paths, force)
+    with model_folder(directory, "mixture", force) as tmp:
+        entries = []
+        for k, (component, weight) in enumerate(zip(mixture.components, mixture.weights), start=1):
+            if paths[k - 1] is not None:
+                path = stored_path(paths[k - 1], directory)
+            else:
+                path = f"component-{k}"
+                component.save(tmp / path)
+            entries.append({"path": path, "weight": weight})
+        write_json_atomic(tmp / MODEL_FILE, {
+            "type": "mixture", "combination": mixture.combination, "components": entries,
+            "fit": mixture.fit,
+        })
 
 
 def load_mixture(directory, meta: dict):

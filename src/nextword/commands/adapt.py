@@ -25,6 +25,9 @@ def _floats(text: str | None, flag: str) -> tuple | None:
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--output", "-o", required=True, type=click.Path(path_type=Path),
               help="Folder of the adapted model (it refers to MODEL, relative to itself).")
+@click.option("--force", is_flag=True,
+              help="Replace whatever model OUTPUT holds, whole (without it, another kind of model "
+                   "there is refused).")
 @click.option("--valid", default=None, help="Validation corpus the settings are tuned on.")
 @click.option("--cache", "cache_sizes", default=None,
               help="Continuous cache of L past positions; a list (100,500,2000) is tuned on --valid.")
@@ -42,7 +45,7 @@ def _floats(text: str | None, flag: str) -> tuple | None:
               help="Tune dynamic evaluation on the first N validation lines only (faster).")
 @click.option("--tokenizer", default=None, type=click.Choice(list(TOKENIZERS)),
               help="How to split lines of a plain file [default: whitespace].")
-def adapt(model, output, valid, cache_sizes, theta, cache_lambda, dynamic, lr, decay, segment,
+def adapt(model, output, force, valid, cache_sizes, theta, cache_lambda, dynamic, lr, decay, segment,
           tune_sentences, tokenizer):
     """MODEL (rnn, lstm or gru) read with a continuous cache (--cache) and/or dynamic evaluation
     (--dynamic); what is not given is tuned on --valid."""
@@ -51,10 +54,12 @@ def adapt(model, output, valid, cache_sizes, theta, cache_lambda, dynamic, lr, d
     tuning = import_optional("nextword.combine.tuning")        # torch: a one-line error if absent
     from nextword.combine.adapted import AdaptedLM
     from nextword.combine.cache import CacheConfig
+    from nextword.combine.storage import check_output
     from nextword.combine.dynamic import DynamicConfig
 
     if cache_sizes is None and not dynamic:
         raise NextwordError("nothing to do: give --cache L and/or --dynamic")
+    check_output(output, "adapted", [model], force)            # before the tuning, not after it
     base = load_model(model)
     sizes = tuple(int(s) for s in _floats(cache_sizes, "--cache")) if cache_sizes else None
     thetas = _floats(theta, "--theta")
@@ -99,5 +104,5 @@ def adapt(model, output, valid, cache_sizes, theta, cache_lambda, dynamic, lr, d
             fit["cache"] = {"grid": rows, "seconds": round(time.perf_counter() - began, 1)}
         click.echo(f"cache: L {cache_config.size}, θ {cache_config.theta:g}, λ {cache_config.lam:.4f}")
     adapted = AdaptedLM(base, cache_config, dynamic_config, base_path=model, fit=fit)
-    adapted.save(output)
+    adapted.save(output, force)
     click.echo(f"saved to {output}; next: nextword eval {output} --corpus CORPUS", err=True)

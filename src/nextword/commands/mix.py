@@ -37,6 +37,9 @@ def encoded(vocab, spec, tokenizer) -> list:
 @click.argument("models", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--output", "-o", required=True, type=click.Path(path_type=Path),
               help="Folder of the mixture (it refers to the models, relative to itself).")
+@click.option("--force", is_flag=True,
+              help="Replace whatever model OUTPUT holds, whole (without it, another kind of model "
+                   "there is refused).")
 @click.option("--valid", default=None, help="Validation corpus the weights are fitted on.")
 @click.option("--weights", default=None, help="Weights by hand, e.g. 0.3,0.7 (no fitting).")
 @click.option("--log-linear", is_flag=True,
@@ -48,12 +51,14 @@ def encoded(vocab, spec, tokenizer) -> list:
               help="EM stops when validation perplexity improves by less than this (relative).")
 @click.option("--tokenizer", default=None, type=click.Choice(list(TOKENIZERS)),
               help="How to split lines of a plain file [default: whitespace].")
-def mix(models, output, valid, weights, log_linear, sample_positions, tolerance, tokenizer):
+def mix(models, output, force, valid, weights, log_linear, sample_positions, tolerance, tokenizer):
     """Interpolate MODELS (any saved models with the same words): P = Σ λ_k P_k, weights by EM
     on --valid (SRILM's compute-best-mix) or given by --weights; --log-linear for Π P_k^λ_k / Z."""
     from nextword.combine.mixture import Mixture, fit_linear, fit_loglinear, perplexity
+    from nextword.combine.storage import check_output
     from nextword.model import load_model
 
+    check_output(output, "mixture", models, force)              # before the fitting, not after it
     names = [str(m) for m in models]
     components = [load_model(m) for m in models]
     combination = "log-linear" if log_linear else "linear"
@@ -96,7 +101,7 @@ def mix(models, output, valid, weights, log_linear, sample_positions, tolerance,
                    + ", ".join(f"{w:.4f}" for w in mixture.weights)
                    + f": {valid} perplexity {fit['perplexity']:.2f}")
     mixture.fit = fit
-    mixture.save(output)
+    mixture.save(output, force)
     click.echo(f"saved to {output}; next: nextword eval {output} --corpus CORPUS", err=True)
 
 
