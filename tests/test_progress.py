@@ -29,6 +29,8 @@ def test_log_progress_writes_a_line_every_interval():
     assert out.getvalue().count("\n") == 1
     bar.close()                                       # a logged run logs its end
     assert out.getvalue().splitlines()[-1].startswith("nextword: epoch 1: 600/1,000 (60%) tok, 6 s")
+    bar.close()                                       # once: `with` closes what was closed
+    assert out.getvalue().count("\n") == 2
 
 
 def test_a_short_run_writes_nothing():

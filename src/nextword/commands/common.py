@@ -34,7 +34,7 @@ class LogProgress:
         self.clock = time.monotonic
         self.total, self.desc, self.unit, self.every = total, desc or "working", unit, every
         self.stream = stream if stream is not None else sys.stderr
-        self.n, self.postfix, self.lines = 0, "", 0
+        self.n, self.postfix, self.lines, self.shown = 0, "", 0, 0
         self.start = self.last = self.clock()
 
     def update(self, n=1):
@@ -46,7 +46,8 @@ class LogProgress:
         self.postfix = ", ".join(f"{k} {v}" for k, v in values.items())
 
     def close(self):
-        if self.lines:                       # a run that logged progress also logs its end
+        # a run that logged progress also logs its end, once (close may be called twice)
+        if self.lines and self.n != self.shown:
             self._write()
 
     def _write(self):
@@ -59,6 +60,7 @@ class LogProgress:
         line = f"nextword: {self.desc}: {done} {self.unit}, {elapsed:.0f} s, {rate}"
         print(line + (f"; {self.postfix}" if self.postfix else ""), file=self.stream, flush=True)
         self.lines += 1
+        self.shown = self.n
 
     def __enter__(self):
         return self
