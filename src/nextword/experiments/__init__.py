@@ -3,7 +3,7 @@
 Each experiment module defines
 
     NAME, CLAIM         the CLI name and the lecture's claim, in a sentence
-    EXPECTED            run time at the default budget on a 2-core CPU (for `--list`)
+    EXPECTED            run time at the default budget on one idle core, as measured (for `--list`)
     DEFAULT_BUDGET      seconds of training the whole experiment may spend (None: no training)
     RULE                how the verdict is decided from the numbers, fixed before any run
     run(settings)       -> numbers (a JSON-able dict)

@@ -30,7 +30,7 @@ from nextword.neural.layers import lecture_dropout
 
 NAME = "dropout"
 CLAIM = "Dropout prevents overfitting; at test time the lecture scales activations by (1 - p)."
-EXPECTED = "10 min"
+EXPECTED = "9 min"
 DEFAULT_BUDGET = 480.0
 PROBABILITIES = (0.0, 0.2, 0.5, 0.65)
 TRAIN_FRACTION = 0.1

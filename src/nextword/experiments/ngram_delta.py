@@ -23,7 +23,7 @@ from nextword.text.vocabulary import Vocabulary
 
 NAME = "ngram-delta"
 CLAIM = "A small δ (0.25) avoids zero probabilities."
-EXPECTED = "1 min"
+EXPECTED = "10 s"
 DEFAULT_BUDGET = None
 DELTAS = (1.0, 0.5, 0.25, 0.1, 0.05, 0.02, 0.01, 3e-3, 1e-3, 3e-4, 1e-4)
 ORDERS = (1, 2, 3, 4, 5)

@@ -24,7 +24,7 @@ from nextword.text.vocabulary import Vocabulary
 
 NAME = "ngram-size"
 CLAIM = "The n-gram model grows with the corpus."
-EXPECTED = "2 min"
+EXPECTED = "15 s"
 DEFAULT_BUDGET = None
 ORDER = 5
 FRACTIONS = (0.01, 0.03, 0.1, 0.3, 1.0)

@@ -34,7 +34,7 @@ from nextword.text.vocabulary import Vocabulary
 NAME = "ngram-sparsity"
 CLAIM = ("An unseen n-gram gets probability 0 (problem 1); an unseen context leaves P "
          "undefined (problem 2).")
-EXPECTED = "1 min"
+EXPECTED = "10 s"
 DEFAULT_BUDGET = None
 ORDERS = (1, 2, 3, 4, 5, 6)
 DELTA = 0.25

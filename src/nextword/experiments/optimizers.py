@@ -25,7 +25,7 @@ from nextword.experiments.neural_common import (prepare, recurrent_config, scale
 
 NAME = "optimizers"
 CLAIM = "Adagrad stalls early; Adam is a safe start; NAdamW can be better for speed."
-EXPECTED = "18 min"
+EXPECTED = "16 min"
 DEFAULT_BUDGET = 900.0
 GRID = {"sgd": (1.0, 5.0, 20.0), "adagrad": (0.01, 0.05, 0.2), "rmsprop": (3e-4, 1e-3, 3e-3),
         "adam": (3e-4, 1e-3, 3e-3), "adamw": (3e-4, 1e-3, 3e-3), "nadamw": (3e-4, 1e-3, 3e-3)}

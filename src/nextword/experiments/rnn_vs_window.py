@@ -25,7 +25,7 @@ from nextword.neural.model import target_logprobs
 
 NAME = "rnn-vs-window"
 CLAIM = "The RNN handles any length of history with the same weights; the window model cannot."
-EXPECTED = "8 min"
+EXPECTED = "7 min"
 DEFAULT_BUDGET = 360.0
 WINDOW = 4
 RESETS = (1, 2, 3, 5, 10, 20, 50, 100, None)          # None: never reset
