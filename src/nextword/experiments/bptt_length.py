@@ -27,7 +27,7 @@ from nextword.neural.train import SampledSoftmax
 
 NAME = "bptt-length"
 CLAIM = "Truncated segments of about 100 tokens make training feasible."
-EXPECTED = "12 min"
+EXPECTED = "11 min"
 DEFAULT_BUDGET = 600.0
 LENGTHS = {False: (5, 20, 35, 100, 200), True: (2, 5)}
 RULE = rule_of(__doc__)
