@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from nextword.commands.common import combination_force
 from nextword.commands.mix import encoded
 from nextword.errors import NextwordError
 from nextword.text.tokenize import TOKENIZERS
@@ -25,9 +26,7 @@ def _floats(text: str | None, flag: str) -> tuple | None:
 @click.argument("model", type=click.Path(path_type=Path))
 @click.option("--output", "-o", required=True, type=click.Path(path_type=Path),
               help="Folder of the adapted model (it refers to MODEL, relative to itself).")
-@click.option("--force", is_flag=True,
-              help="Replace whatever model OUTPUT holds, whole (without it, another kind of model "
-                   "there is refused).")
+@combination_force
 @click.option("--valid", default=None, help="Validation corpus the settings are tuned on.")
 @click.option("--cache", "cache_sizes", default=None,
               help="Continuous cache of L past positions; a list (100,500,2000) is tuned on --valid.")

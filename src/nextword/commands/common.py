@@ -124,6 +124,13 @@ def given_on_command_line(ctx: click.Context) -> set:
     return {p.name for p in ctx.command.params if ctx.get_parameter_source(p.name) in sources}
 
 
+# --force of the commands that write a folder referring to other models (mix, adapt)
+combination_force = click.option(
+    "--force", is_flag=True,
+    help="Replace whatever model OUTPUT holds, whole (without it, another kind of model there "
+         "is refused).")
+
+
 def corpus_options(function):
     """The flags every `train FAMILY` command shares: what to read, where to save."""
     from nextword.commands.options import Whole

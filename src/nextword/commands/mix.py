@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from nextword.commands.common import open_corpus, progress
+from nextword.commands.common import combination_force, open_corpus, progress
 from nextword.errors import NextwordError
 from nextword.text.tokenize import TOKENIZERS
 
@@ -37,9 +37,7 @@ def encoded(vocab, spec, tokenizer) -> list:
 @click.argument("models", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--output", "-o", required=True, type=click.Path(path_type=Path),
               help="Folder of the mixture (it refers to the models, relative to itself).")
-@click.option("--force", is_flag=True,
-              help="Replace whatever model OUTPUT holds, whole (without it, another kind of model "
-                   "there is refused).")
+@combination_force
 @click.option("--valid", default=None, help="Validation corpus the weights are fitted on.")
 @click.option("--weights", default=None, help="Weights by hand, e.g. 0.3,0.7 (no fitting).")
 @click.option("--log-linear", is_flag=True,
