@@ -10,6 +10,7 @@ import numpy as np
 from nextword.errors import NextwordError
 from nextword.fileio import model_folder, write_json_atomic
 from nextword.model import MODEL_FILE, VOCAB_FILE, LanguageModel, sentence_batches
+from nextword.ngram import hashing
 from nextword.ngram.counts import (DEFAULT_CHUNK_TOKENS, NO_HISTORY, NOT_FOUND, NgramCounts, PaddedStream,
                                     count_ngrams, lookup)
 from nextword.ngram.estimators import estimator_traits
@@ -31,10 +32,17 @@ class NgramModel(LanguageModel):
     """
 
     def __init__(self, vocab: Vocabulary, order: int, keys: list, tables: Tables,
-                 estimator: dict | None = None, counts: list | None = None):
+                 estimator: dict | None = None, counts: list | None = None,
+                 slots: list | None = None):
         self.vocab = vocab
         self.order = order
         self.keys = keys                    # keys[k], k = 2..order (trie: parent * V + word)
+        # slots[k]: hash table over keys[k] (nextword.ngram.hashing), saved with the model and
+        # built on first use for a model fitted here. A loaded model without them (written by
+        # the bounded-memory builder, or before they existed) keeps binary search: building
+        # them would cost memory in proportion to the model at every load.
+        self.slots = slots or [None] * (order + 1)
+        self.hashed = slots is None
         self.tables = tables
         self.estimator = estimator or {}
         self.counts = counts                # raw counts when fitted here (None when loaded)
@@ -98,8 +106,27 @@ class NgramModel(LanguageModel):
         NO_HISTORY where the parent reached back before <s> (the k-gram would too)."""
         if k == 1:
             return np.asarray(words, dtype=np.int64)
-        rows = lookup(self.keys[k], self.vocab_size, parent_rows, words)
-        return np.where(parent_rows == NO_HISTORY, NO_HISTORY, rows)
+        parent_rows = np.asarray(parent_rows, dtype=np.int64)
+        rows = np.full(len(parent_rows), NOT_FOUND, dtype=np.int64)
+        rows[parent_rows == NO_HISTORY] = NO_HISTORY
+        at = np.flatnonzero(parent_rows >= 0)
+        if len(at) == len(parent_rows):
+            return self._find(k, parent_rows, words)
+        rows[at] = self._find(k, parent_rows[at], np.asarray(words)[at])
+        return rows
+
+    def _find(self, k: int, parent_rows: np.ndarray, words: np.ndarray) -> np.ndarray:
+        slots = self.hash_table(k)
+        if slots is None:
+            return lookup(self.keys[k], self.vocab_size, parent_rows, words)
+        return hashing.find(slots, self.keys[k], parent_rows * self.vocab_size + words)
+
+    def hash_table(self, k: int) -> np.ndarray | None:
+        """The hash table of the k-gram keys: loaded, built here the first time for a model
+        fitted in this process, None for a loaded model saved without one."""
+        if self.slots[k] is None and self.hashed:
+            self.slots[k] = hashing.build(self.keys[k])
+        return self.slots[k]
 
     def _match_rows(self, stream: PaddedStream) -> list:
         """m[k][t]: row of the k-gram ending at position t; NO_HISTORY if it would start
@@ -191,6 +218,8 @@ class NgramModel(LanguageModel):
         return np.split(logprobs, np.cumsum(lengths)[:-1])
 
     def _score_stream(self, stream: PaddedStream) -> np.ndarray:
+        if self.tables.fallback == "backoff":
+            return self._score_backoff(stream)
         m = self._match_rows(stream)
         predicted = np.ones(len(stream), dtype=bool)
         predicted[stream.starts] = False                     # <s> is never predicted
@@ -198,6 +227,55 @@ class NgramModel(LanguageModel):
         contexts = [None] + [m[j][positions - 1] for j in range(1, self.order)]
         matches = [None] + [m[k][positions] for k in range(1, self.order + 1)]
         return self._logprobs(contexts, matches[1], matches)
+
+    def _score_backoff(self, stream: PaddedStream) -> np.ndarray:
+        """ln P of every predicted position of a stream under the backoff rule, written as
+
+            ln P(w_t | h) = ln p(h_a, w_t) + sum_{j = a..n-1} ln bo(h_j)
+
+        where a = D(t), the order of the longest stored n-gram ending at t, and h_j the j-gram
+        ending at t-1 (only those stored count; an unseen one adds the unseen-context value,
+        one reaching back before <s> adds nothing). Each order keeps only the positions where
+        its n-grams were found, (positions, rows): a k-gram ending at t extends the stored
+        (k-1)-gram ending at t-1, so order k searches no more than order k-1 found. The sum of
+        ln bo runs from j = n-1 down, as `_logprobs` adds them, so the results are the same."""
+        t, n, V = self.tables, self.order, self.vocab_size
+        ids = stream.ids.astype(np.int64)
+        L = len(ids)
+        # the word after each position, or a key no table holds where the sentence ends
+        after = np.full(L, -(1 << 62), dtype=np.int64)
+        after[:-1] = np.where(ids[1:] != BOS_ID, ids[1:], -(1 << 62))
+        depth = np.full(L + 1, n + 1, dtype=np.int8)     # D(t); D(L) = n + 1 ends the stream
+        depth[:L] = 1
+        found = [None, (np.arange(L), ids)]              # found[k] = (positions, rows)
+        for k in range(2, n + 1):
+            at, rows = found[k - 1]
+            query = rows * V + after[at]
+            slots = self.hash_table(k)
+            rows = (hashing.find(slots, self.keys[k], query) if slots is not None else
+                    lookup(self.keys[k], 1, query, 0))
+            hit = np.flatnonzero(rows >= 0)
+            at = at[hit] + 1
+            found.append((at, rows[hit]))
+            depth[at] = k
+        backed_off = np.zeros(L + 1)
+        unseen = t.unseen_context_logbackoff
+        if unseen:
+            position = np.arange(L) - stream.starts[stream.sentence]     # 0 at <s>
+            before = np.concatenate([[0], depth[:L - 1]])                 # D(t-1)
+        for j in range(n - 1, 0, -1):                     # contexts h_j of the next position
+            at, rows = found[j]
+            go = np.flatnonzero(depth[at + 1] <= j)       # backed off past order j + 1
+            backed_off[at[go] + 1] += t.logbackoff[j][rows[go]]
+            if unseen:      # h_j within the sentence but not stored: the unseen value
+                backed_off[:L][(position >= j) & (before < j) & (depth[:L] <= j)] += unseen
+        logprob = np.empty(L)
+        for k in range(1, n + 1):
+            at, rows = found[k]
+            top = np.flatnonzero(depth[at] == k)
+            logprob[at[top]] = _gather(t.logprob[k], rows[top])
+        predicted = ids != BOS_ID
+        return (logprob + backed_off[:L])[predicted]
 
     # ---- sampling state ---------------------------------------------------------------------
     def initial_state(self) -> tuple:
@@ -332,6 +410,8 @@ class NgramModel(LanguageModel):
         arrays = {f"keys_{k}": self.keys[k] for k in range(2, self.order + 1)}
         arrays.update({f"logprob_{k}": t.logprob[k] for k in range(1, self.order + 1)})
         arrays.update({f"logbackoff_{k}": t.logbackoff[k] for k in range(1, self.order)})
+        arrays.update({f"hash_{k}": self.slots[k] if self.slots[k] is not None else
+                       hashing.build(self.keys[k]) for k in range(2, self.order + 1)})
         with model_folder(directory, "ngram", force, mapped=(f"{ARRAY_DIR}/",)) as tmp:
             (tmp / ARRAY_DIR).mkdir()
             for name, array in arrays.items():
@@ -361,6 +441,9 @@ class NgramModel(LanguageModel):
                     raise NextwordError(f"{path}: cannot read array ({error})") from None
 
             keys = [None, None] + [array(f"keys_{k}") for k in range(2, order + 1)]
+            stored = set(meta.get("arrays") or ())
+            slots = [None, None] + [array(f"hash_{k}") if f"hash_{k}" in stored else None
+                                    for k in range(2, order + 1)]
             tables = Tables(
                 logprob=[None] + [array(f"logprob_{k}") for k in range(1, order + 1)],
                 logbackoff=[None] + [array(f"logbackoff_{k}") for k in range(1, order)],
@@ -377,8 +460,8 @@ class NgramModel(LanguageModel):
         if not isinstance(meta.get("estimator", {}), dict):
             raise NextwordError(f"{directory / MODEL_FILE}: 'estimator' must be an object")
         vocab = Vocabulary.load(directory / VOCAB_FILE)
-        check_tables(directory / ARRAY_DIR, order, len(vocab), keys, tables)
-        return cls(vocab, order, keys, tables, meta.get("estimator"))
+        check_tables(directory / ARRAY_DIR, order, len(vocab), keys, tables, slots)
+        return cls(vocab, order, keys, tables, meta.get("estimator"), slots=slots)
 
 
 def _gather(table: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -399,7 +482,8 @@ def check_order(order: int) -> None:
         raise NextwordError(f"--order must be a whole number from 1 to {MAX_ORDER}, got {order}")
 
 
-def check_tables(where_: Path, order: int, vocab_size: int, keys: list, tables: Tables) -> None:
+def check_tables(where_: Path, order: int, vocab_size: int, keys: list, tables: Tables,
+                 slots: list | None = None) -> None:
     """Every array of a loaded model has the length and kind its order and vocabulary imply:
     a damaged file fails here with its name, not later with an IndexError."""
     def need(ok: bool, name: str, message: str):
@@ -415,6 +499,9 @@ def check_tables(where_: Path, order: int, vocab_size: int, keys: list, tables: 
             # sorted keys: the ends bound them all (reading every key would undo the mapping)
             need(not len(keys[k]) or (keys[k][0] >= 0 and keys[k][-1] < parents * vocab_size),
                  f"keys_{k}", "keys out of range: the array belongs to another model")
+            if slots is not None and slots[k] is not None:
+                problem = hashing.check(slots[k], len(keys[k]))
+                need(problem is None, f"hash_{k}", problem or "")
         for name, array in ((f"logprob_{k}", tables.logprob[k]),
                             *([(f"logbackoff_{k}", tables.logbackoff[k])] if k < order else [])):
             need(array.ndim == 1 and array.dtype.kind == "f", name,

@@ -1,0 +1,95 @@
+"""Open-addressing hash tables over the trie's sorted keys: a lookup is one or two gathers
+instead of a binary search of ~22 steps (the scorer's and the sampler's hot path).
+
+For a key table keys[0..N) (sorted, unique; key = parent_row * V + word) the hash table is an
+array of rows, EMPTY where free::
+
+    m       = ceil(N / LOAD)                                  slots before the overflow tail
+    home(x) = ((x · φ mod 2^64) >> 32) · m >> 32              Fibonacci hashing, then Lemire's
+                                                              multiply-shift onto [0, m)
+    slot    = home(x), home(x) + 1, ...                       linear probing, no wrap-around
+
+Built without a Python loop: the rows sorted by home slot land at
+``pos[i] = max(home[i], pos[i-1] + 1) = i + max_{j <= i} (home[j] - j)``, so slots hold keys in
+increasing home order ("ordered linear probing"). A search stops at an empty slot or at a key
+whose home lies after the query's: an absent key costs about as few probes as a present one
+(~1.5 at LOAD 0.5). The table ends with at least one EMPTY slot, so a probe never runs off it.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+LOAD = 0.5                      # keys per slot
+EMPTY = -1
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)      # 2^64 / φ: spreads consecutive keys apart
+SLOT_DTYPE = np.int32           # rows fit: a table of 2^31 n-grams would not fit one machine anyway
+
+
+def slot_count(n: int) -> int:
+    """m: the home slots of a table of n keys (the overflow tail comes on top)."""
+    return max(1, math.ceil(n / LOAD))
+
+
+def home(keys: np.ndarray, m: int) -> np.ndarray:
+    """The home slot of each key, in [0, m)."""
+    with np.errstate(over="ignore"):
+        mixed = np.asarray(keys).astype(np.uint64, copy=False) * GOLDEN
+    mixed >>= np.uint64(32)
+    mixed *= np.uint64(m)
+    mixed >>= np.uint64(32)
+    return mixed.view(np.int64)
+
+
+def build(keys: np.ndarray) -> np.ndarray:
+    """The slot array of a key table (see module doc): rows by slot, EMPTY where free."""
+    n = len(keys)
+    if n >= np.iinfo(SLOT_DTYPE).max:
+        raise ValueError(f"{n:,} keys: more than a hash table of int32 rows holds")
+    m = slot_count(n)
+    h = home(keys, m)
+    rows = np.argsort(h, kind="stable")
+    h = h[rows]
+    at = np.arange(n, dtype=np.int64)
+    pos = at + np.maximum.accumulate(h - at) if n else at
+    slots = np.full(max(m, int(pos[-1]) + 1 if n else 0) + 1, EMPTY, dtype=SLOT_DTYPE)
+    slots[pos] = rows
+    return slots
+
+
+def find(slots: np.ndarray, keys: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Row of each query key in `keys`, or -1 where absent. The first probe settles most
+    queries; each later round gathers the next slot of those still open."""
+    query = np.asarray(query, dtype=np.int64)
+    if not len(keys) or not len(query):
+        return np.full(len(query), -1, dtype=np.int64)
+    m = slot_count(len(keys))
+    h = home(query, m)
+    row = slots[h].astype(np.int64)
+    # clip: an EMPTY slot (or a damaged array) reads some key, then fails the tests below
+    stored = keys.take(row, mode="clip")
+    hit = (stored == query) & (row >= 0)
+    result = np.where(hit, row, -1)
+    # go on past a different key of an earlier-or-equal home; stop at a later home or a gap
+    open_ = np.flatnonzero(~hit & (row >= 0))
+    open_ = open_[home(stored[open_], m) <= h[open_]]
+    q, h, pos = query[open_], h[open_], h[open_] + 1
+    while len(open_):
+        row = slots[pos].astype(np.int64)
+        stored = keys.take(row, mode="clip")
+        hit = (stored == q) & (row >= 0)
+        result[open_[hit]] = row[hit]
+        go_on = np.flatnonzero(~hit & (row >= 0))
+        go_on = go_on[home(stored[go_on], m) <= h[go_on]]
+        open_, q, h, pos = open_[go_on], q[go_on], h[go_on], pos[go_on] + 1
+    return result
+
+
+def check(slots: np.ndarray, size: int) -> str | None:
+    """What is wrong with a loaded slot array for a table of `size` keys, or None."""
+    if slots.ndim != 1 or slots.dtype != SLOT_DTYPE:
+        return f"expected a 1-D int32 array, got {slots.dtype}{slots.shape}"
+    if len(slots) < slot_count(size) + 1 or slots[-1] != EMPTY:
+        return f"{len(slots):,} slots do not fit a table of {size:,} keys"
+    return None

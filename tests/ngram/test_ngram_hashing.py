@@ -1,0 +1,115 @@
+"""The hash tables over the trie's keys: the same rows as a binary search, saved with the model,
+and the scorer that walks them gives what the token-by-token distribution gives."""
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nextword.errors import NextwordError
+from nextword.model import load_model
+from nextword.ngram import hashing
+from nextword.ngram.counts import lookup
+from nextword.ngram.estimators import make_estimator
+from nextword.ngram.model import NgramModel
+
+
+def binary_search_rows(keys, query):
+    return lookup(keys, 1, query, np.zeros(len(query), dtype=np.int64))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 10**12), max_size=300, unique=True),
+       st.lists(st.integers(-5, 10**12), max_size=100))
+def test_find_agrees_with_binary_search(keys, extra):
+    keys = np.array(sorted(keys), dtype=np.int64)
+    present = list(keys[::3])
+    query = np.array(present + extra, dtype=np.int64)
+    slots = hashing.build(keys)
+    assert hashing.check(slots, len(keys)) is None
+    np.testing.assert_array_equal(hashing.find(slots, keys, query), binary_search_rows(keys, query))
+
+
+def test_every_key_found_in_a_crowded_table():
+    # consecutive keys: many share home slots' neighbourhoods; every one is found at its row
+    keys = np.arange(0, 50_000, 1, dtype=np.int64) * 7
+    slots = hashing.build(keys)
+    assert len(slots) >= 2 * len(keys) + 1 and slots[-1] == hashing.EMPTY
+    assert (np.sort(slots[slots >= 0]) == np.arange(len(keys))).all()   # each row once
+    np.testing.assert_array_equal(hashing.find(slots, keys, keys), np.arange(len(keys)))
+    absent = keys + 3
+    assert (hashing.find(slots, keys, absent) == -1).all()
+
+
+def test_an_empty_slot_never_reads_as_row_zero():
+    # an EMPTY slot is clipped to row 0 for the gather; the query equal to keys[0] elsewhere
+    # must still be found only at its own slot, and other queries never match row 0
+    keys = np.array([5, 10**9], dtype=np.int64)
+    slots = hashing.build(keys)
+    assert list(hashing.find(slots, keys, np.array([5, 6, 10**9, 0]))) == [0, -1, 1, -1]
+    assert list(hashing.find(hashing.build(keys[:0]), keys[:0], np.array([5]))) == [-1]
+
+
+def test_home_is_in_range():
+    keys = np.array([0, 1, 2**40, 2**62], dtype=np.int64)
+    for m in (1, 3, 1000):
+        h = hashing.home(keys, m)
+        assert ((h >= 0) & (h < m)).all()
+
+
+KN = make_estimator("modified-kneser-ney", discount_fallback=True)
+SENTENCES = [s.split() for s in (
+    "the cat sat on the mat", "the dog sat on the log", "a cat saw the dog",
+    "the cat saw a log", "on the mat the cat sat", "a dog")]
+TEST = [s.split() for s in ("the cat sat on a log", "zebra on the mat", "the the the", "dog")]
+
+
+@pytest.mark.parametrize("name", ["modified-kneser-ney", "stupid-backoff", "katz", "add-delta"])
+def test_batch_scores_equal_the_stepwise_distribution(name):
+    params = {"discount_fallback": True} if name == "modified-kneser-ney" else {}
+    # the batch scorer walks the hash tables; next_logprobs computes every word's ln P by the
+    # generic path: the two agree for every estimator, stupid backoff's unseen-context
+    # factor included
+    lm = NgramModel.fit(SENTENCES, order=3, estimator=make_estimator(name, **params))
+    for sentence, scores in zip(TEST, lm.sentence_logprobs(lm.vocab.encode(s) for s in TEST)):
+        ids = list(lm.vocab.encode(sentence)) + [lm.vocab.index["</s>"]]
+        state = lm.initial_state()
+        expected = []
+        for token in ids:
+            expected.append(lm.next_logprobs(state)[token])
+            state = lm.advance(state, token)
+        np.testing.assert_allclose(scores, expected, rtol=0, atol=1e-12)
+
+
+def test_saved_tables_load_mapped_and_old_folders_still_score(tmp_path):
+    lm = NgramModel.fit(SENTENCES, order=3, estimator=KN)
+    lm.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert {"hash_2", "hash_3"} <= set(meta["arrays"])
+    loaded = load_model(tmp_path / "m")
+    assert all(isinstance(loaded.slots[k], np.ndarray) for k in (2, 3))
+    expected = [list(s) for s in lm.sentence_logprobs(lm.vocab.encode(s) for s in TEST)]
+    got = [list(s) for s in loaded.sentence_logprobs(loaded.vocab.encode(s) for s in TEST)]
+    assert got == expected
+    # a folder written before the tables existed: no hash arrays, binary search, same scores
+    for k in (2, 3):
+        (tmp_path / "m" / "arrays" / f"hash_{k}.npy").unlink()
+        del meta["files"][f"arrays/hash_{k}.npy"]
+    meta["arrays"] = [a for a in meta["arrays"] if not a.startswith("hash_")]
+    (tmp_path / "m" / "model.json").write_text(json.dumps(meta))
+    old = load_model(tmp_path / "m")
+    assert old.hash_table(2) is None
+    assert [list(s) for s in old.sentence_logprobs(old.vocab.encode(s) for s in TEST)] == expected
+
+
+def test_a_hash_array_of_the_wrong_size_is_refused(tmp_path):
+    lm = NgramModel.fit(SENTENCES, order=2, estimator=KN)
+    lm.save(tmp_path / "m")
+    short = np.full(3, hashing.EMPTY, dtype=hashing.SLOT_DTYPE)
+    np.save(tmp_path / "m" / "arrays" / "hash_2.npy", short)
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    del meta["files"]                    # past the checksums: the shape check must catch it
+    (tmp_path / "m" / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(NextwordError, match="hash_2.npy: 3 slots do not fit a table"):
+        load_model(tmp_path / "m")
