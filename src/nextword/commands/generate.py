@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from nextword.commands.options import PROBABILITY, SEED, Positive, Whole
+from nextword.generate import BATCH_SENTENCES
 
 
 @click.command("generate")
@@ -21,7 +22,7 @@ from nextword.commands.options import PROBABILITY, SEED, Positive, Whole
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
               help="Write the sentences to this file (written whole or not at all), with a "
                    "progress bar, instead of printing them.")
-@click.option("--batch-size", default=8192, show_default=True, type=int,
+@click.option("--batch-size", default=BATCH_SENTENCES, show_default=True, type=int,
               help="N-gram models: sentences drawn together (the text does not depend on it).")
 def generate(model_path, count, seed, temperature, top_k, top_p, max_length, output, batch_size):
     """Sample COUNT sentences from a saved model, one per line."""

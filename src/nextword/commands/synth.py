@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from nextword.generate import BATCH_SENTENCES
+
 
 @click.command("synth")
 @click.argument("model_path", type=click.Path(path_type=Path))
@@ -13,8 +15,8 @@ import click
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
 @click.option("--output", "-o", required=True, type=click.Path(path_type=Path),
               help="Text file written, one sentence a line.")
-@click.option("--batch", default=4096, show_default=True, type=int,
-              help="Sentences drawn side by side (the same seed and batch give the same text).")
+@click.option("--batch", default=BATCH_SENTENCES, show_default=True, type=int,
+              help="Sentences drawn side by side (the text does not depend on it).")
 def synth(model_path, tokens, seed, output, batch):
     """Sample a corpus of TOKENS words from the n-gram model at MODEL_PATH (a folder or ARPA)."""
     from nextword.errors import NextwordError

@@ -136,15 +136,15 @@ def all_suffix_rows(keys: list, vocab_size: int, order: int) -> list:
 SORT_QUERIES_ABOVE = 2048
 
 
-def sorted_search(keys: np.ndarray, query: np.ndarray) -> np.ndarray:
+def sorted_search(keys: np.ndarray, query: np.ndarray, side: str = "left") -> np.ndarray:
     """np.searchsorted, with many queries sorted first: NumPy's binary search starts from the
     previous answer when the queries increase, so sorted queries stay in cache (PTB test
     against the 5-gram tables: 3.5 ms instead of 10 ms per order, sort included)."""
     if len(query) < SORT_QUERIES_ABOVE:
-        return np.searchsorted(keys, query)
+        return np.searchsorted(keys, query, side=side)
     order = np.argsort(query)
     rows = np.empty(len(query), dtype=np.int64)
-    rows[order] = np.searchsorted(keys, query[order])
+    rows[order] = np.searchsorted(keys, query[order], side=side)
     return rows
 
 

@@ -121,6 +121,17 @@ class NgramModel(LanguageModel):
             return lookup(self.keys[k], self.vocab_size, parent_rows, words)
         return hashing.find(slots, self.keys[k], parent_rows * self.vocab_size + words)
 
+    def suffix_rows(self) -> list:
+        """s[k][r] = row in table k-1 of the suffix (the k-gram without its first word) of
+        k-gram r, k = 2..n; NOT_FOUND where a (pruned) model lacks it. As
+        counts.all_suffix_rows, through the hash tables."""
+        s: list = [None, None]
+        for k in range(2, self.order + 1):
+            words = self.keys[k] % self.vocab_size
+            s.append(words if k == 2 else
+                     self.extend(k - 1, s[k - 1][self.keys[k] // self.vocab_size], words))
+        return s
+
     def hash_table(self, k: int) -> np.ndarray | None:
         """The hash table of the k-gram keys: loaded, built here the first time for a model
         fitted in this process, None for a loaded model saved without one."""

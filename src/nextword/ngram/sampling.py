@@ -32,8 +32,9 @@ from typing import Iterator
 
 import numpy as np
 
-from nextword.generate import SamplingConfig, sampling_distributions, seed_key, uniforms  # noqa: F401
-from nextword.ngram.counts import NO_HISTORY, all_suffix_rows
+from nextword.generate import (BATCH_SENTENCES, SamplingConfig, sampling_distributions, seed_key,  # noqa: F401
+                               uniforms)
+from nextword.ngram.counts import NO_HISTORY, sorted_search
 from nextword.text.vocabulary import BOS_ID, EOS_ID
 
 REDRAWS = 3                 # rejection rounds; then an exact search of the level's own words
@@ -52,7 +53,7 @@ class NgramSampler:
         self.uniform = t.fallback != "backoff"
         self.full = config.top_k is not None or (config.top_p is not None and config.top_p < 1)
         if not self.full and not self.uniform and self.n > 1:
-            suffix = all_suffix_rows(model.keys, self.V, self.n)
+            suffix = model.suffix_rows()
             self.full = any((suffix[k] < 0).any() for k in range(2, self.n + 1))
         if self.full:
             return
@@ -80,6 +81,28 @@ class NgramSampler:
                 self.shadow_cum[j] = np.concatenate([[0.0], np.cumsum(shadow)])
         self.explicit0 = float(self.weight[1].sum())
         self.stored0 = int(np.count_nonzero(np.asarray(t.logprob[1]) > -np.inf))   # all but <s>
+        if not self.uniform and n > 1:
+            self._level_tables(suffix)
+
+    def _level_tables(self, suffix: list) -> None:
+        """Per stored context c = h_{j+1} (a row of table j+1), what level j keeps after it:
+        net[j+1][c] = S_j(suffix(c)) − X_j(c), 0 when c's children are all of its suffix's
+        (E_{j+1} = E_j), and unsure[j+1][c] when that difference lost its digits (see
+        _backoff_levels). A history whose h_{j+1} is not stored keeps all of S_j(h_j), unsure
+        only if those words' weights all underflowed (lost[j][h_j])."""
+        n = self.n
+        self.net, self.unsure, self.lost = ([None] * n for _ in range(3))
+        for j in range(0, n - 1):
+            if j == 0:
+                lower, here = self.explicit0, self.stored0
+            else:
+                lower, here = self.explicit[j][suffix[j + 1]], self.children[j][suffix[j + 1]]
+            above, shadow = self.children[j + 1], self.shadow[j + 1]
+            net = np.where(above == here, 0.0, lower - shadow)
+            self.net[j + 1] = net
+            self.unsure[j + 1] = (above != here) & (net <= CANCELLATION * (net + shadow))
+            if j:
+                self.lost[j] = (self.children[j] > 0) & (self.explicit[j] <= 0)
 
     # ---- states --------------------------------------------------------------------------
     def start(self, size: int) -> list:
@@ -114,30 +137,34 @@ class NgramSampler:
         """M_j for every history, columns j = n-1 .. 0 (top level first); and which histories
         are unsure: S_j − X_j lost its digits to cancellation (level j+1 took nearly all of
         level j's words), so that a large bo^(1/T) would magnify rounding into mass; those
-        get no levels (all zero), hence the exact draw."""
+        get no levels (all zero), hence the exact draw. Per level, one gather of the
+        precomputed tables (_level_tables) for the stored h_{j+1}, S_j(h_j) for the rest."""
         n, T = self.n, self.config.temperature
         size = len(contexts[1])
         levels = np.empty((size, n))
         unsure = np.zeros(size, dtype=bool)
         log_bo = np.zeros(size)                  # ln bo(h_{n-1}) + ... + ln bo(h_{j+1})
         for j in range(n - 1, -1, -1):
-            if j == 0:
-                explicit = np.full(size, self.explicit0)
-            else:
+            if j:
                 c = contexts[j]
-                explicit = np.where(c >= 0, self.explicit[j][np.maximum(c, 0)], 0.0)
-            if j < n - 1:
-                c = contexts[j + 1]
-                shadow = np.where(c >= 0, self.shadow[j + 1][np.maximum(c, 0)], 0.0)
-                # E_{j+1} ⊆ E_j: the same number of words means the same words, level j is empty
-                above = np.where(c >= 0, self.children[j + 1][np.maximum(c, 0)], 0)
-                here = (self.stored0 if j == 0 else
-                        np.where(contexts[j] >= 0, self.children[j][np.maximum(contexts[j], 0)], 0))
-                explicit = np.where(above == here, 0.0, explicit - shadow)
-                unsure |= (above != here) & (explicit <= CANCELLATION * (explicit + shadow))
-            levels[:, n - 1 - j] = np.exp(log_bo / T) * np.maximum(explicit, 0.0)
+                seen = c >= 0
+                safe = np.where(seen, c, 0)
+                lower = np.where(seen, self.explicit[j][safe], 0.0)
+            else:
+                lower = np.full(size, self.explicit0)
+            if j == n - 1:
+                mass = lower
+            else:
+                above = contexts[j + 1]
+                stored = above >= 0
+                safe_above = np.where(stored, above, 0)
+                mass = np.where(stored, self.net[j + 1][safe_above], lower)
+                unsure |= np.where(stored, self.unsure[j + 1][safe_above],
+                                   (seen & self.lost[j][safe]) if j else self.explicit0 <= 0)
+            levels[:, n - 1 - j] = np.maximum(mass, 0.0) if j == n - 1 else \
+                np.exp(log_bo / T) * np.maximum(mass, 0.0)
             if j > 0:
-                log_bo += self.model._context_logbackoff(j, contexts[j])
+                log_bo += self.model._context_logbackoff(j, c)
         levels[unsure] = 0.0
         return levels
 
@@ -176,7 +203,7 @@ class NgramSampler:
         else:
             cum, lo, hi = self.cum[j + 1], self.first[j][context_rows], self.end[j][context_rows]
         target = cum[lo] + u * (cum[hi] - cum[lo])
-        row = np.clip(np.searchsorted(cum, target, side="right") - 1, lo, np.maximum(hi - 1, lo))
+        row = np.clip(_inverse_cdf(cum, target, lo, hi, j > 0), lo, np.maximum(hi - 1, lo))
         word = row if j == 0 else self.model.keys[j + 1][row] % self.V
         ok = (hi > lo) & (self.weight[j + 1][row] > 0)
         return word, ok
@@ -361,35 +388,83 @@ class NgramSampler:
         return out
 
     # ---- whole sentences -----------------------------------------------------------------
-    def sentences(self, count: int, seed: int | None = None, batch_size: int = 8192,
+    def sentences(self, count: int, seed: int | None = None, batch_size: int = BATCH_SENTENCES,
                   first: int = 0) -> Iterator[np.ndarray]:
-        """`count` sentences of word ids (no markers), in order, drawn `batch_size` at a time;
-        sentence i depends only on (seed, first + i)."""
+        """`count` sentences of word ids (no markers), in order; sentence i depends only on
+        (seed, first + i). `batch_size` sentences advance side by side, and a row whose
+        sentence ends takes the next sentence at once, so every step draws for a full batch
+        (one NumPy call per step serves batch_size rows, not the few long sentences left at
+        the end of a batch). Finished sentences are yielded in order, a block at a time."""
         key = seed_key(seed)
         max_length = self.config.max_length
-        for begin in range(first, first + count, batch_size):
-            size = min(batch_size, first + count - begin)
-            yield from self._batch(key, np.arange(begin, begin + size), max_length)
+        end = first + count
+        numbers = np.empty(0, dtype=np.int64)      # the sentence of each live row
+        steps = np.empty(0, dtype=np.int64)        # words drawn so far in it
+        contexts = self.start(0)
+        owner, drawn = [], []                      # tokens drawn, not yet yielded
+        started = emitted = first
+        while emitted < end:
+            # a long sentence holds back the ones after it: start none more than LOOKAHEAD
+            # batches past the last one yielded, so what waits stays bounded
+            room = min(batch_size - len(numbers), end - started,
+                       emitted + LOOKAHEAD * batch_size - started)
+            if room > 0:
+                numbers = np.concatenate([numbers, np.arange(started, started + room)])
+                steps = np.concatenate([steps, np.zeros(room, dtype=np.int64)])
+                contexts = [None] + [np.concatenate([c, fresh]) for c, fresh in
+                                     zip(contexts[1:], self.start(room)[1:])]
+                started += room
+            if len(numbers):
+                words = self.draw(contexts, key, numbers, steps)
+                going = words != EOS_ID
+                owner.append(numbers[going])
+                drawn.append(words[going].astype(np.int32))
+                steps += 1
+                keep = np.flatnonzero(going & (steps < max_length))
+                numbers, steps = numbers[keep], steps[keep]
+                contexts = self.advance([None] + [c[keep] for c in contexts[1:]], words[keep])
+            done = int(numbers.min()) if len(numbers) else started    # all below have ended
+            if done - emitted >= batch_size or done == end or (not len(numbers) and done > emitted):
+                owner, drawn, blocks = _split_finished(owner, drawn, emitted, done)
+                yield from blocks
+                emitted = done
 
-    def _batch(self, key, numbers: np.ndarray, max_length: int) -> list:
-        contexts = self.start(len(numbers))
-        active = np.arange(len(numbers))              # index into `numbers` of each live row
-        owner, drawn = [], []                           # per step: whose words, which words
-        step = 0
-        while len(active):
-            steps = np.full(len(active), step, dtype=np.int64)
-            words = self.draw(contexts, key, numbers[active], steps)
-            going = words != EOS_ID
-            owner.append(active[going])
-            drawn.append(words[going])
-            step += 1
-            if step >= max_length:
-                break
-            keep = np.flatnonzero(going)
-            active = active[keep]
-            contexts = self.advance([None] + [c[keep] for c in contexts[1:]], words[keep])
-        owner = np.concatenate(owner) if owner else np.empty(0, dtype=np.int64)
-        drawn = np.concatenate(drawn) if drawn else np.empty(0, dtype=np.int64)
-        order = np.argsort(owner, kind="stable")            # step order within each sentence
-        lengths = np.bincount(owner, minlength=len(numbers))
-        return np.split(drawn[order].astype(np.int32), np.cumsum(lengths)[:-1])
+
+LOOKAHEAD = 4   # batches of sentences started ahead of the first one not yet finished
+
+
+SCAN = 8        # contexts with at most this many children: scan their CDF, no binary search
+
+
+def _inverse_cdf(cum: np.ndarray, target: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                 large: bool) -> np.ndarray:
+    """The last index i with cum[i] <= target (np.searchsorted(cum, target, "right") - 1), for
+    targets in [cum[lo], cum[hi]]. Most contexts of a high order have a few children: their
+    SCAN entries after lo are one short read each, counted instead of searched through the
+    whole table (~22 dependent reads); the rest are searched, sorted first in a `large` table."""
+    row = np.empty(len(target), dtype=np.int64)
+    few = hi - lo <= SCAN
+    at = np.flatnonzero(few)
+    if len(at):
+        window = np.minimum(lo[at, None] + np.arange(1, SCAN + 1), hi[at, None])
+        row[at] = lo[at] + (cum[window] <= target[at, None]).sum(axis=1)
+    at = np.flatnonzero(~few)
+    if len(at):
+        search = sorted_search if large else np.searchsorted
+        row[at] = search(cum, target[at], side="right") - 1
+    return row
+
+
+def _split_finished(owner: list, drawn: list, begin: int, end: int) -> tuple:
+    """The sentences numbered begin..end-1 (finished) as arrays, in order; the tokens of the
+    others stay pending. Tokens were appended step by step, so a stable sort by sentence keeps
+    each sentence's words in order."""
+    owner = np.concatenate(owner)
+    drawn = np.concatenate(drawn)
+    mine = owner < end
+    order = np.argsort(owner[mine], kind="stable")
+    lengths = np.bincount(owner[mine] - begin, minlength=end - begin)
+    words = drawn[mine][order]
+    bounds = np.concatenate([[0], np.cumsum(lengths)]).tolist()
+    blocks = [words[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    return [owner[~mine]], [drawn[~mine]], blocks

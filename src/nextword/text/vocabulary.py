@@ -121,7 +121,9 @@ class Vocabulary:
         return np.fromiter(map(self.index.__contains__, tokens), dtype=bool, count=len(tokens))
 
     def decode(self, ids: Iterable[int]) -> list[str]:
-        return [self.tokens[i] for i in ids]
+        if isinstance(ids, np.ndarray):     # Python ints index the list without a NumPy scalar each
+            ids = ids.tolist()
+        return list(map(self.tokens.__getitem__, ids))
 
     def save(self, path: str | Path) -> None:
         """One `token<TAB>count` line per entry, in id order: readable and diffable."""
