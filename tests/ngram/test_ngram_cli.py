@@ -115,3 +115,22 @@ def test_generate_output_file_holds_what_stdout_prints(capsys, tmp_path, corpus_
                        "--batch-size", "7")
     assert code == 0 and "wrote 30 sentences" in err
     assert out.read_text() == printed and len(printed.splitlines()) == 30
+
+
+def test_train_writes_the_arpa_file_export_writes(capsys, tmp_path, corpus_file):
+    assert run(capsys, "train", "-n", 3, "--corpus", corpus_file, "-o", tmp_path / "m",
+               "--arpa", tmp_path / "direct.arpa")[0] == 0
+    assert run(capsys, "export", tmp_path / "m", "--arpa", tmp_path / "exported.arpa")[0] == 0
+    assert (tmp_path / "direct.arpa").read_bytes() == (tmp_path / "exported.arpa").read_bytes()
+    assert (tmp_path / "direct.arpa").read_text().startswith("\\data\\\nngram 1=")
+
+
+def test_train_arpa_refused_before_anything_is_written(capsys, tmp_path, corpus_file):
+    code, _, err = run(capsys, "train", "-n", 2, "--smoothing", "add-delta", "--corpus",
+                       corpus_file, "-o", tmp_path / "m", "--arpa", tmp_path / "m.arpa")
+    assert code == 1 and "ARPA file cannot express add-delta" in err and err.count("\n") == 1
+    assert not (tmp_path / "m").exists() and not (tmp_path / "m.arpa").exists()
+    (tmp_path / "a-file").write_text("")              # a parent that is not a folder
+    code, _, err = run(capsys, "train", "-n", 2, "--corpus", corpus_file, "-o", tmp_path / "m",
+                       "--arpa", tmp_path / "a-file" / "m.arpa")
+    assert code == 1 and "a-file" in err and not (tmp_path / "m").exists()

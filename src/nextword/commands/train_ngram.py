@@ -10,7 +10,8 @@ from nextword.commands.common import (Counted, RegistryChoice, corpus_options, e
                                       given_on_command_line, open_corpus, progress, report)
 from nextword.commands.options import PROBABILITY, Checked, Positive, Whole, spark_options
 from nextword.errors import NextwordError
-from nextword.fileio import check_destination
+from nextword.commands.export import write_with_progress
+from nextword.fileio import check_destination, check_file_destination
 from nextword.ngram.counts import DEFAULT_CHUNK_TOKENS
 from nextword.ngram.model import MAX_ORDER
 from nextword.ngram.estimators import ESTIMATORS, estimator_parameters
@@ -48,12 +49,15 @@ PARAMETER_FLAGS = {"delta": "--delta", "discount": "--discount", "alpha": "--alp
                    "partitions so the build stays near SIZE (e.g. 1G, 500M). Kneser-Ney only.")
 @click.option("--temp-dir", type=click.Path(path_type=Path), default=None, metavar="DIR",
               help="--memory: where the spilled runs go (as lmplz -T) [default: $TMPDIR].")
+@click.option("--arpa", "arpa_path", type=click.Path(path_type=Path), default=None, metavar="FILE",
+              help="Also write the model as an ARPA file (as lmplz does; `export` writes one "
+                   "from a saved model).")
 @spark_options("spark: count and estimate as Apache Spark jobs (pip install 'nextword[spark]').")
 @click.pass_context
 def train_ngram(ctx, corpus, valid_spec, output, force, min_count, max_vocab, tokenizer, stream, order,
                 smoothing, delta, discount, alpha, discount_fallback, prune_spec, prune_to,
-                chunk_tokens, memory_spec, temp_dir, engine, cluster, workers):
-    """Train an n-gram model on CORPUS and save it in OUTPUT."""
+                chunk_tokens, memory_spec, temp_dir, arpa_path, engine, cluster, workers):
+    """Train an n-gram model on CORPUS and save it in OUTPUT (and ARPA_PATH, with --arpa)."""
     from nextword.ngram.estimators import make_estimator
     from nextword.ngram.model import NgramModel, check_order
 
@@ -62,6 +66,8 @@ def train_ngram(ctx, corpus, valid_spec, output, force, min_count, max_vocab, to
     check_order(order)
     check_engine_flags(engine, memory_spec, given, prune_to)
     check_destination(output, "ngram", force)          # before the work, not after it
+    if arpa_path is not None:
+        check_file_destination(arpa_path)
     estimator = make_estimator(smoothing, delta=delta, discount_fallback=discount_fallback,
                                discount=discount, alpha=alpha)
     prune = parse_prune(prune_spec)
@@ -70,7 +76,7 @@ def train_ngram(ctx, corpus, valid_spec, output, force, min_count, max_vocab, to
     if engine == "spark" or memory_spec is not None:
         return train_at_scale(corpus, valid_spec, output, min_count, max_vocab, tokenizer, stream,
                               order, estimator, prune, memory_spec, temp_dir, engine, cluster,
-                              workers)
+                              workers, arpa_path)
     started = time.perf_counter()
     # Two passes over the text (vocabulary, then counts), never a list of it: the PTB 5-gram
     # build then peaks well under 300 MB.
@@ -84,12 +90,18 @@ def train_ngram(ctx, corpus, valid_spec, output, force, min_count, max_vocab, to
         lm = entropy_prune(lm, prune_to)
     for note in lm.estimator.get("notes", []):
         click.echo(f"nextword: note: {note}", err=True)
+    if arpa_path is not None:       # refused before anything is written
+        from nextword.ngram.arpa import check_writable
+
+        check_writable(lm)
     lm.save(output, force=force)
     elapsed = time.perf_counter() - started
     sizes = ", ".join(f"{k}-grams {v:,}" for k, v in lm.describe()["ngrams"].items())
     click.echo(f"trained {order}-gram {estimator.name} model on {corpus} in {elapsed:.2f} s: "
                f"vocabulary {len(lm.vocab):,}; {sizes}", err=True)
     click.echo(f"saved to {output}", err=True)
+    if arpa_path is not None:
+        write_with_progress(lm, arpa_path)
     if valid_spec:
         report(evaluate(lm, valid_spec, tokenizer), valid_spec, as_json=False)
 
@@ -131,7 +143,7 @@ def check_engine_flags(engine: str, memory_spec, given: set, prune_to) -> None:
 
 
 def train_at_scale(corpus, valid_spec, output, min_count, max_vocab, tokenizer, stream, order,
-                   estimator, prune, memory_spec, temp_dir, engine, cluster, workers):
+                   estimator, prune, memory_spec, temp_dir, engine, cluster, workers, arpa_path=None):
     """--memory (disk, one machine) or --engine spark: the model folder is written directly."""
     from nextword.model import load_model
 
@@ -169,5 +181,7 @@ def train_at_scale(corpus, valid_spec, output, min_count, max_vocab, tokenizer, 
     click.echo(f"trained {order}-gram {estimator.name} model on {corpus} {how} in {elapsed:.2f} s: "
                f"vocabulary {len(lm.vocab):,}; {sizes}", err=True)
     click.echo(f"saved to {output}", err=True)
+    if arpa_path is not None:
+        write_with_progress(lm, arpa_path)
     if valid_spec:
         report(evaluate(lm, valid_spec, tokenizer), valid_spec, as_json=False)

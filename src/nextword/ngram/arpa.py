@@ -52,44 +52,69 @@ CHUNK_BYTES = 1 << 24       # one block of lines is formatted in a byte matrix a
 PAD = 0                     # filler byte of the matrices, dropped before writing
 
 
+# 10^k by table lookup (a gather, not a power per value); the 4-digit strings of 0..9999 as
+# one uint32 each (4 ASCII bytes), and how many trailing zeros each has
+_OFFSET = 400
+with np.errstate(over="ignore"):
+    _POWERS = 10.0 ** np.arange(-_OFFSET, _OFFSET + 1)
+_ZERO, _DOT, _MINUS = ord("0"), ord("."), ord("-")
+_N = np.arange(10000)
+_FOUR = (np.stack([_N // 1000 % 10, _N // 100 % 10, _N // 10 % 10, _N % 10], axis=1)
+         .astype(np.uint8) + _ZERO).view(np.uint32).ravel()
+_TRAILING = sum((_N % d == 0).astype(np.int64) for d in (10, 100, 1000, 10000))
+assert PAD == 0 and SIGNIFICANT == 9         # digits 1 + 4 + 4, masked to PAD by multiplying
+
+
 def _number_bytes(values: np.ndarray) -> np.ndarray:
     """log10 values as ASCII in a (N, W) byte matrix padded with PAD: SIGNIFICANT significant
     digits in positional notation (no exponent), trailing zeros dropped, -99 for -inf, no
     negative zero. All rows at once: m = round(|x| · 10^(S-1-e)) holds the S digits d_0..d_{S-1}
-    (d_i stands for 10^(e-i)); each is dropped into the column of its power of ten."""
+    (d_i stands for 10^(e-i)), read off as one digit and two 4-digit groups by table; then
+    the rows of each exponent e (a handful) are laid out together::
+
+        e >= 0:  [-] d_0 .. d_e [. d_{e+1} ..]          e < 0:  [-] 0 . 0 (-e-1 times) d_0 ..
+    """
     S = SIGNIFICANT
     values = np.where(np.isneginf(values), -99.0, values)
+    n = len(values)
     a = np.abs(values)
     zero = ~(a >= SMALLEST)
-    a = np.where(zero, 1.0, a)
+    a[zero] = 1.0
     e = np.floor(np.log10(a)).astype(np.int64)                 # decimal exponent
     for _ in range(2):   # log10 may be off by one next to a power of 10: settle e on m itself
-        m = np.rint(a * 10.0 ** (S - 1 - e)).astype(np.int64)
+        m = np.rint(a * _POWERS[S - 1 - e + _OFFSET]).astype(np.int64)
         e = e + (m >= 10 ** S) - (m < 10 ** (S - 1))
-    m = np.where(zero, 0, np.rint(a * 10.0 ** (S - 1 - e)).astype(np.int64))
-    e = np.where(zero, 0, e)
-    m32 = m.astype(np.int32)                                     # < 10^9: 32-bit division
-    digits = np.stack([(m32 // np.int32(10 ** (S - 1 - i))) % np.int32(10) for i in range(S)],
-                      axis=1)                                    # (N, S)
-    last = S - 1 - np.argmax(digits[:, ::-1] > 0, axis=1)      # last non-zero digit
-    last = np.where(m > 0, last, 0)
-    whole = max(1, int(e.max()) + 1) if len(e) else 1            # columns before the point
-    fraction = max(0, int((S - 1 - e).max())) if len(e) else 0
-    n, dot = len(values), 1 + whole                              # column of the point
-    out = np.full((n, dot + 1 + fraction), PAD, dtype=np.uint8)
-    row = np.arange(n)
-    out[:, 0] = np.where((values < 0) & ~zero, ord("-"), PAD)
-    out[:, dot - 1] = ord("0")                                   # units, for |x| < 1 and 0
-    has_fraction = e - last < 0
-    out[:, dot] = np.where(has_fraction, ord("."), PAD)
-    lead = np.arange(dot + 1, dot + 1 + fraction)[None, :] < (dot - e)[:, None]  # 0.00ddd
-    out[:, dot + 1:] = np.where(lead & (e < 0)[:, None], ord("0"), PAD)
-    for i in range(S):
-        power = e - i
-        keep = (power >= 0) | (i <= last)                        # no trailing fraction zeros
-        column = np.where(power >= 0, dot - 1 - power, dot - power)
-        at = row[keep]
-        out[at, column[keep]] = ord("0") + digits[keep, i]
+    m = np.rint(a * _POWERS[S - 1 - e + _OFFSET]).astype(np.int64)
+    m[zero] = 0
+    e[zero] = 0
+    middle, low = m // 10 ** 4 % 10 ** 4, m % 10 ** 4
+    digits = np.empty((n, S), dtype=np.uint8)
+    digits[:, 0] = m // 10 ** 8 + _ZERO
+    digits[:, 1:5] = _FOUR[middle].view(np.uint8).reshape(n, 4)
+    digits[:, 5:] = _FOUR[low].view(np.uint8).reshape(n, 4)
+    trailing = np.where(low > 0, _TRAILING[low], 4 + np.where(middle > 0, _TRAILING[middle], 4))
+    last = np.where(m > 0, S - 1 - trailing, 0)                 # last non-zero digit
+    # a digit after the point and after the last non-zero one is dropped
+    digits *= np.arange(S, dtype=np.int16) <= np.maximum(e, last).astype(np.int16)[:, None]
+    dot = np.where(last > e, _DOT, PAD).astype(np.uint8)
+    low_e = int(e.min()) if n else 0
+    exponents = np.flatnonzero(np.bincount(e - low_e)) + low_e if n else e
+    width = 1 + max(S + 2, int(exponents.max()) + 2 if n else 0, S + 1 - low_e)
+    out = np.full((n, width), PAD, dtype=np.uint8)
+    out[:, 0] = np.where((values < 0) & ~zero, _MINUS, PAD)
+    for x in exponents.tolist():
+        rows = np.flatnonzero(e == x) if len(exponents) > 1 else slice(None)
+        d = digits[rows]
+        count = len(d)
+        if x >= 0:       # zeros stand in for the digits of a number of 10 digits or more
+            whole = min(x + 1, S)
+            parts = [d[:, :whole], np.full((count, x + 1 - whole), _ZERO, np.uint8),
+                     dot[rows, None], d[:, whole:]]
+        else:
+            parts = [np.full((count, 1), _ZERO, np.uint8), dot[rows, None],
+                     np.full((count, -x - 1), _ZERO, np.uint8), d]
+        block = np.concatenate(parts, axis=1)
+        out[rows, 1:1 + block.shape[1]] = block
     return out
 
 
@@ -110,12 +135,8 @@ def _lines(columns: list) -> bytes:
     return matrix[matrix != PAD].tobytes()
 
 
-def write_arpa(model, path: str | Path, progress=None) -> dict:
-    """Write a backoff n-gram model as an ARPA file; return the number of entries per order.
-
-    Streams: a block of lines at a time is formatted (numbers and words as byte matrices, see
-    `_number_bytes`) and written, so memory holds one block, never the file. `progress`, if
-    given, is moved by the number of entries written."""
+def check_writable(model) -> None:
+    """NextwordError unless the model's rule is ARPA's backoff (asked before the work)."""
     t: Tables = model.tables
     if t.fallback != "backoff":
         raise NextwordError(
@@ -126,6 +147,16 @@ def write_arpa(model, path: str | Path, progress=None) -> dict:
         raise NextwordError(
             "an ARPA file cannot express stupid backoff: it multiplies by the backoff factor even "
             "for a context never seen, where ARPA readers use 1")
+
+
+def write_arpa(model, path: str | Path, progress=None) -> dict:
+    """Write a backoff n-gram model as an ARPA file; return the number of entries per order.
+
+    Streams: a block of lines at a time is formatted (numbers and words as byte matrices, see
+    `_number_bytes`) and written, so memory holds one block, never the file. `progress`, if
+    given, is moved by the number of entries written."""
+    check_writable(model)
+    t: Tables = model.tables
     vocab, n, V = model.vocab, model.order, model.vocab_size
     words = _token_bytes(vocab.tokens)
     sizes = {1: V}
