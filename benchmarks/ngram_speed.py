@@ -131,6 +131,14 @@ def measure(corpus: str, order: int, trees: list, lmplz: str | None, repeat: int
                                            "modified-kneser-ney", "--corpus", f"{corpus}:train",
                                            "--output", model), repeat)
         export = median_of(lambda: nextword(src, "export", model, "--arpa", arpa), repeat)
+        try:        # text to ARPA in one process (a tree without train --arpa: train + export)
+            direct = median_of(lambda: nextword(src, "train", "--order", order, "--smoothing",
+                                                "modified-kneser-ney", "--corpus", f"{corpus}:train",
+                                                "--output", f"{model}-direct", "--force",
+                                                "--arpa", f"{arpa}-direct"), repeat)
+            direct = (*direct, "train --arpa")
+        except subprocess.CalledProcessError:
+            direct = (build[0] + export[0], max(build[1], export[1]), "train + export")
         loads = [child(src, LOAD, model) for _ in range(repeat)]
         load = (statistics.median(x["imports"] for x in loads),
                 statistics.median(x["seconds"] for x in loads))
@@ -140,13 +148,15 @@ def measure(corpus: str, order: int, trees: list, lmplz: str | None, repeat: int
         count = samples if label == "now" else slow_samples   # token-by-token: seconds each
         sample = child(src, SAMPLE, model, count)
         sample["count"] = count
-        rows.append((label, build, export, load, scores, sample))
+        rows.append((label, build, export, direct, load, scores, sample))
     out = []
-    for label, build, export, load, scores, sample in rows:
+    for label, build, export, direct, load, scores, sample in rows:
         lm_build = peer.get("lmplz")
         out.append([f"{corpus} {order} {label}",
                     f"{build[0]:.2f} s, {build[1]:.0f} MiB",
-                    f"{build[0] + export[0]:.2f} s (export {export[0]:.2f} s, {export[1]:.0f} MiB)",
+                    f"{direct[0]:.2f} s, {direct[1]:.0f} MiB ({direct[2]}"
+                    + (f"; {direct[0] / lm_build[0]:.2f}x lmplz)" if lm_build else ")"),
+                    f"{export[0]:.2f} s, {export[1]:.0f} MiB",
                     f"{lm_build[0]:.2f} s, {lm_build[1]:.0f} MiB" if lm_build else "—",
                     *[f"{s['tokens'] / s['seconds'] / 1e6:.2f} / "
                       + (f"{s['tokens'] / s['kenlm_seconds'] / 1e6:.2f} "
@@ -166,7 +176,7 @@ def main():
     parser.add_argument("--corpus", action="append", default=[], help="default: ptb, wikitext-2")
     parser.add_argument("--order", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--samples", type=int, default=20000)
+    parser.add_argument("--samples", type=int, default=100000)
     parser.add_argument("--samples-other", type=int, default=100,
                         help="sentences sampled with each --src (an old sampler is slow)")
     args = parser.parse_args()
@@ -181,7 +191,8 @@ def main():
             rows += measure(corpus, args.order, trees, lmplz, args.repeat, args.samples,
                             args.samples_other, Path(tmp))
     print(table(["model (MKN)", "build: text -> saved model (whole process)",
-                 "build + ARPA (train + export)", f"lmplz -o {args.order} -S 100M to ARPA",
+                 "text -> ARPA file", "export: saved model -> ARPA",
+                 f"lmplz -o {args.order} -S 100M to ARPA",
                  "scoring test, M tok/s: nextword / kenlm Model.score (ratio)",
                  "same, test x10", "first load_model in a fresh process", "sampling tok/s"], rows))
 

@@ -140,6 +140,9 @@ def main():
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--agreement", action="store_true")
     parser.add_argument("--workdir", default=None)
+    parser.add_argument("--discount-fallback", action="store_true",
+                        help="both tools: discounts 0.5, 1, 1.5 where the count-of-counts cannot "
+                             "give them (a sampled corpus has no word seen after one context only)")
     args = parser.parse_args()
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="scale-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -154,8 +157,10 @@ def main():
         if args.lmplz and "lmplz" not in args.skip:
             runs.append((f"lmplz -o {n} -S {size}", lambda: measured(
                 [args.lmplz, "-o", str(n), "-S", size, "-T", f"{workdir}/", "--arpa",
-                 str(workdir / "lmplz.arpa")], stdin=path)))
-        train = ["train", "ngram", "--order", n, "--corpus", path]
+                 str(workdir / "lmplz.arpa")] + (["--discount_fallback"] if args.discount_fallback
+                                                 else []), stdin=path)))
+        train = ["train", "ngram", "--order", n, "--corpus", path] + (
+            ["--discount-fallback"] if args.discount_fallback else [])
         if "memory" not in args.skip:
             runs.append(("nextword in memory", lambda: measured(
                 nextword(*train, "-o", workdir / "mem"), env=env)))

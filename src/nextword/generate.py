@@ -12,8 +12,10 @@ from nextword.model import LanguageModel
 from nextword.text.vocabulary import BOS_ID, EOS_ID
 
 # n-gram sentences drawn side by side: PTB 5-gram, 1.0 M tokens/s at 65,536 against 0.69 M at
-# 8,192 (fewer NumPy calls per token), for ~30 MB more (docs/benchmarks.md)
+# 8,192 (fewer NumPy calls per token), for ~30 MB more (docs/benchmarks.md). A network's batch
+# holds a (B, V) distribution per step, so it takes far fewer.
 BATCH_SENTENCES = 65536
+NETWORK_BATCH_SENTENCES = 256
 
 
 @dataclass(frozen=True)
@@ -101,8 +103,8 @@ class BatchedSampler:
     def __init__(self, init, step, logprobs, config: SamplingConfig):
         self.init, self.step, self.logprobs, self.config = init, step, logprobs, config
 
-    def sentences(self, count: int, seed: int | None = None, batch_size: int = 256,
-                  first: int = 0) -> Iterator[np.ndarray]:
+    def sentences(self, count: int, seed: int | None = None,
+                  batch_size: int = NETWORK_BATCH_SENTENCES, first: int = 0) -> Iterator[np.ndarray]:
         key = seed_key(seed)
         for begin in range(first, first + count, batch_size):
             numbers = np.arange(begin, min(begin + batch_size, first + count))
@@ -144,17 +146,21 @@ def sample_ids(model: LanguageModel, rng: np.random.Generator,
 
 def sample_sentences(model: LanguageModel, count: int, seed: int | None = None,
                      config: SamplingConfig = SamplingConfig(),
-                     batch_size: int = BATCH_SENTENCES) -> Iterator[list[str]]:
+                     batch_size: int | None = None) -> Iterator[list[str]]:
     """`count` sentences as token lists, streamed; the same seed gives the same sentences.
 
-    N-gram models draw `batch_size` sentences at a time (nextword.ngram.sampling); sentence i
-    depends only on the seed and i, never on the batch size. Other models draw token by token.
+    Models with a batched sampler draw `batch_size` sentences at a time (default: theirs,
+    BATCH_SENTENCES for n-gram models, NETWORK_BATCH_SENTENCES for networks); sentence i depends
+    only on the seed and i, not on the batch size. Other models draw token by token.
     """
     if count < 0:
         raise NextwordError(f"count must be >= 0, got {count}")
     batched = getattr(model, "batch_sampler", None)
     if batched is not None:
-        for ids in batched(config).sentences(count, seed, batch_size):
+        sampler = batched(config)
+        sentences = (sampler.sentences(count, seed) if batch_size is None else
+                     sampler.sentences(count, seed, batch_size))
+        for ids in sentences:
             yield model.vocab.decode(ids)
         return
     rng = np.random.default_rng(seed)

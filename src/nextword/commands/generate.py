@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from nextword.commands.options import PROBABILITY, SEED, Positive, Whole
-from nextword.generate import BATCH_SENTENCES
+from nextword.generate import BATCH_SENTENCES, NETWORK_BATCH_SENTENCES
 
 
 @click.command("generate")
@@ -22,15 +22,16 @@ from nextword.generate import BATCH_SENTENCES
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
               help="Write the sentences to this file (written whole or not at all), with a "
                    "progress bar, instead of printing them.")
-@click.option("--batch-size", default=BATCH_SENTENCES, show_default=True, type=int,
-              help="N-gram models: sentences drawn together (the text does not depend on it).")
+@click.option("--batch-size", default=None, type=int,
+              help=f"Sentences drawn together (the text does not depend on it) [default: "
+                   f"{BATCH_SENTENCES:,} for n-gram models, {NETWORK_BATCH_SENTENCES} for networks].")
 def generate(model_path, count, seed, temperature, top_k, top_p, max_length, output, batch_size):
     """Sample COUNT sentences from a saved model, one per line."""
     from nextword.errors import NextwordError
     from nextword.generate import SamplingConfig, sample_sentences
     from nextword.model import load_model
 
-    if batch_size < 1:
+    if batch_size is not None and batch_size < 1:
         raise NextwordError(f"--batch-size must be >= 1, got {batch_size}")
     config = SamplingConfig(temperature, top_k, top_p, max_length)
     lm = load_model(model_path)
