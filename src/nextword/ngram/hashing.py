@@ -24,7 +24,7 @@ import numpy as np
 LOAD = 0.5                      # keys per slot
 EMPTY = -1
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)      # 2^64 / φ: spreads consecutive keys apart
-SLOT_DTYPE = np.int32           # rows fit: a table of 2^31 n-grams would not fit one machine anyway
+SLOT_DTYPE = np.int32           # rows of tables under 2^31 n-grams; int64 above
 
 
 def slot_count(n: int) -> int:
@@ -45,15 +45,14 @@ def home(keys: np.ndarray, m: int) -> np.ndarray:
 def build(keys: np.ndarray) -> np.ndarray:
     """The slot array of a key table (see module doc): rows by slot, EMPTY where free."""
     n = len(keys)
-    if n >= np.iinfo(SLOT_DTYPE).max:
-        raise ValueError(f"{n:,} keys: more than a hash table of int32 rows holds")
     m = slot_count(n)
     h = home(keys, m)
     rows = np.argsort(h, kind="stable")
     h = h[rows]
     at = np.arange(n, dtype=np.int64)
     pos = at + np.maximum.accumulate(h - at) if n else at
-    slots = np.full(max(m, int(pos[-1]) + 1 if n else 0) + 1, EMPTY, dtype=SLOT_DTYPE)
+    dtype = SLOT_DTYPE if n < np.iinfo(SLOT_DTYPE).max else np.int64
+    slots = np.full(max(m, int(pos[-1]) + 1 if n else 0) + 1, EMPTY, dtype=dtype)
     slots[pos] = rows
     return slots
 
@@ -88,8 +87,8 @@ def find(slots: np.ndarray, keys: np.ndarray, query: np.ndarray) -> np.ndarray:
 
 def check(slots: np.ndarray, size: int) -> str | None:
     """What is wrong with a loaded slot array for a table of `size` keys, or None."""
-    if slots.ndim != 1 or slots.dtype != SLOT_DTYPE:
-        return f"expected a 1-D int32 array, got {slots.dtype}{slots.shape}"
+    if slots.ndim != 1 or slots.dtype not in (np.dtype(np.int32), np.dtype(np.int64)):
+        return f"expected a 1-D int32 or int64 array, got {slots.dtype}{slots.shape}"
     if len(slots) < slot_count(size) + 1 or slots[-1] != EMPTY:
         return f"{len(slots):,} slots do not fit a table of {size:,} keys"
     return None
