@@ -2,10 +2,13 @@
 
     NEXTWORD_DATA=../shared/data nice python benchmarks/scale_bench.py \\
         --corpus ptb:train --corpus /scratch/synth10M.txt --memory 1G \\
-        [--lmplz /path/to/lmplz] [--workers 1 2] [--repeat 3] [--agreement]
+        [--lmplz /path/to/lmplz] [--workers 1 2] [--repeat 3] [--agreement] \\
+        [--skip lmplz memory disk spark] [--discount-fallback] [--workdir DIR]
 
 Every row is one fresh process (the CLI), timed by wall clock; memory is the peak of the summed
-RSS of the process and its children (the JVM for Spark), sampled every 0.1 s from /proc. Each
+RSS of the process and its children (the JVM for Spark), sampled every 0.1 s from /proc, and the
+peak of their summed RssAnon (RSS without the pages of mapped files, which the kernel can drop:
+the memory the tools themselves hold). Each
 corpus is first copied with the literal token <unk> renamed (lmplz refuses it; every tool reads
 the same copy, so the models are comparable). --agreement compares the --memory model's ARPA
 with lmplz's: same n-gram sets, largest log10 difference. Prints markdown tables with the
@@ -31,8 +34,10 @@ from common import machine, table  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def tree_rss_kb(pid: int) -> int:
-    """Summed VmRSS (kB) of a process and all its descendants, from /proc."""
+def tree_rss_kb(pid: int) -> tuple[int, int]:
+    """Summed VmRSS and RssAnon (kB) of a process and all its descendants, from /proc. RSS counts
+    the pages of mapped files too (reclaimable by the kernel); RssAnon is the memory the
+    processes themselves hold."""
     children: dict = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -42,32 +47,39 @@ def tree_rss_kb(pid: int) -> int:
                 children.setdefault(parent, []).append(int(entry))
             except (OSError, ValueError, IndexError):
                 pass
-    total, todo = 0, [pid]
+    rss = anon = 0
+    todo = [pid]
     while todo:
         p = todo.pop()
         todo.extend(children.get(p, []))
         try:
             with open(f"/proc/{p}/status") as handle:
-                total += next(int(line.split()[1]) for line in handle if line.startswith("VmRSS"))
-        except (OSError, StopIteration):
+                fields = dict(line.split(":", 1) for line in handle if ":" in line)
+            rss += int(fields["VmRSS"].split()[0])
+            anon += int(fields["RssAnon"].split()[0])
+        except (OSError, KeyError, ValueError):
             pass
-    return total
+    return rss, anon
 
 
 def measured(args, stdin=None, env=None) -> tuple:
-    """(wall seconds, peak tree RSS in MB) of one command; raises with its stderr on failure."""
+    """(wall seconds, peak tree RSS in MB, peak tree RssAnon in MB) of one command; raises
+    with its stderr on failure."""
     start = time.perf_counter()
-    with open(stdin, "rb") if stdin else open(os.devnull, "rb") as source:
+    with open(stdin, "rb") if stdin else open(os.devnull, "rb") as source, \
+            tempfile.TemporaryFile() as errors:     # a file: a pipe could fill and block it
         process = subprocess.Popen(args, stdin=source, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.PIPE, env=env)
-        peak = 0
+                                   stderr=errors, env=env)
+        peak = anon = 0
         while process.poll() is None:
-            peak = max(peak, tree_rss_kb(process.pid))
+            rss, held = tree_rss_kb(process.pid)
+            peak, anon = max(peak, rss), max(anon, held)
             time.sleep(0.1)
-        err = process.stderr.read().decode(errors="replace")
+        errors.seek(0)
+        err = errors.read().decode(errors="replace")
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, args))} failed:\n{err[-2000:]}")
-    return time.perf_counter() - start, peak / 1024
+    return time.perf_counter() - start, peak / 1024, anon / 1024
 
 
 def nextword(*args) -> list:
@@ -178,14 +190,17 @@ def main():
             results = [run() for _ in range(args.repeat)]
             wall = statistics.median(r[0] for r in results)
             peak = statistics.median(r[1] for r in results)
-            rows.append([label, name, f"{wall:.1f}", f"{peak:,.0f}"])
-            print(f"  {label}: {name}: {wall:.1f} s, {peak:,.0f} MB", file=sys.stderr)
+            anon = statistics.median(r[2] for r in results)
+            rows.append([label, name, f"{wall:.1f}", f"{peak:,.0f}", f"{anon:,.0f}"])
+            print(f"  {label}: {name}: {wall:.1f} s, {peak:,.0f} MB, anon {anon:,.0f} MB",
+                  file=sys.stderr)
         if args.agreement and args.lmplz and "disk" not in args.skip and "lmplz" not in args.skip:
             subprocess.run(nextword("export", workdir / "disk", "--arpa", workdir / "disk.arpa"),
                            check=True, env=env, stdout=subprocess.DEVNULL)
             notes.append(f"{label}: nextword --memory {size} vs lmplz ARPA: "
                          f"{agreement(workdir / 'disk.arpa', workdir / 'lmplz.arpa')}")
-    print(table(["corpus", f"{n}-gram MKN build", "wall (s)", "peak RSS, process tree (MB)"], rows))
+    print(table(["corpus", f"{n}-gram MKN build", "wall (s)", "peak RSS, process tree (MB)",
+                 "peak anonymous RSS (MB)"], rows))
     for note in notes:
         print(f"\n{note}")
     if not args.workdir:
