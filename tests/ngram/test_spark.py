@@ -76,6 +76,16 @@ def test_spark_build_equals_in_process(spark, corpus_file, tmp_path):
     assert_same(read_arpa(tmp_path / "m.arpa"), read_arpa(tmp_path / "ref.arpa"), tol=1e-6 * np.log(10))
 
 
+def test_spark_build_without_an_arpa_file_leaves_only_the_model(spark, corpus_file, tmp_path):
+    """The command line's path: the ARPA text is a temporary file beside the folder, removed."""
+    from nextword.ngram.spark import build_with_spark
+
+    estimator = ModifiedKneserNey(discount_fallback=True)
+    build_with_spark(spark, corpus_file, 2, tmp_path / "m", estimator=estimator)
+    assert [p.name for p in tmp_path.iterdir()] == ["m"]
+    assert_same(load_model(tmp_path / "m"), in_process(corpus_file, 2, estimator=estimator), tol=1e-9)
+
+
 def test_missing_java_or_pyspark_is_one_line(monkeypatch, tmp_path):
     from nextword.ngram import spark as engine
 

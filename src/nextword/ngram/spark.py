@@ -247,7 +247,9 @@ def build_with_spark(spark, paths, order: int, directory: str | Path | None = No
         say(f"{k}-grams interpolated")
 
     sizes = {1: V, **{k: probs[k].count() for k in range(2, n + 1)}}
-    arpa_path = Path(arpa) if arpa is not None else Path(directory) / ".spark.arpa.tmp"
+    # without `arpa`, the text goes beside the model folder, which `save` replaces whole
+    arpa_path = (Path(arpa) if arpa is not None else
+                 Path(directory).parent / f".{Path(directory).name}.spark.arpa.tmp")
     logbackoff1 = np.log(np.where(gamma1 > 0, gamma1, 1.0))
     with np.errstate(divide="ignore"):
         logprob1 = np.log(p1)
@@ -286,11 +288,13 @@ def build_with_spark(spark, paths, order: int, directory: str | Path | None = No
     if directory is not None:
         from nextword.ngram.arpa import read_arpa
 
-        model = read_arpa(arpa_path)
-        model.vocab, model.estimator = vocab, description
-        model.save(directory)
-        if arpa is None:
-            arpa_path.unlink()
+        try:
+            model = read_arpa(arpa_path)
+            model.vocab, model.estimator = vocab, description
+            model.save(directory)
+        finally:
+            if arpa is None:
+                arpa_path.unlink(missing_ok=True)
     return {"ngrams": sizes, "discounts": description["discounts"]}
 
 
