@@ -53,7 +53,7 @@ def main():
         batched, tokens = tokens_per_second(sample_sentences(lm, count, seed=1))
         slow, _ = tokens_per_second(_token_by_token(lm, args.slow))
         rows.append([path, kind, f"{batched:,.0f} ({count:,} sent., {tokens:,} tokens)",
-                     f"{slow:,.0f} ({args.slow} sent.)", f"{batched / slow:,.0f}x"])
+                     f"{slow:,.0f} ({args.slow} sent.)", f"{batched / slow:,.1f}x"])
         print(f"  {path}: {batched:,.0f} tokens/s batched, {slow:,.0f} token by token",
               file=sys.stderr)
     print(f"{machine()}\n")
@@ -61,13 +61,14 @@ def main():
 
 
 def _token_by_token(lm, count: int):
-    """The one-sentence path every model has: next_logprobs, draw, advance."""
+    """The one-sentence path every model has: next_logprobs, draw, advance (a generator: the
+    draws happen while they are timed)."""
     import numpy as np
 
     from nextword.generate import sample_ids
 
     rng = np.random.default_rng(1)
-    return [sample_ids(lm, rng) for _ in range(count)]
+    return (sample_ids(lm, rng) for _ in range(count))
 
 
 if __name__ == "__main__":

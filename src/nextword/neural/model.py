@@ -132,8 +132,14 @@ class NeuralLM(LanguageModel):
         def init(size):
             return self._batch_step(self.net.initial_state(size, self.device),
                                     np.full(size, EOS_ID))               # <s>, read as </s>
+        def select(state, rows):    # every network state holds the batch in dimension 1
+            index = torch.as_tensor(rows, device=self.device)
+            net_state = state[0]
+            picked = (tuple(x.index_select(1, index) for x in net_state)
+                      if isinstance(net_state, tuple) else net_state.index_select(1, index))
+            return picked, state[1][rows]
         return BatchedSampler(init, lambda state, tokens: self._batch_step(state[0], input_ids(tokens)),
-                              lambda state: state[1], config)
+                              lambda state: state[1], config, select)
 
     @torch.inference_mode()
     def _batch_step(self, net_state, tokens: np.ndarray):

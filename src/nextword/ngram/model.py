@@ -107,19 +107,20 @@ class NgramModel(LanguageModel):
         if k == 1:
             return np.asarray(words, dtype=np.int64)
         parent_rows = np.asarray(parent_rows, dtype=np.int64)
-        rows = np.full(len(parent_rows), NOT_FOUND, dtype=np.int64)
-        rows[parent_rows == NO_HISTORY] = NO_HISTORY
         at = np.flatnonzero(parent_rows >= 0)
         if len(at) == len(parent_rows):
-            return self._find(k, parent_rows, words)
-        rows[at] = self._find(k, parent_rows[at], np.asarray(words)[at])
+            return self._rows_of(k, parent_rows * self.vocab_size + words)
+        rows = np.where(parent_rows == NO_HISTORY, NO_HISTORY, NOT_FOUND)
+        rows[at] = self._rows_of(k, parent_rows[at] * self.vocab_size + np.asarray(words)[at])
         return rows
 
-    def _find(self, k: int, parent_rows: np.ndarray, words: np.ndarray) -> np.ndarray:
+    def _rows_of(self, k: int, query: np.ndarray) -> np.ndarray:
+        """Rows in table k of trie keys (parent * V + word), NOT_FOUND where absent (a
+        negative key never matches): a hash-table probe, or a binary search without one."""
         slots = self.hash_table(k)
         if slots is None:
-            return lookup(self.keys[k], self.vocab_size, parent_rows, words)
-        return hashing.find(slots, self.keys[k], parent_rows * self.vocab_size + words)
+            return lookup(self.keys[k], 1, query, np.zeros_like(query))    # the key as "parent"
+        return hashing.find(slots, self.keys[k], query)
 
     def suffix_rows(self) -> list:
         """s[k][r] = row in table k-1 of the suffix (the k-gram without its first word) of
@@ -261,10 +262,7 @@ class NgramModel(LanguageModel):
         found = [None, (np.arange(L), ids)]              # found[k] = (positions, rows)
         for k in range(2, n + 1):
             at, rows = found[k - 1]
-            query = rows * V + after[at]
-            slots = self.hash_table(k)
-            rows = (hashing.find(slots, self.keys[k], query) if slots is not None else
-                    lookup(self.keys[k], 1, query, 0))
+            rows = self._rows_of(k, rows * V + after[at])
             hit = np.flatnonzero(rows >= 0)
             at = at[hit] + 1
             found.append((at, rows[hit]))

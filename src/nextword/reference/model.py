@@ -107,7 +107,7 @@ class NumpyRNNModel(LanguageModel):
         def init(size):
             return step(np.zeros((size, self.config.hidden_dim), dtype=DTYPE),
                         np.full(size, BOS_ID))
-        return BatchedSampler(init, step, logprobs, config)
+        return BatchedSampler(init, step, logprobs, config, select=lambda h, rows: h[rows])
 
     def next_logprobs(self, state: np.ndarray) -> np.ndarray:
         """ln ŷ over the outputs, with <s> put back in as -inf: shape (len(vocab),)."""
