@@ -209,3 +209,7 @@ def test_vectorised_numbers_are_the_values_of_percent_9g():
     expected = np.where(np.isneginf(values), -99.0, values)
     assert [float(t) for t in texts] == [float(f"{v:.9g}") for v in expected]
     assert _number_bytes(np.array([-1e-11]))[0].tobytes().strip(b"\0") == b"0"
+    # ten digits or more before the point: zeros after the nine significant ones
+    big = _number_bytes(np.array([1.5e12, -2e9, 3.25e8, 123456789012.0]))
+    assert [row[row != PAD].tobytes().decode() for row in big] == [
+        "1500000000000", "-2000000000", "325000000", "123456789000"]

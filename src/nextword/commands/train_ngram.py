@@ -8,9 +8,9 @@ import click
 
 from nextword.commands.common import (Counted, RegistryChoice, corpus_options, evaluate,
                                       given_on_command_line, open_corpus, progress, report)
+from nextword.commands.export import write_with_progress
 from nextword.commands.options import PROBABILITY, Checked, Positive, Whole, spark_options
 from nextword.errors import NextwordError
-from nextword.commands.export import write_with_progress
 from nextword.fileio import check_destination, check_file_destination
 from nextword.ngram.counts import DEFAULT_CHUNK_TOKENS
 from nextword.ngram.model import MAX_ORDER

@@ -40,6 +40,8 @@ from nextword.text.vocabulary import BOS_ID, EOS_ID
 REDRAWS = 3                 # rejection rounds; then an exact search of the level's own words
 FULL_BATCH_CELLS = 1 << 22  # (B, V) cells of one full-distribution batch
 CANCELLATION = 1e-9         # S_j − X_j below this share of S_j: too few digits left to trust
+SCAN = 8                    # contexts with at most this many children: their CDF is counted
+LOOKAHEAD = 4               # batches of sentences started past the first one not yet finished
 
 
 # ---- the sampler ---------------------------------------------------------------------------
@@ -161,8 +163,7 @@ class NgramSampler:
                 mass = np.where(stored, self.net[j + 1][safe_above], lower)
                 unsure |= np.where(stored, self.unsure[j + 1][safe_above],
                                    (seen & self.lost[j][safe]) if j else self.explicit0 <= 0)
-            levels[:, n - 1 - j] = np.maximum(mass, 0.0) if j == n - 1 else \
-                np.exp(log_bo / T) * np.maximum(mass, 0.0)
+            levels[:, n - 1 - j] = np.exp(log_bo / T) * np.maximum(mass, 0.0)
             if j > 0:
                 log_bo += self.model._context_logbackoff(j, c)
         levels[unsure] = 0.0
@@ -429,11 +430,6 @@ class NgramSampler:
                 yield from blocks
                 emitted = done
 
-
-LOOKAHEAD = 4   # batches of sentences started ahead of the first one not yet finished
-
-
-SCAN = 8        # contexts with at most this many children: scan their CDF, no binary search
 
 
 def _inverse_cdf(cum: np.ndarray, target: np.ndarray, lo: np.ndarray, hi: np.ndarray,
