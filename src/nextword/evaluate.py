@@ -76,20 +76,15 @@ def encode_sentences(model: LanguageModel, sentences: Iterable[Sequence[str]],
                      oov_masks: deque, block_size: int = 1024) -> Iterator[np.ndarray]:
     """Encode token lists to ids, remembering (in `oov_masks`) which tokens were OOV.
 
-    Sentences are encoded a block at a time (one dictionary pass in C over the block's tokens);
-    only tokens that got id 0 (<unk>) are checked again, since only they can be OOV (the literal
-    "<unk>" is not). A sentence without OOV queues None."""
+    Sentences are encoded a block at a time (one dictionary pass in C over the block's tokens).
+    A sentence without OOV queues None."""
     index = model.vocab.index
     iterator = iter(sentences)
     while True:
         block = list(islice(iterator, block_size))
         if not block:
             return
-        lengths, flat, ids = _encode_block(index, block)
-        zeros = np.flatnonzero(ids == UNK_ID)
-        oov = np.zeros(len(flat), dtype=bool)
-        if len(zeros):
-            oov[zeros] = [flat[i] not in index for i in zeros.tolist()]
+        lengths, ids, oov = _encode_block(index, block)
         ends = np.cumsum(lengths)
         starts = ends - lengths
         sentence_of_oov = np.searchsorted(ends, np.flatnonzero(oov), side="right")
@@ -143,13 +138,16 @@ def evaluate(model: LanguageModel, sentences: Iterable[Sequence[str]],
     return Evaluation(total, tokens, num_sentences, oov, total - oov_logprob, model.normalised)
 
 
-def _encode_block(index: dict, block: list) -> tuple[np.ndarray, list, np.ndarray]:
-    """A block of token lists -> (lengths, the tokens in one list, their ids, <unk> for a word
-    not in the vocabulary): one dictionary pass in C over the whole block."""
+def _encode_block(index: dict, block: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A block of token lists -> (lengths, ids, oov): one dictionary pass in C over the whole
+    block. A word not in the vocabulary gets <unk>'s id and is marked OOV (the literal "<unk>"
+    is in the vocabulary: not OOV)."""
     lengths = np.fromiter(map(len, block), dtype=np.int64, count=len(block))
-    flat = list(chain.from_iterable(block))
-    ids = np.fromiter(map(index.get, flat, repeat(UNK_ID)), dtype=ID_DTYPE, count=len(flat))
-    return lengths, flat, ids
+    ids = np.fromiter(map(index.get, chain.from_iterable(block), repeat(-1)), dtype=ID_DTYPE,
+                      count=int(lengths.sum()))
+    oov = ids < 0
+    ids[oov] = UNK_ID
+    return lengths, ids, oov
 
 
 def _evaluate_flat(model: LanguageModel, sentences: Iterable[Sequence[str]],
@@ -165,25 +163,22 @@ def _evaluate_flat(model: LanguageModel, sentences: Iterable[Sequence[str]],
         block = list(islice(iterator, FLUSH_SENTENCES))
         if not block:
             break
-        lengths, flat, ids = _encode_block(index, block)
+        lengths, ids, is_oov = _encode_block(index, block)
         logprobs = model.flat_logprobs(ids, lengths)       # each word, then </s>, per sentence
         total += float(logprobs.sum())
         tokens += len(logprobs)
         num_sentences += len(block)
         if progress is not None:
             progress.update(len(logprobs))
-        zeros = np.flatnonzero(ids == UNK_ID)            # only <unk> ids can be OOV
-        if len(zeros):
-            is_oov = np.array([flat[i] not in index for i in zeros.tolist()], dtype=bool)
-            at = zeros[is_oov]
-            if len(at):
-                sentence = np.searchsorted(np.cumsum(lengths), at, side="right")
-                oov += len(at)
-                # summed sentence by sentence as `evaluate` does (same rounding)
-                values = logprobs[at + sentence]
-                bounds = np.flatnonzero(np.diff(sentence)) + 1
-                for part in np.split(values, bounds):
-                    oov_logprob += float(part.sum())
+        at = np.flatnonzero(is_oov)
+        if len(at):
+            sentence = np.searchsorted(np.cumsum(lengths), at, side="right")
+            oov += len(at)
+            # summed sentence by sentence as `evaluate` does (same rounding)
+            values = logprobs[at + sentence]
+            bounds = np.flatnonzero(np.diff(sentence)) + 1
+            for part in np.split(values, bounds):
+                oov_logprob += float(part.sum())
     if num_sentences == 0:
         raise NextwordError("nothing to evaluate: the corpus has no sentences")
     return Evaluation(total, tokens, num_sentences, oov, total - oov_logprob, model.normalised)

@@ -10,7 +10,7 @@ from nextword.errors import NextwordError
 from nextword.model import load_model
 from nextword.ngram import external
 from nextword.ngram.arpa import read_arpa, write_arpa
-from nextword.ngram.external import build_on_disk, parse_size, rows_in, sum_rows
+from nextword.ngram.external import _sort_order, build_on_disk, parse_size, rows_in, sum_rows
 from nextword.ngram.kneser_ney import KneserNey, ModifiedKneserNey
 from nextword.ngram.model import NgramModel
 
@@ -133,6 +133,18 @@ def test_parse_size():
     for bad in ("lots", "10X", "100"):
         with pytest.raises(NextwordError):
             parse_size(bad)
+
+
+@pytest.mark.parametrize("bits", [1, 5, 16, 17, 24])
+def test_the_radix_sort_gives_lexsorts_order(bits):
+    """Stable: equal rows keep their input order, as np.lexsort keeps it (ids of 17 and 24 bits
+    take two 16-bit digits each; `tie` sorts last)."""
+    rng = np.random.default_rng(bits)
+    grams = rng.integers(0, 1 << bits, size=(3000, 4)).astype(np.int32)
+    grams[:1000] = grams[1000:2000]                    # repeated rows at any width
+    tie = rng.integers(0, 3, size=3000)
+    assert np.array_equal(_sort_order(grams, bits), np.lexsort(grams.T[::-1]))
+    assert np.array_equal(_sort_order(grams, bits, tie), np.lexsort(np.vstack([tie, grams.T[::-1]])))
 
 
 def test_row_helpers_by_hand():

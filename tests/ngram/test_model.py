@@ -48,6 +48,22 @@ def test_oov_tokens_are_unk_and_reported_both_ways(two_sentences):
     assert result.perplexity_excluding_oov == pytest.approx(math.exp(-kept / 2))
 
 
+def test_the_literal_unk_is_a_word_of_the_vocabulary_not_an_oov(two_sentences):
+    """'<unk>' written in the text has <unk>'s id, as 'zebra' gets, but only 'zebra' is OOV;
+    the OOV log-probabilities of several sentences are all taken out."""
+    lm = NgramModel.fit(two_sentences, order=2, estimator=AddDelta(0.25))
+    literal, unknown = evaluate(lm, [["a", "<unk>"]]), evaluate(lm, [["a", "zebra"]])
+    assert literal.log_prob == unknown.log_prob
+    assert (literal.oov, unknown.oov) == (0, 1)
+    assert literal.log_prob_excluding_oov == literal.log_prob
+    both = evaluate(lm, [["a", "zebra"], ["b"], ["zebra", "<unk>", "a"]])
+    p_zebra_after_a = math.log(0.25 / 3.25)           # P(<unk> | a), as above
+    p_zebra_first = math.log(0.25 / 3.25)             # P(<unk> | <s>): c(<s>) = 2, +0.25 · 5
+    assert both.oov == 2 and both.tokens == 3 + 2 + 4
+    assert both.log_prob_excluding_oov == pytest.approx(
+        both.log_prob - p_zebra_after_a - p_zebra_first)
+
+
 def test_mle_gives_infinite_perplexity_to_unseen_bigrams(two_sentences):
     lm = NgramModel.fit(two_sentences, order=2, estimator=MLE())
     assert evaluate(lm, [["a", "b"]]).perplexity == pytest.approx((0.5 * 1 * 1) ** (-1 / 3))

@@ -4,7 +4,7 @@ estimated with the same vectorised NumPy as the in-memory build (`nextword.ngram
 lmplz streams sorted runs through three external merge sorts (suffix, context, suffix order).
 Here the same three regroupings are *partitionings*: every n-gram table is split into P files so
 that the rows a stage must see together land in one file, and one file at a time is loaded,
-sorted and processed whole (np.lexsort, searchsorted). P is chosen from the corpus size so that
+sorted and processed whole (a radix sort, searchsorted). P is chosen from the corpus size so that
 a partition fits `memory`. The data flow, for order n (k-grams with k >= 2; the unigram tables
 are V-sized arrays held in memory, as lmplz holds its vocabulary):
 
@@ -12,7 +12,7 @@ are V-sized arrays held in memory, as lmplz holds its vocabulary):
               sent to partition hash(w_{k-1}, w_k) (its LAST TWO words) and spilled as a
               sorted run. All k-grams that share a suffix of two or more words then meet in one
               partition: a k-gram, its left extensions x·g and its suffix w2..wk.
-2. adjust     Per partition: runs merged (concatenate + lexsort + add), adjusted counts
+2. adjust     Per partition: runs merged (concatenate + sort + add), adjusted counts
               a(g) = N1+(• g) from the (k+1)-grams of the same partition (raw for <s>-initial
               and top-order n-grams), unigram continuation counts summed into a V-array, and
               the count-of-counts n1..n4 summed over partitions -> discounts (Chen & Goodman).
@@ -90,23 +90,30 @@ def _limbs(grams: np.ndarray, bits: int) -> list:
     return keys
 
 
+DIGIT_BITS = 16       # NumPy's stable argsort of a uint16 array is a radix sort: linear time
+
+
 def _sort_order(grams: np.ndarray, bits: int, tie: np.ndarray | None = None) -> np.ndarray:
-    """The stable lexicographic order of the rows (then `tie`): np.lexsort's, computed the same
-    way (a stable sort per key, least significant first) but sorting a key of at most 16 bits
-    (one word of a 5-gram's second limb, the tie) as uint16, which NumPy radix-sorts: a 5-gram
-    partition sorts in half lexsort's time."""
-    keys = _limbs(grams, bits)
-    per = max(1, 62 // bits)
-    widths = [bits * min(per, grams.shape[1] - start) for start in range(0, grams.shape[1], per)]
+    """The stable lexicographic order of the rows (then `tie`), np.lexsort's, as an LSD radix
+    sort: every column is cut into 16-bit digits and the rows are stably sorted by each digit,
+    least significant first (a 5-gram of 16-bit ids: five linear-time passes, where
+    np.lexsort or a stable argsort of 64-bit keys runs a merge sort)."""
+    digits = []                                       # least significant first
     if tie is not None:
-        keys.append(tie)
-        widths.append(int(tie.max()).bit_length() if len(tie) else 1)
+        width = int(tie.max()).bit_length() if len(tie) else 1
+        digits += [_digit(tie, shift) for shift in range(0, max(width, 1), DIGIT_BITS)]
+    for j in range(grams.shape[1] - 1, -1, -1):
+        digits += [_digit(grams[:, j], shift) for shift in range(0, bits, DIGIT_BITS)]
     order = None
-    for key, width in zip(keys[::-1], widths[::-1]):
-        key = key if order is None else key[order]
-        step = np.argsort(key.astype(np.uint16) if width <= 16 else key, kind="stable")
+    for digit in digits:       # each a small contiguous array: the gathers stay in cache
+        step = np.argsort(digit if order is None else digit[order], kind="stable")
         order = step if order is None else order[step]
-    return order
+    return order if order is not None else np.arange(len(grams))
+
+
+def _digit(column: np.ndarray, shift: int) -> np.ndarray:
+    """Bits shift .. shift + 15 of each value, as uint16."""
+    return (column >> shift if shift else column).astype(np.uint16)
 
 
 def _new_rows(grams: np.ndarray, bits: int) -> np.ndarray:
@@ -189,12 +196,14 @@ class Spill:
 
     def spill_split(self, name: str, k: int, part: np.ndarray, parts: int, **arrays) -> None:
         """Spill rows to their partitions (rows keep their order inside a partition)."""
-        order = np.argsort(part, kind="stable")
+        order = np.argsort(part.astype(np.uint16) if parts <= 1 << DIGIT_BITS else part,
+                           kind="stable")                  # a radix sort below 65,536 parts
         bounds = np.searchsorted(part[order], np.arange(parts + 1))
+        arrays = {key: a[order] for key, a in arrays.items()}     # one gather, then slices
         for p in range(parts):
             if bounds[p] < bounds[p + 1]:
-                rows = order[bounds[p]: bounds[p + 1]]
-                self.spill(name, k, p, **{key: a[rows] for key, a in arrays.items()})
+                self.spill(name, k, p, **{key: a[bounds[p]: bounds[p + 1]]
+                                          for key, a in arrays.items()})
 
     def load(self, name: str, k: int, part: int, **empty) -> dict:
         """All runs of (name, k, part) concatenated; `empty` gives dtype/shape when none exist.
