@@ -19,6 +19,7 @@ from typing import Iterable
 
 import numpy as np
 
+from nextword.ngram import radix
 from nextword.text.vocabulary import BOS_ID, EOS_ID
 
 KEY_DTYPE = np.int64
@@ -142,7 +143,8 @@ def sorted_search(keys: np.ndarray, query: np.ndarray, side: str = "left") -> np
     against the 5-gram tables: 3.5 ms instead of 10 ms per order, sort included)."""
     if len(query) < SORT_QUERIES_ABOVE:
         return np.searchsorted(keys, query, side=side)
-    order = np.argsort(query)
+    low, high = int(query.min()), int(query.max())
+    order = radix.argsort(query, high.bit_length()) if low >= 0 else np.argsort(query)
     rows = np.empty(len(query), dtype=np.int64)
     rows[order] = np.searchsorted(keys, query[order], side=side)
     return rows
@@ -164,8 +166,9 @@ def count_ngrams(stream: PaddedStream, vocab_size: int, order: int) -> NgramCoun
     """Count all k-grams, k = 1..order, inside the sentences of a padded stream.
 
     Table k is built from table k-1: the k-gram starting at i is (the (k-1)-gram starting at i,
-    the word at i+k-1), so its key is row_{k-1}[i] * V + ids[i+k-1]; np.unique gives the
-    sorted keys, the counts and the new rows in one call.
+    the word at i+k-1), so its key is row_{k-1}[i] * V + ids[i+k-1]; one radix sort of the
+    keys (np.unique's result, `nextword.ngram.radix`) gives the sorted keys, the counts and the
+    new rows.
     """
     if order < 1:
         raise ValueError(f"order must be >= 1, got {order}")
@@ -177,10 +180,11 @@ def count_ngrams(stream: PaddedStream, vocab_size: int, order: int) -> NgramCoun
         valid = stream.same_sentence(k)
         starts = np.flatnonzero(valid)
         key = rows[starts] * vocab_size + ids[starts + k - 1]
+        bits = int((len(keys[k - 1]) if k > 2 else vocab_size) * vocab_size - 1).bit_length()
         if k == order:                        # the top order needs no rows for a next order
-            unique, count = np.unique(key, return_counts=True)
+            unique, count = radix.unique(key, bits)
         else:
-            unique, inverse, count = np.unique(key, return_inverse=True, return_counts=True)
+            unique, count, inverse = radix.unique(key, bits, return_inverse=True)
             rows = np.full(len(ids), NOT_FOUND, dtype=ROW_DTYPE)
             rows[starts] = inverse
         keys.append(unique)

@@ -50,6 +50,7 @@ import numpy as np
 from nextword.errors import NextwordError
 from nextword.fileio import write_json_atomic
 from nextword.model import MODEL_FILE, VOCAB_FILE, sentence_batches
+from nextword.ngram import radix
 from nextword.ngram.counts import PaddedStream
 from nextword.ngram.interpolated import check_cutoffs
 from nextword.ngram.kneser_ney import ModifiedKneserNey, count_of_counts
@@ -90,30 +91,14 @@ def _limbs(grams: np.ndarray, bits: int) -> list:
     return keys
 
 
-DIGIT_BITS = 16       # NumPy's stable argsort of a uint16 array is a radix sort: linear time
-
-
 def _sort_order(grams: np.ndarray, bits: int, tie: np.ndarray | None = None) -> np.ndarray:
-    """The stable lexicographic order of the rows (then `tie`), np.lexsort's, as an LSD radix
-    sort: every column is cut into 16-bit digits and the rows are stably sorted by each digit,
-    least significant first (a 5-gram of 16-bit ids: five linear-time passes, where
-    np.lexsort or a stable argsort of 64-bit keys runs a merge sort)."""
-    digits = []                                       # least significant first
-    if tie is not None:
-        width = int(tie.max()).bit_length() if len(tie) else 1
-        digits += [_digit(tie, shift) for shift in range(0, max(width, 1), DIGIT_BITS)]
+    """The stable lexicographic order of the rows (then `tie`), np.lexsort's: a radix sort by
+    the 16-bit digits of every column, least significant first (`nextword.ngram.radix`; a
+    5-gram of 16-bit ids is five linear-time passes)."""
+    keys = [] if tie is None else radix.digits(tie, int(tie.max()).bit_length() if len(tie) else 1)
     for j in range(grams.shape[1] - 1, -1, -1):
-        digits += [_digit(grams[:, j], shift) for shift in range(0, bits, DIGIT_BITS)]
-    order = None
-    for digit in digits:       # each a small contiguous array: the gathers stay in cache
-        step = np.argsort(digit if order is None else digit[order], kind="stable")
-        order = step if order is None else order[step]
-    return order if order is not None else np.arange(len(grams))
-
-
-def _digit(column: np.ndarray, shift: int) -> np.ndarray:
-    """Bits shift .. shift + 15 of each value, as uint16."""
-    return (column >> shift if shift else column).astype(np.uint16)
+        keys += radix.digits(grams[:, j], bits)
+    return radix.lex_argsort(keys)
 
 
 def _new_rows(grams: np.ndarray, bits: int) -> np.ndarray:
@@ -196,8 +181,7 @@ class Spill:
 
     def spill_split(self, name: str, k: int, part: np.ndarray, parts: int, **arrays) -> None:
         """Spill rows to their partitions (rows keep their order inside a partition)."""
-        order = np.argsort(part.astype(np.uint16) if parts <= 1 << DIGIT_BITS else part,
-                           kind="stable")                  # a radix sort below 65,536 parts
+        order = radix.argsort(part, max(1, (parts - 1).bit_length()))
         bounds = np.searchsorted(part[order], np.arange(parts + 1))
         arrays = {key: a[order] for key, a in arrays.items()}     # one gather, then slices
         for p in range(parts):

@@ -21,6 +21,8 @@ import math
 
 import numpy as np
 
+from nextword.ngram import radix
+
 LOAD = 0.5                      # keys per slot
 EMPTY = -1
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)      # 2^64 / φ: spreads consecutive keys apart
@@ -47,7 +49,7 @@ def build(keys: np.ndarray) -> np.ndarray:
     n = len(keys)
     m = slot_count(n)
     h = home(keys, m)
-    rows = np.argsort(h, kind="stable")
+    rows = radix.argsort(h, int(m - 1).bit_length())
     h = h[rows]
     at = np.arange(n, dtype=np.int64)
     pos = at + np.maximum.accumulate(h - at) if n else at

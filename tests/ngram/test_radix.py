@@ -1,0 +1,28 @@
+"""The radix sort gives NumPy's stable orders: np.argsort(kind="stable"), np.lexsort, np.unique."""
+import numpy as np
+import pytest
+
+from nextword.ngram import radix
+
+
+@pytest.mark.parametrize("bits", [1, 7, 16, 17, 33, 62])
+def test_argsort_and_unique_are_numpys(bits):
+    rng = np.random.default_rng(bits)
+    values = rng.integers(0, 1 << bits, size=5000, dtype=np.int64)
+    values[:2000] = values[2000:4000]                   # repeats at every width: stability shows
+    assert np.array_equal(radix.argsort(values, bits), np.argsort(values, kind="stable"))
+    distinct, counts, inverse = radix.unique(values, bits, return_inverse=True)
+    expected = np.unique(values, return_counts=True, return_inverse=True)
+    assert np.array_equal(distinct, expected[0]) and np.array_equal(inverse, expected[1])
+    assert np.array_equal(counts, expected[2])
+    assert all(np.array_equal(a, b) for a, b in zip(radix.unique(values, bits), (expected[0], expected[2])))
+
+
+def test_by_hand():
+    """Digits of 0x1_0002 over 17 bits: 0x0002, then 0x0001. Keys 5 3 5 0: stable order 3 1 0 2."""
+    assert [d.tolist() for d in radix.digits(np.array([0x10002]), 17)] == [[2], [1]]
+    assert radix.argsort(np.array([5, 3, 5, 0]), 3).tolist() == [3, 1, 0, 2]
+    distinct, counts, inverse = radix.unique(np.array([5, 3, 5, 0]), 3, return_inverse=True)
+    assert (distinct.tolist(), counts.tolist(), inverse.tolist()) == ([0, 3, 5], [1, 1, 2], [2, 1, 2, 0])
+    assert radix.argsort(np.empty(0, np.int64), 8).tolist() == []
+    assert [a.tolist() for a in radix.unique(np.empty(0, np.int64), 8)] == [[], []]
