@@ -8,7 +8,7 @@ import pytest
 
 from nextword.errors import NextwordError
 from nextword.model import load_model
-from nextword.ngram import external
+from nextword.ngram import external, hashing
 from nextword.ngram.arpa import read_arpa, write_arpa
 from nextword.ngram.external import _sort_order, build_on_disk, parse_size, rows_in, sum_rows
 from nextword.ngram.kneser_ney import KneserNey, ModifiedKneserNey
@@ -73,6 +73,8 @@ def test_ptb_many_spills_equals_in_memory(ptb_sentences, tmp_path, prune):
     assert info["chunks"] >= 10 and info["partitions"] >= 20
     disk = load_model(tmp_path / "m")
     assert_same_model(disk, memory)
+    for k in range(2, 6):          # hash tables written a bucket at a time: those of `save`
+        assert np.array_equal(disk.slots[k], hashing.build(memory.keys[k])), k
     assert info["ngrams"] == {1: len(memory.vocab),
                               **{k: len(memory.keys[k]) for k in range(2, 6)}}
     # the ARPA file: same entries as the in-memory model's, to 1e-6 in log10

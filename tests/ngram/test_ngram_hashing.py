@@ -82,6 +82,19 @@ def test_batch_scores_equal_the_stepwise_distribution(name):
         np.testing.assert_allclose(scores, expected, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("size", [0, 1, 7, 5000])
+def test_written_in_buckets_equals_built_whole(tmp_path, monkeypatch, size):
+    """`write` makes the slots one range of home slots at a time (here 1 to ~size/2 buckets, the
+    last with the overflow tail), scanning the keys 64 at a time: the array `build` makes."""
+    monkeypatch.setattr(hashing, "SCAN_KEYS", 64)
+    keys = np.unique(np.random.default_rng(size).integers(0, 1 << 40, size=size))
+    expected = hashing.build(keys)
+    for memory in (1 << 30, size * hashing.BUCKET_BYTES // 3, 100):
+        hashing.write(keys, tmp_path / "h.npy", memory)
+        got = np.load(tmp_path / "h.npy")
+        assert got.dtype == expected.dtype and np.array_equal(got, expected), memory
+
+
 def test_saved_tables_load_mapped_and_old_folders_still_score(tmp_path):
     lm = NgramModel.fit(SENTENCES, order=3, estimator=KN)
     lm.save(tmp_path / "m")

@@ -50,7 +50,7 @@ import numpy as np
 from nextword.errors import NextwordError
 from nextword.fileio import write_json_atomic
 from nextword.model import MODEL_FILE, VOCAB_FILE, sentence_batches
-from nextword.ngram import radix
+from nextword.ngram import hashing, radix
 from nextword.ngram.counts import PaddedStream
 from nextword.ngram.interpolated import check_cutoffs
 from nextword.ngram.kneser_ney import ModifiedKneserNey, count_of_counts
@@ -229,13 +229,14 @@ class Plan:
 
     chunk_tokens: int
     parts: int
+    memory: int
 
 
 def plan(memory: int, tokens: int, order: int) -> Plan:
     chunk = max(1024, memory // (TOKEN_BYTES * max(1, order - 1)))
     rows = tokens * max(1, order - 1)           # distinct k-grams, k >= 2, are at most this
     parts = max(1, math.ceil(rows * ROW_BYTES / memory))
-    return Plan(chunk, parts)
+    return Plan(chunk, parts, memory)
 
 
 def build_on_disk(corpus, order: int, directory: str | Path, memory: int,
@@ -288,6 +289,7 @@ class _Job:
     def __init__(self, vocab, order, estimator, cutoffs, spill, sizes: Plan, progress):
         self.vocab, self.n, self.estimator, self.cutoffs = vocab, order, estimator, cutoffs
         self.spill, self.P, self.chunk_tokens = spill, sizes.parts, sizes.chunk_tokens
+        self.memory = sizes.memory
         self.V = len(vocab)
         self.bits = max(1, int(self.V - 1).bit_length())
         self.progress = progress or (lambda message: None)
@@ -486,9 +488,17 @@ class _Job:
             for name, (tmp, handle) in outputs.items():
                 handle.close()
                 os.replace(tmp, arrays_dir / f"{name}.npy")
-        finally:
+            for k in range(2, n + 1):     # the hash tables, a range of home slots at a time
+                tmp = arrays_dir / f".hash_{k}.npy.tmp"
+                outputs[f"hash_{k}"] = (tmp, None)
+                hashing.write(np.load(arrays_dir / f"keys_{k}.npy", mmap_mode="r"), tmp, self.memory)
+                os.replace(tmp, arrays_dir / f"hash_{k}.npy")
+                self.progress(f"hashed the {k}-grams")
+        finally:       # after a failure no temporary file stays (after success none is left)
             for tmp, handle in outputs.values():
-                handle.close()
+                if handle is not None:
+                    handle.close()
+                tmp.unlink(missing_ok=True)
         return sizes
 
     def run(self, corpus, directory: Path) -> dict:
@@ -522,7 +532,7 @@ class _Job:
         if notes:
             description["notes"] = list(notes)
         self.vocab.save(directory / VOCAB_FILE)
-        arrays = sorted([f"keys_{k}" for k in range(2, n + 1)] +
+        arrays = sorted([f"keys_{k}" for k in range(2, n + 1)] + [f"hash_{k}" for k in range(2, n + 1)] +
                         [f"logprob_{k}" for k in range(1, n + 1)] +
                         [f"logbackoff_{k}" for k in range(1, n)])
         write_json_atomic(directory / MODEL_FILE, {

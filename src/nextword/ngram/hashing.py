@@ -17,7 +17,9 @@ whose home lies after the query's: an absent key costs about as few probes as a 
 """
 from __future__ import annotations
 
+import io
 import math
+from pathlib import Path
 
 import numpy as np
 
@@ -57,6 +59,71 @@ def build(keys: np.ndarray) -> np.ndarray:
     slots = np.full(max(m, int(pos[-1]) + 1 if n else 0) + 1, EMPTY, dtype=dtype)
     slots[pos] = rows
     return slots
+
+
+BUCKET_BYTES = 48           # working bytes per key of a bucket (rows, homes, order, positions, slots)
+SCAN_KEYS = 1 << 20         # keys read at a time while a bucket is gathered
+
+
+def write(keys: np.ndarray, path: str | Path, memory: int) -> None:
+    """Write `build(keys)` to `path` as a .npy file holding about `memory` bytes, for tables
+    too large to build whole (the bounded-memory build): the slots are made one range of home
+    slots (a bucket) at a time, each a pass over `keys` (a memory map) that keeps the keys homed
+    there. Positions go on from the bucket before, as the running maximum runs on in `build`:
+
+        pos_i = i + max(G, max_{j <= i in the bucket} (h_j - j)),   G = the same over earlier buckets
+
+    with i the key's index in home order. The slots are appended as they are made; the header,
+    whose length does not depend on the shape, is written again once the length is known."""
+    n = len(keys)
+    m = slot_count(n)
+    dtype = np.dtype(SLOT_DTYPE if n < np.iinfo(SLOT_DTYPE).max else np.int64)
+    buckets = min(m, max(1, math.ceil(n * BUCKET_BYTES / max(memory, 1))))
+    bits = int(m - 1).bit_length()
+    with open(path, "wb") as handle:
+        header = _npy_header(dtype, m + 1)
+        handle.write(header)
+        written = 0                                   # slots appended so far
+        before = 0                                    # keys in earlier buckets
+        carry = np.iinfo(np.int64).min                # G
+        for b in range(buckets):
+            low, high = b * m // buckets, (b + 1) * m // buckets
+            rows, homes = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
+            for start in range(0, n, SCAN_KEYS):
+                h = home(keys[start: start + SCAN_KEYS], m)
+                inside = np.flatnonzero((h >= low) & (h < high))
+                rows.append(inside + start)
+                homes.append(h[inside])
+            rows, homes = np.concatenate(rows), np.concatenate(homes)
+            order = radix.argsort(homes, bits)
+            rows, homes = rows[order], homes[order]
+            at = before + np.arange(len(rows), dtype=np.int64)
+            if len(rows):
+                pos = at + np.maximum(np.maximum.accumulate(homes - at), carry)
+                carry = max(carry, int((homes - at).max()))
+                end = max(high, int(pos[-1]) + 1)
+            else:
+                pos, end = at, max(high, written)
+            if b == buckets - 1:
+                end += 1                              # the EMPTY slot that ends every table
+            region = np.full(end - written, EMPTY, dtype=dtype)
+            region[pos - written] = rows
+            handle.write(region.data)
+            written, before = end, before + len(rows)
+        handle.seek(0)
+        final = _npy_header(dtype, written)
+        if len(final) != len(header):                 # pragma: no cover - NumPy pads headers
+            raise RuntimeError("the .npy header changed length")
+        handle.write(final)
+
+
+def _npy_header(dtype: np.dtype, size: int) -> bytes:
+    """The .npy header of a 1-D array (NumPy pads it so that its length does not depend on the
+    size)."""
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {
+        "descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": (size,)})
+    return buffer.getvalue()
 
 
 def find(slots: np.ndarray, keys: np.ndarray, query: np.ndarray) -> np.ndarray:
