@@ -160,3 +160,15 @@ def test_row_helpers_by_hand():
     wide = np.array([[1] * 70, [1] * 69 + [0], [0] + [1] * 69], dtype=np.int32)
     table, counts = sum_rows(wide, np.ones(3, np.int64), bits=1)
     assert [row[0] for row in table.tolist()] == [0, 1, 1] and table[1, -1] == 0
+    assert rows_in(table, wide, bits=1).tolist() == [2, 1, 0]         # 62 words, then 8 by rank
+
+
+@pytest.mark.parametrize("queries_sorted", [True, False])
+def test_rows_in_finds_every_row(queries_sorted):
+    """5-grams of 16-bit ids (three words, then the rank and two more): each query's row."""
+    rng = np.random.default_rng(5)
+    grams = np.minimum(rng.zipf(1.3, size=(20000, 5)), 40000).astype(np.int32)
+    table, _ = sum_rows(grams, np.ones(len(grams), np.int64), bits=16)
+    rows = rng.integers(0, len(table), size=5000)
+    rows = np.sort(rows) if queries_sorted else rows
+    assert np.array_equal(rows_in(table, table[rows], bits=16), rows)

@@ -51,7 +51,7 @@ from nextword.errors import NextwordError
 from nextword.fileio import write_json_atomic
 from nextword.model import MODEL_FILE, VOCAB_FILE, sentence_batches
 from nextword.ngram import hashing, radix
-from nextword.ngram.counts import PaddedStream
+from nextword.ngram.counts import PaddedStream, sorted_search
 from nextword.ngram.interpolated import check_cutoffs
 from nextword.ngram.kneser_ney import ModifiedKneserNey, count_of_counts
 from nextword.text.vocabulary import BOS_ID, Vocabulary
@@ -125,16 +125,41 @@ def sort_rows(grams: np.ndarray, bits: int, *columns: np.ndarray) -> tuple:
 
 
 def rows_in(table: np.ndarray, queries: np.ndarray, bits: int) -> np.ndarray:
-    """Row of each query in a sorted table of distinct rows (every query must be present): one
-    merge by sorting, table rows before equal queries; a query's row = tables rows before it - 1."""
-    both = np.concatenate([table, queries])
-    tag = np.concatenate([np.zeros(len(table), np.int64), np.ones(len(queries), np.int64)])
-    order = _sort_order(both, bits, tie=tag)
-    rank = np.cumsum(tag[order] == 0) - 1
-    out = np.empty(len(queries), dtype=np.int64)
-    is_query = tag[order] == 1
-    out[order[is_query] - len(table)] = rank[is_query]
-    return out
+    """Row of each query in a sorted table of distinct rows (every query must be present).
+
+    The words are read a few at a time, left to right, as one int64 key: first as many words
+    as fit 62 bits, then (the rank of the prefix read so far among the table's distinct
+    prefixes, the next words), as many as fit beside the rank. Each step is one np.searchsorted
+    of the queries' keys among the table's distinct keys; a 5-gram of 16-bit ids takes two."""
+    rank_bits = max(1, int(len(table)).bit_length())
+    table_rank = query_rank = None
+    start = 0
+    while start < table.shape[1]:
+        free = 62 - (rank_bits if table_rank is not None else 0)
+        stop = min(table.shape[1], start + max(1, free // bits))
+        table_key = _packed(table[:, start:stop], bits, table_rank)
+        query_key = _packed(queries[:, start:stop], bits, query_rank)
+        new = np.empty(len(table_key), dtype=bool)
+        new[:1] = True
+        np.not_equal(table_key[1:], table_key[:-1], out=new[1:])
+        table_rank = np.cumsum(new) - 1
+        distinct = table_key[new]
+        # queries in order walk the table in order (sorted_search sorts them when they are not)
+        if len(query_key) < 2 or bool((query_key[1:] >= query_key[:-1]).all()):
+            query_rank = np.searchsorted(distinct, query_key)
+        else:
+            query_rank = sorted_search(distinct, query_key)
+        start = stop
+    return query_rank if query_rank is not None else np.zeros(len(queries), dtype=np.int64)
+
+
+def _packed(columns: np.ndarray, bits: int, prefix: np.ndarray | None) -> np.ndarray:
+    """(prefix, the columns' words) as one int64 key per row, `bits` bits a word."""
+    key = np.zeros(len(columns), dtype=np.int64) if prefix is None else prefix.astype(np.int64)
+    for j in range(columns.shape[1]):
+        key <<= bits
+        key |= columns[:, j]
+    return key
 
 
 def hash_partition(left: np.ndarray, right: np.ndarray, parts: int) -> np.ndarray:
