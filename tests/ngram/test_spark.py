@@ -97,6 +97,49 @@ def test_missing_java_or_pyspark_is_one_line(monkeypatch, tmp_path):
         engine.session()
 
 
+def test_a_failed_spark_job_is_one_line_and_the_session_stops(monkeypatch):
+    """What Py4J raises when a job dies (here the JVM after an OutOfMemoryError) becomes a
+    NextwordError naming the Java exception; other errors pass unchanged; stop runs either way."""
+    from nextword.ngram import spark as engine
+
+    class Py4JJavaError(Exception):
+        pass
+    Py4JJavaError.__module__ = "py4j.protocol"
+
+    class Session:
+        stopped = 0
+
+        def stop(self):
+            Session.stopped += 1
+            raise RuntimeError("the JVM is gone")        # stopping a dead session fails too
+
+    monkeypatch.setattr(engine, "session", lambda cluster, workers: Session())
+    monkeypatch.setenv("NEXTWORD_SPARK_DRIVER_MEMORY", "3g")
+    with pytest.raises(NextwordError) as caught:
+        with engine.running(None, 1):
+            raise Py4JJavaError("An error occurred while calling o965.count.\n: "
+                                "java.lang.NullPointerException: dagScheduler() is null\n\tat x")
+    message = str(caught.value)
+    assert "\n" not in message and "(java.lang.NullPointerException: dagScheduler() is null)" in message
+    assert "NEXTWORD_SPARK_DRIVER_MEMORY in local mode, now 3g" in message
+    with pytest.raises(KeyError):
+        with engine.running(None, 1):
+            raise KeyError("not Spark's")
+    assert Session.stopped == 2
+
+
+def test_driver_memory_defaults_to_a_quarter_of_the_machine(monkeypatch):
+    import os
+
+    from nextword.ngram.spark import driver_memory
+
+    monkeypatch.delenv("NEXTWORD_SPARK_DRIVER_MEMORY", raising=False)
+    quarter = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4 >> 30
+    assert driver_memory() == f"{max(2, quarter)}g"
+    monkeypatch.setenv("NEXTWORD_SPARK_DRIVER_MEMORY", "512m")
+    assert driver_memory() == "512m"
+
+
 @pytest.mark.parametrize("suffix", [".parquet"])
 def test_spark_scores_every_line_as_in_process(spark, corpus_file, tmp_path, suffix):
     """One row per input line (blank and padded lines included) with the in-process score."""

@@ -51,11 +51,8 @@ def eval_command(model_path, corpus, as_json, tokenizer, unnormalised, per_sente
         if tokenizer not in (None, "whitespace"):
             raise NextwordError("--engine spark splits lines on whitespace: --tokenizer does not apply")
         paths = engine_module.corpus_paths(corpus)
-        spark = engine_module.session(cluster, workers)
-        try:
+        with engine_module.running(cluster, workers) as spark:
             result = score_with_spark(spark, model_path, paths, per_line)
-        finally:
-            spark.stop()
         report(result, corpus, as_json)
         return
     if cluster is not None:

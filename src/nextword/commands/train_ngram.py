@@ -155,14 +155,11 @@ def train_at_scale(corpus, valid_spec, output, min_count, max_vocab, tokenizer, 
             raise NextwordError("--engine spark reads one sentence a line, words split on "
                                 "whitespace: --tokenizer and --stream do not apply")
         paths = engine_module.corpus_paths(corpus)
-        spark = engine_module.session(cluster, workers)
-        try:
+        with engine_module.running(cluster, workers) as spark:
             info = engine_module.build_with_spark(
                 spark, paths, order, output, estimator=estimator, min_count=min_count,
                 max_vocab=max_vocab, prune=prune,
                 progress=lambda message: click.echo(f"spark: {message}", err=True))
-        finally:
-            spark.stop()
         how = f"on Spark ({cluster or f'local, {workers} workers'})"
     else:
         from nextword.ngram.external import build_on_disk, parse_size

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,50 @@ def check_java() -> str:
     return java
 
 
+def driver_memory() -> str:
+    """The driver's heap: $NEXTWORD_SPARK_DRIVER_MEMORY, else a quarter of this machine's
+    memory, at least 2g. In local mode the workers run inside the driver, so this is all the
+    memory the job has (2g ran out at 10 M words)."""
+    given = os.environ.get("NEXTWORD_SPARK_DRIVER_MEMORY")
+    if given:
+        return given
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        total = 0
+    return f"{max(2, (total // 4) >> 30)}g"
+
+
+@contextmanager
+def running(cluster: str | None = None, workers: int = DEFAULT_WORKERS):
+    """A session for one command, stopped at the end; a failed Spark job becomes one line
+    naming the Java error (Spark's own log, above it, has the details)."""
+    spark = session(cluster, workers)
+    try:
+        yield spark
+    except Exception as error:
+        if not type(error).__module__.startswith(("py4j", "pyspark")):
+            raise
+        raise NextwordError(f"the Spark job failed ({_java_error(error)}); Spark's log above has "
+                            "the cause: for an OutOfMemoryError give it more memory "
+                            "(NEXTWORD_SPARK_DRIVER_MEMORY in local mode, now "
+                            f"{driver_memory()}; spark.executor.memory on a cluster)") from None
+    finally:
+        try:
+            spark.stop()
+        except Exception:       # a JVM that died with the job cannot be stopped twice
+            pass
+
+
+def _java_error(error: Exception) -> str:
+    """The Java exception line of a Py4J error ("...\n: java.lang.X: message"), else the first."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith(": "):
+            return line[2:]
+    return lines[0] if lines else type(error).__name__
+
+
 def session(cluster: str | None = None, workers: int = DEFAULT_WORKERS, app: str = "nextword",
             shuffle_partitions: int | None = None):
     """A SparkSession: local mode with `workers` threads, or the cluster at `cluster`
@@ -72,7 +117,7 @@ def session(cluster: str | None = None, workers: int = DEFAULT_WORKERS, app: str
              .config("spark.ui.enabled", "false")
              .config("spark.ui.showConsoleProgress", "false")
              .config("spark.sql.shuffle.partitions", str(shuffle_partitions or 4 * int(workers)))
-             .config("spark.driver.memory", os.environ.get("NEXTWORD_SPARK_DRIVER_MEMORY", "2g"))
+             .config("spark.driver.memory", driver_memory())
              .config("spark.sql.adaptive.enabled", "true")
              .getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
