@@ -95,6 +95,20 @@ def test_written_in_buckets_equals_built_whole(tmp_path, monkeypatch, size):
         assert got.dtype == expected.dtype and np.array_equal(got, expected), memory
 
 
+def test_writing_in_buckets_stays_in_its_budget(tmp_path, monkeypatch):
+    """300,000 keys in 2 MB (their table alone is 2.4 MB): eight buckets, peak under 2 MB."""
+    import tracemalloc
+
+    monkeypatch.setattr(hashing, "SCAN_KEYS", 4096)
+    keys = np.unique(np.random.default_rng(1).integers(0, 1 << 40, size=300_000))
+    tracemalloc.start()
+    hashing.write(keys, tmp_path / "h.npy", 2 << 20)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2 << 20
+    assert np.array_equal(np.load(tmp_path / "h.npy"), hashing.build(keys))
+
+
 def test_saved_tables_load_mapped_and_old_folders_still_score(tmp_path):
     lm = NgramModel.fit(SENTENCES, order=3, estimator=KN)
     lm.save(tmp_path / "m")

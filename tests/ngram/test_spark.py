@@ -56,10 +56,14 @@ def assert_same(got, ref, tol):
                                        rtol=0, atol=tol)
 
 
-def test_spark_build_equals_in_process(spark, corpus_file, tmp_path):
+def test_spark_build_equals_in_process(spark, corpus_file, tmp_path, monkeypatch):
     """Order 3 with count cut-offs and --min-count 2 (words seen once become <unk>, mapped by a
-    broadcast join): the model folder and the ARPA file of the in-process build."""
+    broadcast join): the model folder and the ARPA file of the in-process build. The ARPA
+    lines reach the driver in partitions of at most 500 (as of a million for a large model)."""
+    from nextword.ngram import spark as engine
     from nextword.ngram.spark import build_with_spark
+
+    monkeypatch.setattr(engine, "STREAM_LINES", 500)
 
     options = {"prune": (0, 0, 1), "min_count": 2}
     estimator = ModifiedKneserNey(discount_fallback=True)

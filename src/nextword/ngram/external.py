@@ -513,10 +513,13 @@ class _Job:
             for name, (tmp, handle) in outputs.items():
                 handle.close()
                 os.replace(tmp, arrays_dir / f"{name}.npy")
-            for k in range(2, n + 1):     # the hash tables, a range of home slots at a time
+            # the hash tables, a range of home slots at a time in half the budget (the rest of
+            # the process, its V-arrays and the vocabulary, stays within the other half)
+            for k in range(2, n + 1):
                 tmp = arrays_dir / f".hash_{k}.npy.tmp"
                 outputs[f"hash_{k}"] = (tmp, None)
-                hashing.write(np.load(arrays_dir / f"keys_{k}.npy", mmap_mode="r"), tmp, self.memory)
+                hashing.write(np.load(arrays_dir / f"keys_{k}.npy", mmap_mode="r"), tmp,
+                              self.memory // 2)
                 os.replace(tmp, arrays_dir / f"hash_{k}.npy")
                 self.progress(f"hashed the {k}-grams")
         finally:       # after a failure no temporary file stays (after success none is left)

@@ -61,7 +61,7 @@ def build(keys: np.ndarray) -> np.ndarray:
     return slots
 
 
-BUCKET_BYTES = 48           # working bytes per key of a bucket (rows, homes, order, positions, slots)
+BUCKET_BYTES = 48           # working bytes per key of a bucket (rows, homes, sort, slots), measured
 SCAN_KEYS = 1 << 20         # keys read at a time while a bucket is gathered
 
 
@@ -88,28 +88,37 @@ def write(keys: np.ndarray, path: str | Path, memory: int) -> None:
         carry = np.iinfo(np.int64).min                # G
         for b in range(buckets):
             low, high = b * m // buckets, (b + 1) * m // buckets
-            rows, homes = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
+            row_parts, home_parts = [np.empty(0, dtype)], [np.empty(0, np.int64)]
             for start in range(0, n, SCAN_KEYS):
                 h = home(keys[start: start + SCAN_KEYS], m)
                 inside = np.flatnonzero((h >= low) & (h < high))
-                rows.append(inside + start)
-                homes.append(h[inside])
-            rows, homes = np.concatenate(rows), np.concatenate(homes)
+                row_parts.append((inside + start).astype(dtype))
+                home_parts.append(h[inside])
+                del h, inside
+            rows = np.concatenate(row_parts)
+            del row_parts
+            homes = np.concatenate(home_parts)
+            del home_parts
             order = radix.argsort(homes, bits)
             rows, homes = rows[order], homes[order]
-            at = before + np.arange(len(rows), dtype=np.int64)
+            del order
+            at = np.arange(before, before + len(rows), dtype=np.int64)
+            pos = homes                                   # in place: h - i, running max, + i
+            pos -= at
+            np.maximum.accumulate(pos, out=pos)
             if len(rows):
-                pos = at + np.maximum(np.maximum.accumulate(homes - at), carry)
-                carry = max(carry, int((homes - at).max()))
-                end = max(high, int(pos[-1]) + 1)
-            else:
-                pos, end = at, max(high, written)
+                np.maximum(pos, carry, out=pos)
+                carry = int(pos[-1])
+            pos += at
+            del at
+            end = max(high, int(pos[-1]) + 1 if len(rows) else written)
             if b == buckets - 1:
                 end += 1                              # the EMPTY slot that ends every table
             region = np.full(end - written, EMPTY, dtype=dtype)
             region[pos - written] = rows
             handle.write(region.data)
             written, before = end, before + len(rows)
+            del region, rows, pos
         handle.seek(0)
         final = _npy_header(dtype, written)
         if len(final) != len(header):                 # pragma: no cover - NumPy pads headers

@@ -40,6 +40,9 @@ from nextword.text.vocabulary import BOS, BOS_ID, EOS, UNK, Vocabulary
 # Python's str.split() splits on Unicode whitespace and on \x1c-\x1f; (?U) makes Java's \s Unicode
 WHITESPACE = r"(?U)[\s\x1c-\x1f]+"
 DEFAULT_WORKERS = 2
+# ARPA lines per partition streamed to the driver: 4 partitions a worker held 2.4 M lines each
+# at 10 M words, more than a 5 GB heap
+STREAM_LINES = 1_000_000
 
 
 def _pyspark():
@@ -65,7 +68,7 @@ def check_java() -> str:
 def driver_memory() -> str:
     """The driver's heap: $NEXTWORD_SPARK_DRIVER_MEMORY, else a quarter of this machine's
     memory, at least 2g. In local mode the workers run inside the driver, so this is all the
-    memory the job has (2g ran out at 10 M words)."""
+    memory the job has (a fixed 2g ran out at 10 M words)."""
     given = os.environ.get("NEXTWORD_SPARK_DRIVER_MEMORY")
     if given:
         return given
@@ -117,8 +120,11 @@ def session(cluster: str | None = None, workers: int = DEFAULT_WORKERS, app: str
              .config("spark.ui.enabled", "false")
              .config("spark.ui.showConsoleProgress", "false")
              .config("spark.sql.shuffle.partitions", str(shuffle_partitions or 4 * int(workers)))
-             .config("spark.driver.memory", driver_memory())
              .config("spark.sql.adaptive.enabled", "true")
+             .config("spark.driver.memory", driver_memory())
+             # a JVM out of heap exits (the command then fails with one line) instead of
+             # leaving a dead thread that the driver waits on for ever
+             .config("spark.driver.extraJavaOptions", "-XX:+ExitOnOutOfMemoryError")
              .getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
     return spark
@@ -317,7 +323,10 @@ def build_with_spark(spark, paths, order: int, directory: str | Path | None = No
                 t = (t.join(gamma[k].withColumnRenamed("h", "g"), "g", "left")
                      .withColumn("bo", F.when(F.col("gamma") > 0, F.log10("gamma")).otherwise(F.lit(0.0))))
                 columns.append(number("bo"))
-            for row in t.select(F.concat_ws("\t", *columns).alias("line")).toLocalIterator():
+            lines = t.select(F.concat_ws("\t", *columns).alias("line"))
+            if sizes[k] > STREAM_LINES:       # the driver holds one partition at a time
+                lines = lines.repartition(-(-sizes[k] // STREAM_LINES))
+            for row in lines.toLocalIterator():
                 out.write(row["line"])
                 out.write("\n")
             say(f"{k}-grams written")
