@@ -26,3 +26,19 @@ def test_by_hand():
     assert (distinct.tolist(), counts.tolist(), inverse.tolist()) == ([0, 3, 5], [1, 1, 2], [2, 1, 2, 0])
     assert radix.argsort(np.empty(0, np.int64), 8).tolist() == []
     assert [a.tolist() for a in radix.unique(np.empty(0, np.int64), 8)] == [[], []]
+
+
+def test_sorted_search_is_searchsorted_for_keys_and_for_floats():
+    """Many queries are sorted first (by radix for non-negative integer keys): the answers are
+    np.searchsorted's, for keys, for keys with a negative one, and for cumulative sums."""
+    from nextword.ngram.counts import SORT_QUERIES_ABOVE, sorted_search
+
+    rng = np.random.default_rng(0)
+    keys = np.unique(rng.integers(0, 1 << 34, size=10000))
+    cum = np.cumsum(rng.random(1000) * 1000)                # up to ~500,000: past 16 bits
+    many = 2 * SORT_QUERIES_ABOVE
+    for table, query in ((keys, rng.integers(0, 1 << 34, size=many)),
+                         (keys, np.append(rng.integers(0, 1 << 34, size=many), -5)),
+                         (cum, rng.random(many) * cum[-1])):
+        for side in ("left", "right"):
+            assert np.array_equal(sorted_search(table, query, side), np.searchsorted(table, query, side))
