@@ -290,7 +290,8 @@ def atomic_path(path: str | os.PathLike):
     except BaseException as error:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        if isinstance(error, OSError):
+        # a socket's error (a lost connection to a server, to Spark's JVM) is not the file's
+        if isinstance(error, OSError) and not isinstance(error, ConnectionError):
             raise cannot_write(path, error) from None
         raise
 

@@ -126,10 +126,14 @@ def test_a_failed_spark_job_is_one_line_and_the_session_stops(monkeypatch):
     message = str(caught.value)
     assert "\n" not in message and "(java.lang.NullPointerException: dagScheduler() is null)" in message
     assert "NEXTWORD_SPARK_DRIVER_MEMORY in local mode, now 3g" in message
+    with pytest.raises(NextwordError, match=r"failed \(lost the connection to Spark's JVM: "
+                                            r"ConnectionRefusedError\)"):
+        with engine.running(None, 1):      # the JVM exited: its socket refuses the driver
+            raise ConnectionRefusedError(111, "Connection refused")
     with pytest.raises(KeyError):
         with engine.running(None, 1):
             raise KeyError("not Spark's")
-    assert Session.stopped == 2
+    assert Session.stopped == 3
 
 
 def test_driver_memory_defaults_to_a_quarter_of_the_machine(monkeypatch):

@@ -87,9 +87,13 @@ def running(cluster: str | None = None, workers: int = DEFAULT_WORKERS):
     try:
         yield spark
     except Exception as error:
-        if not type(error).__module__.startswith(("py4j", "pyspark")):
+        if isinstance(error, ConnectionError):         # the JVM exited (out of heap, killed)
+            error = f"lost the connection to Spark's JVM: {type(error).__name__}"
+        elif type(error).__module__.startswith(("py4j", "pyspark")):
+            error = _java_error(error)
+        else:
             raise
-        raise NextwordError(f"the Spark job failed ({_java_error(error)}); Spark's log above has "
+        raise NextwordError(f"the Spark job failed ({error}); Spark's log above has "
                             "the cause: for an OutOfMemoryError give it more memory "
                             "(NEXTWORD_SPARK_DRIVER_MEMORY in local mode, now "
                             f"{driver_memory()}; spark.executor.memory on a cluster)") from None
