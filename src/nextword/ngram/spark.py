@@ -40,8 +40,8 @@ from nextword.text.vocabulary import BOS, BOS_ID, EOS, UNK, Vocabulary
 # Python's str.split() splits on Unicode whitespace and on \x1c-\x1f; (?U) makes Java's \s Unicode
 WHITESPACE = r"(?U)[\s\x1c-\x1f]+"
 DEFAULT_WORKERS = 2
-# ARPA lines per partition streamed to the driver: 4 partitions a worker held 2.4 M lines each
-# at 10 M words, more than a 5 GB heap
+# ARPA lines per partition streamed to the driver: with 4 partitions a worker, the 5-grams of
+# 10 M words came in partitions of ~2.4 M lines, more than a 5 GB heap could take
 STREAM_LINES = 1_000_000
 
 
