@@ -52,13 +52,29 @@ def build(keys: np.ndarray) -> np.ndarray:
     m = slot_count(n)
     h = home(keys, m)
     rows = radix.argsort(h, int(m - 1).bit_length())
-    h = h[rows]
-    at = np.arange(n, dtype=np.int64)
-    pos = at + np.maximum.accumulate(h - at) if n else at
+    pos, _ = _positions(h[rows], 0, NO_CARRY)
     dtype = SLOT_DTYPE if n < np.iinfo(SLOT_DTYPE).max else np.int64
     slots = np.full(max(m, int(pos[-1]) + 1 if n else 0) + 1, EMPTY, dtype=dtype)
     slots[pos] = rows
     return slots
+
+
+NO_CARRY = np.iinfo(np.int64).min
+
+
+def _positions(homes: np.ndarray, before: int, carry: int) -> tuple:
+    """Slots of keys sorted by home slot, the first being the `before`-th key in home order:
+    pos_i = i + max(carry, max_{j <= i} (h_j - j)). Returns (pos, the carry for the keys after
+    them); `homes` is overwritten (it becomes pos)."""
+    at = np.arange(before, before + len(homes), dtype=np.int64)
+    pos = homes
+    pos -= at
+    np.maximum.accumulate(pos, out=pos)
+    if len(pos):
+        np.maximum(pos, carry, out=pos)
+        carry = int(pos[-1])
+    pos += at
+    return pos, carry
 
 
 BUCKET_BYTES = 48           # working bytes per key of a bucket (rows, homes, sort, slots), measured
@@ -85,7 +101,7 @@ def write(keys: np.ndarray, path: str | Path, memory: int) -> None:
         handle.write(header)
         written = 0                                   # slots appended so far
         before = 0                                    # keys in earlier buckets
-        carry = np.iinfo(np.int64).min                # G
+        carry = NO_CARRY                              # G
         for b in range(buckets):
             low, high = b * m // buckets, (b + 1) * m // buckets
             row_parts, home_parts = [np.empty(0, dtype)], [np.empty(0, np.int64)]
@@ -102,15 +118,7 @@ def write(keys: np.ndarray, path: str | Path, memory: int) -> None:
             order = radix.argsort(homes, bits)
             rows, homes = rows[order], homes[order]
             del order
-            at = np.arange(before, before + len(rows), dtype=np.int64)
-            pos = homes                                   # in place: h - i, running max, + i
-            pos -= at
-            np.maximum.accumulate(pos, out=pos)
-            if len(rows):
-                np.maximum(pos, carry, out=pos)
-                carry = int(pos[-1])
-            pos += at
-            del at
+            pos, carry = _positions(homes, before, carry)
             end = max(high, int(pos[-1]) + 1 if len(rows) else written)
             if b == buckets - 1:
                 end += 1                              # the EMPTY slot that ends every table

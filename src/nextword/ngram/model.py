@@ -38,9 +38,9 @@ class NgramModel(LanguageModel):
         self.order = order
         self.keys = keys                    # keys[k], k = 2..order (trie: parent * V + word)
         # slots[k]: hash table over keys[k] (nextword.ngram.hashing), saved with the model and
-        # built on first use for a model fitted here. A loaded model without them (written by
-        # the bounded-memory builder, or before they existed) keeps binary search: building
-        # them would cost memory in proportion to the model at every load.
+        # built on first use for a model fitted here. A loaded model without them (saved before
+        # they existed) keeps binary search: building them would cost memory in proportion to
+        # the model at every load.
         self.slots = slots or [None] * (order + 1)
         self.hashed = slots is None
         self.tables = tables
