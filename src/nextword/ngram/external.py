@@ -139,9 +139,7 @@ def rows_in(table: np.ndarray, queries: np.ndarray, bits: int) -> np.ndarray:
         stop = min(table.shape[1], start + max(1, free // bits))
         table_key = _packed(table[:, start:stop], bits, table_rank)
         query_key = _packed(queries[:, start:stop], bits, query_rank)
-        new = np.empty(len(table_key), dtype=bool)
-        new[:1] = True
-        np.not_equal(table_key[1:], table_key[:-1], out=new[1:])
+        new = radix.first_of_runs(table_key)
         table_rank = np.cumsum(new) - 1
         distinct = table_key[new]
         # queries in order walk the table in order (sorted_search sorts them when they are not)

@@ -37,14 +37,20 @@ def argsort(values: np.ndarray, bits: int) -> np.ndarray:
     return lex_argsort(digits(values, bits))
 
 
+def first_of_runs(ordered: np.ndarray) -> np.ndarray:
+    """For sorted values: True where a value differs from the one before it."""
+    new = np.empty(len(ordered), dtype=bool)
+    new[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    return new
+
+
 def unique(values: np.ndarray, bits: int, return_inverse: bool = False) -> tuple:
     """np.unique(values, return_counts=True[, return_inverse=True]) for non-negative integers
     below 2**bits: (sorted distinct values, their counts[, the index of each value's])."""
     order = argsort(values, bits)
     ordered = values[order]
-    new = np.empty(len(ordered), dtype=bool)
-    new[:1] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    new = first_of_runs(ordered)
     starts = np.flatnonzero(new)
     counts = np.diff(np.append(starts, len(ordered)))
     if not return_inverse:
