@@ -39,3 +39,22 @@ def test_fit_stream_equals_fit(small_text, small_test_text):
     a = NgramModel.fit(small_text, order=3, estimator=estimator)
     b = NgramModel.fit_stream(small_text, order=3, estimator=estimator, chunk_tokens=5000)
     assert evaluate(a, small_test_text).log_prob == pytest.approx(evaluate(b, small_test_text).log_prob)
+
+
+@pytest.mark.parametrize("chunk_tokens", [1, 300, 997, 10 ** 9])
+def test_flat_chunks_equal_one_pass(small_text, chunk_tokens):
+    """count_ngrams_flat (ids + lengths, chunks of whole sentences sliced out) = one count."""
+    from nextword.ngram.counts import count_ngrams_flat
+    from nextword.text.vocabulary import read_corpus
+
+    sentences = small_text + [[]]
+    vocab, words, lengths = read_corpus(sentences)
+    whole = count_ngrams(PaddedStream.from_sentences(vocab.encode(s) for s in sentences),
+                         len(vocab), 4)
+    flat = count_ngrams_flat(words, lengths, len(vocab), 4, chunk_tokens=chunk_tokens)
+    for k in range(1, 5):
+        assert np.array_equal(whole.counts[k], flat.counts[k])
+        if k > 1:
+            assert np.array_equal(whole.keys[k], flat.keys[k])
+    empty = count_ngrams_flat(words[:0], lengths[:0], len(vocab), 4)
+    assert empty.counts[1].sum() == 0

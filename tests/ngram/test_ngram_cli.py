@@ -134,3 +134,23 @@ def test_train_arpa_refused_before_anything_is_written(capsys, tmp_path, corpus_
     code, _, err = run(capsys, "train", "-n", 2, "--corpus", corpus_file, "-o", tmp_path / "m",
                        "--arpa", tmp_path / "a-file" / "m.arpa")
     assert code == 1 and "a-file" in err and not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("scale", [[], ["--memory", "10M"]])
+def test_train_arpa_alone_without_a_model_folder(capsys, tmp_path, corpus_file, scale):
+    """--arpa without -o writes the ARPA file and nothing else (as lmplz): the same bytes as
+    with a model folder, and no temporary folder left beside it."""
+    assert run(capsys, "train", "-n", 3, "--corpus", corpus_file, "-o", tmp_path / "m",
+               "--arpa", tmp_path / "with.arpa")[0] == 0
+    out = tmp_path / "alone"
+    out.mkdir()
+    code, _, err = run(capsys, "train", "-n", 3, "--corpus", corpus_file, *scale,
+                       "--arpa", out / "alone.arpa")
+    assert code == 0 and "saved to" not in err
+    assert (out / "alone.arpa").read_bytes() == (tmp_path / "with.arpa").read_bytes()
+    assert [p.name for p in out.iterdir()] == ["alone.arpa"]
+
+
+def test_train_with_nothing_to_write_is_refused(capsys, corpus_file):
+    code, _, err = run(capsys, "train", "-n", 2, "--corpus", corpus_file)
+    assert code != 0 and "--output" in err and "--arpa" in err and err.count("\n") == 1

@@ -55,3 +55,35 @@ def test_malformed_vocabulary_file_names_the_line(tmp_path):
     path.write_text("a\t1\n")
     with pytest.raises(NextwordError, match="must start with"):
         Vocabulary.load(path)
+
+
+@pytest.mark.parametrize("block", [1, 2, 1000])
+def test_read_corpus_is_build_then_encode_in_one_pass(monkeypatch, block):
+    """One pass over an iterator (not re-iterable) gives Vocabulary.build's vocabulary and
+    vocab.encode's ids, whatever the block size; min_count and max_size as build's."""
+    import nextword.text.vocabulary as vocabulary
+
+    monkeypatch.setattr(vocabulary, "READ_BLOCK", block)
+    sentences = [["b", "a", "<unk>"], [], ["c", "a", "b", "a"], ["d", "<s>"]]
+    for options in ({}, {"min_count": 2}, {"max_size": 5}):
+        expected = Vocabulary.build(sentences, **options)
+        vocab, words, lengths = vocabulary.read_corpus(
+            iter(sentences), min_count=options.get("min_count", 1),
+            max_size=options.get("max_size"))
+        assert vocab == expected and vocab.counts == expected.counts
+        assert words.dtype == np.int32 and lengths.tolist() == [3, 0, 4, 2]
+        assert words.tolist() == expected.encode([w for s in sentences for w in s]).tolist()
+    # by hand: a 3, b 2, then c and d (ties broken by the token); <unk> and <s> are reserved
+    vocab, words, _ = vocabulary.read_corpus(iter(sentences))
+    assert vocab.tokens == ["<unk>", "<s>", "</s>", "a", "b", "c", "d"]
+    assert words.tolist() == [4, 3, 0, 5, 3, 4, 3, 6, 1]
+
+
+def test_read_corpus_with_a_given_vocabulary_maps_unknown_words_to_unk(two_sentences):
+    from nextword.text.vocabulary import read_corpus
+
+    given = Vocabulary.build(two_sentences)
+    vocab, words, lengths = read_corpus([["a", "zebra"], ["c"]], vocab=given)
+    assert vocab is given and words.tolist() == [3, 0, 5] and lengths.tolist() == [2, 1]
+    with pytest.raises(NextwordError, match="min-count"):
+        read_corpus([["a"]], min_count=0)

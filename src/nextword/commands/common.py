@@ -131,8 +131,11 @@ combination_force = click.option(
          "is refused).")
 
 
-def corpus_options(function):
-    """The flags every `train FAMILY` command shares: what to read, where to save."""
+def corpus_options(function=None, *, output_help: str | None = None):
+    """The flags every `train FAMILY` command shares: what to read, where to save. With
+    `output_help`, OUTPUT may be left out (the command says what it writes instead)."""
+    if function is None:
+        return lambda f: corpus_options(f, output_help=output_help)
     from nextword.commands.options import Whole
     from nextword.text.tokenize import TOKENIZERS
 
@@ -141,8 +144,9 @@ def corpus_options(function):
                      help="Training corpus: a file, `default`, or e.g. ptb:train."),
         click.option("--valid", "valid_spec", default=None,
                      help="Held-out corpus to report perplexity on (e.g. ptb:valid)."),
-        click.option("--output", "-o", type=click.Path(path_type=Path), required=True,
-                     help="Directory the model is saved in."),
+        click.option("--output", "-o", type=click.Path(path_type=Path),
+                     required=output_help is None,
+                     help=output_help or "Directory the model is saved in."),
         click.option("--force", is_flag=True,
                      help="Replace whatever model or training run OUTPUT holds, whole "
                           "(without it, another kind of model or a run there is refused)."),

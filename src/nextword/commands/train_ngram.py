@@ -1,6 +1,8 @@
 """`nextword train ngram`: count, estimate, optionally prune, save."""
 from __future__ import annotations
 
+import contextlib
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,7 +24,8 @@ PARAMETER_FLAGS = {"delta": "--delta", "discount": "--discount", "alpha": "--alp
 
 
 @click.command("ngram")
-@corpus_options
+@corpus_options(output_help="Directory the model is saved in (with --arpa it may be left out: "
+                            "the ARPA file alone is written, as lmplz does).")
 @click.option("--order", "-n", default=3, show_default=True, type=Whole(1, MAX_ORDER),
               help=f"n of the n-gram model (at most {MAX_ORDER}).")
 @click.option("--smoothing", default="modified-kneser-ney", show_default=True,
@@ -50,8 +53,8 @@ PARAMETER_FLAGS = {"delta": "--delta", "discount": "--discount", "alpha": "--alp
 @click.option("--temp-dir", type=click.Path(path_type=Path), default=None, metavar="DIR",
               help="--memory: where the spilled runs go (as lmplz -T) [default: $TMPDIR].")
 @click.option("--arpa", "arpa_path", type=click.Path(path_type=Path), default=None, metavar="FILE",
-              help="Also write the model as an ARPA file (as lmplz does; `export` writes one "
-                   "from a saved model).")
+              help="Write the model as an ARPA file too, or alone without --output (as lmplz "
+                   "does; `export` writes one from a saved model).")
 @spark_options("spark: count and estimate as Apache Spark jobs (pip install 'nextword[spark]').")
 @click.pass_context
 def train_ngram(ctx, corpus, valid_spec, output, force, min_count, max_vocab, tokenizer, stream, order,
@@ -65,7 +68,11 @@ def train_ngram(ctx, corpus, valid_spec, output, force, min_count, max_vocab, to
     check_parameters(smoothing, given)
     check_order(order)
     check_engine_flags(engine, memory_spec, given, prune_to)
-    check_destination(output, "ngram", force)          # before the work, not after it
+    if output is None and arpa_path is None:
+        raise NextwordError("nothing to write: give --output DIR (the model folder), "
+                            "--arpa FILE, or both")
+    if output is not None:
+        check_destination(output, "ngram", force)      # before the work, not after it
     if arpa_path is not None:
         check_file_destination(arpa_path)
     estimator = make_estimator(smoothing, delta=delta, discount_fallback=discount_fallback,
@@ -78,9 +85,9 @@ def train_ngram(ctx, corpus, valid_spec, output, force, min_count, max_vocab, to
                               order, estimator, prune, memory_spec, temp_dir, engine, cluster,
                               workers, arpa_path)
     started = time.perf_counter()
-    # Two passes over the text (vocabulary, then counts), never a list of it: the PTB 5-gram
-    # build then peaks well under 300 MB.
-    with progress(desc="reading (vocabulary, then counts)", unit="sent") as bar:
+    # One pass over the text, never a list of it: its word ids (4 bytes a token) and the
+    # vocabulary come out together (read_corpus)
+    with progress(desc="reading", unit="sent") as bar:
         lm = NgramModel.fit_stream(Counted(open_corpus(corpus, tokenizer, stream), bar), order=order,
                                    estimator=estimator, min_count=min_count, max_vocab=max_vocab,
                                    prune=prune, chunk_tokens=chunk_tokens)
@@ -94,12 +101,14 @@ def train_ngram(ctx, corpus, valid_spec, output, force, min_count, max_vocab, to
         from nextword.ngram.arpa import check_writable
 
         check_writable(lm)
-    lm.save(output, force=force)
+    if output is not None:
+        lm.save(output, force=force)
     elapsed = time.perf_counter() - started
     sizes = ", ".join(f"{k}-grams {v:,}" for k, v in lm.describe()["ngrams"].items())
     click.echo(f"trained {order}-gram {estimator.name} model on {corpus} in {elapsed:.2f} s: "
                f"vocabulary {len(lm.vocab):,}; {sizes}", err=True)
-    click.echo(f"saved to {output}", err=True)
+    if output is not None:
+        click.echo(f"saved to {output}", err=True)
     if arpa_path is not None:
         write_with_progress(lm, arpa_path)
     if valid_spec:
@@ -144,7 +153,21 @@ def check_engine_flags(engine: str, memory_spec, given: set, prune_to) -> None:
 
 def train_at_scale(corpus, valid_spec, output, min_count, max_vocab, tokenizer, stream, order,
                    estimator, prune, memory_spec, temp_dir, engine, cluster, workers, arpa_path=None):
-    """--memory (disk, one machine) or --engine spark: the model folder is written directly."""
+    """--memory (disk, one machine) or --engine spark: the model folder is written directly;
+    without --output, into a temporary folder beside the ARPA file, removed once it is read."""
+    with contextlib.ExitStack() as stack:
+        folder = output
+        if folder is None:
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(
+                dir=arpa_path.parent, prefix=".nextword-model-"))) / "model"
+        _build_at_scale(corpus, valid_spec, folder, min_count, max_vocab, tokenizer, stream, order,
+                        estimator, prune, memory_spec, temp_dir, engine, cluster, workers,
+                        arpa_path, saved=output is not None)
+
+
+def _build_at_scale(corpus, valid_spec, output, min_count, max_vocab, tokenizer, stream, order,
+                    estimator, prune, memory_spec, temp_dir, engine, cluster, workers, arpa_path,
+                    saved):
     from nextword.model import load_model
 
     started = time.perf_counter()
@@ -165,7 +188,7 @@ def train_at_scale(corpus, valid_spec, output, min_count, max_vocab, tokenizer, 
         from nextword.ngram.external import build_on_disk, parse_size
 
         memory = parse_size(memory_spec)
-        with progress(desc="reading (vocabulary)", unit="sent") as bar:
+        with progress(desc="reading", unit="sent") as bar:
             info = build_on_disk(Counted(open_corpus(corpus, tokenizer, stream), bar), order,
                                  output, memory, estimator=estimator, min_count=min_count,
                                  max_vocab=max_vocab, prune=prune, temp_dir=temp_dir)
@@ -177,7 +200,8 @@ def train_at_scale(corpus, valid_spec, output, min_count, max_vocab, tokenizer, 
     sizes = ", ".join(f"{k}-grams {v:,}" for k, v in info["ngrams"].items())
     click.echo(f"trained {order}-gram {estimator.name} model on {corpus} {how} in {elapsed:.2f} s: "
                f"vocabulary {len(lm.vocab):,}; {sizes}", err=True)
-    click.echo(f"saved to {output}", err=True)
+    if saved:
+        click.echo(f"saved to {output}", err=True)
     if arpa_path is not None:
         write_with_progress(lm, arpa_path)
     if valid_spec:

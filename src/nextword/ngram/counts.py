@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import chain, repeat
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -268,4 +268,36 @@ def count_ngrams_chunked(encoded_sentences: Iterable[np.ndarray], vocab_size: in
             batch, size = [], 0
     if batch or total is None:
         total = merge_counts(total, count_ngrams(PaddedStream.from_sentences(batch), vocab_size, order))
+    return total
+
+
+def flat_chunks(words: np.ndarray, lengths: np.ndarray, chunk_tokens: int,
+                remap: np.ndarray | None = None) -> Iterator[PaddedStream]:
+    """Padded streams of whole sentences, about `chunk_tokens` tokens each (<s> and </s>
+    included; a chunk ends with the sentence that reaches it), sliced out of one array of word
+    ids and the sentence lengths (`read_corpus`'s, or memory-mapped files: only a chunk is
+    read); `remap`, if given, maps the ids read to the ids counted. One empty chunk for no
+    sentences."""
+    first = word = 0
+    while True:
+        window = np.asarray(lengths[first:first + chunk_tokens])   # enough: each pads to >= 2
+        padded = np.cumsum(window + 2)
+        take = min(int(np.searchsorted(padded, chunk_tokens)) + 1, len(window))
+        size = int(padded[take - 1]) - 2 * take if take else 0
+        ids = np.asarray(words[word:word + size])
+        yield PaddedStream.from_lengths(ids if remap is None else remap[ids], window[:take])
+        first, word = first + take, word + size
+        if first >= len(lengths):
+            return
+
+
+def count_ngrams_flat(words: np.ndarray, lengths: np.ndarray, vocab_size: int, order: int,
+                      chunk_tokens: int = DEFAULT_CHUNK_TOKENS) -> NgramCounts:
+    """`count_ngrams_chunked` for sentences given as one array of word ids and their lengths
+    (what `read_corpus` returns): the chunks are slices of the array (flat_chunks)."""
+    if chunk_tokens < 1:
+        raise ValueError(f"chunk_tokens must be >= 1, got {chunk_tokens}")
+    total = None
+    for chunk in flat_chunks(words, lengths, chunk_tokens):   # merged as they come: one at a time
+        total = merge_counts(total, count_ngrams(chunk, vocab_size, order))
     return total

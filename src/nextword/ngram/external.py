@@ -8,7 +8,10 @@ sorted and processed whole (a radix sort, searchsorted). P is chosen from the co
 a partition fits `memory`. The data flow, for order n (k-grams with k >= 2; the unigram tables
 are V-sized arrays held in memory, as lmplz holds its vocabulary):
 
-1. count      Each chunk of the corpus (its size set by `memory`) is counted, every k-gram is
+0. read      The text is read once: word ids (numbered as first seen) and sentence lengths go
+              to two files of the spill folder, the vocabulary comes from their counts
+              (`nextword.text.vocabulary.CorpusIds`); later stages read the ids, not the text.
+1. count      Each chunk of the ids (its size set by `memory`) is counted, every k-gram is
               sent to partition hash(w_{k-1}, w_k) (its LAST TWO words) and spilled as a
               sorted run. All k-grams that share a suffix of two or more words then meet in one
               partition: a k-gram, its left extensions x·g and its suffix w2..wk.
@@ -49,17 +52,18 @@ import numpy as np
 
 from nextword.errors import NextwordError
 from nextword.fileio import write_json_atomic
-from nextword.model import MODEL_FILE, VOCAB_FILE, sentence_batches
+from nextword.model import MODEL_FILE, VOCAB_FILE
 from nextword.ngram import hashing, radix
-from nextword.ngram.counts import PaddedStream, sorted_search
+from nextword.ngram.counts import flat_chunks, sorted_search
 from nextword.ngram.interpolated import check_cutoffs
 from nextword.ngram.kneser_ney import ModifiedKneserNey, count_of_counts
-from nextword.text.vocabulary import BOS_ID, Vocabulary
+from nextword.text.vocabulary import BOS_ID, ID_DTYPE, CorpusIds, Vocabulary
 
 ROW_BYTES = 256            # working bytes per n-gram row of a loaded partition (ids, counts,
                            # floats, sort permutations and temporaries; measured ~150-200)
 TOKEN_BYTES = 96           # working bytes per token per order while a chunk is counted
 MIN_MEMORY = 1 << 20
+READ_IDS = 1 << 22         # word ids counted at a time for the vocabulary (32 MB as int64)
 
 
 def parse_size(text: str) -> int:
@@ -267,7 +271,7 @@ def build_on_disk(corpus, order: int, directory: str | Path, memory: int,
                   min_count: int = 1, max_vocab: int | None = None, prune=None,
                   temp_dir: str | Path | None = None, arpa: str | Path | None = None,
                   progress=None) -> dict:
-    """Estimate (modified) Kneser–Ney from a re-iterable corpus of token lists in bounded memory
+    """Estimate (modified) Kneser–Ney from a corpus of token lists (read once) in bounded memory
     and write the model folder `directory` (and an ARPA file when `arpa` is given); returns
     {"partitions", "chunks", "ngrams": {k: entries}}. Same model as `NgramModel.fit` + `save`.
     """
@@ -281,22 +285,20 @@ def build_on_disk(corpus, order: int, directory: str | Path, memory: int,
     if estimator.discounts is not None and len(estimator.discounts) != order:
         raise NextwordError(f"{len(estimator.discounts)} discount triples given for an "
                             f"order-{order} model")
-    if vocab is None:
-        vocab = Vocabulary.build(corpus, min_count=min_count, max_size=max_vocab)
-    tokens = int(sum(vocab.counts)) - vocab.counts[BOS_ID]      # words + </s>
-    if tokens == 0:                                             # a vocabulary given without counts
-        tokens = sum(len(sentence) + 1 for sentence in corpus)
-    if vocab.counts[BOS_ID] == 0 and not any(True for _ in corpus):
-        raise NextwordError("the training corpus has no sentences")
-    sizes = plan(memory, max(tokens, 1), order)
     temp_root = Path(temp_dir) if temp_dir is not None else None
     if temp_root is not None and not temp_root.is_dir():
         raise NextwordError(f"--temp-dir {temp_root}: no such folder")
+    reader = CorpusIds(vocab, min_count, max_vocab)                  # checks them before reading
     root = Path(tempfile.mkdtemp(prefix="nextword-ngram-", dir=temp_root))
     spill = Spill(root)
     try:
+        vocab, words, lengths, remap = read_to_disk(corpus, reader, root)
+        if not len(lengths):
+            raise NextwordError("the training corpus has no sentences")
+        sizes = plan(memory, len(words) + len(lengths), order)       # words + </s>
         job = _Job(vocab, order, estimator, cutoffs, spill, sizes, progress)
-        result = job.run(corpus, Path(directory))
+        result = job.run(words, lengths, remap, Path(directory))
+        del words, lengths                                           # maps of files in root
     finally:
         spill.close()
         shutil.rmtree(root, ignore_errors=True)
@@ -306,6 +308,27 @@ def build_on_disk(corpus, order: int, directory: str | Path, memory: int,
 
         write_arpa(load_model(directory), arpa)
     return result
+
+
+def read_to_disk(corpus, reader: CorpusIds, root: Path) -> tuple:
+    """(vocabulary, word ids, sentence lengths, provisional-to-final id map or None) of a
+    corpus read once (CorpusIds): the ids (int32) and lengths (int64) are written to two files
+    of the spill folder as they are read, and memory-mapped back; the vocabulary's counts are
+    summed over the ids file a slice at a time."""
+    paths = root / "corpus-ids.bin", root / "corpus-lengths.bin"
+    with open(paths[0], "wb") as ids_file, open(paths[1], "wb") as lengths_file:
+        for ids, lengths in reader.blocks(corpus):
+            ids_file.write(ids.data)
+            lengths_file.write(lengths.data)
+    words, lengths = (np.memmap(path, dtype=dtype, mode="r") if path.stat().st_size else
+                      np.empty(0, dtype) for path, dtype in zip(paths, (ID_DTYPE, np.int64)))
+    seen = None
+    if reader.given is None:
+        seen = np.zeros(len(reader.first_seen), dtype=np.int64)
+        for first in range(0, len(words), READ_IDS):
+            seen += np.bincount(words[first:first + READ_IDS], minlength=len(seen))
+    vocab, remap = reader.vocabulary(seen, len(lengths))
+    return vocab, words, lengths, remap
 
 
 class _Job:
@@ -319,12 +342,11 @@ class _Job:
         self.chunks = 0
 
     # -- 1. count --------------------------------------------------------------------------------
-    def count(self, corpus) -> np.ndarray:
+    def count(self, words: np.ndarray, lengths: np.ndarray, remap: np.ndarray | None) -> np.ndarray:
         V, n = self.V, self.n
         unigram = np.zeros(V, dtype=np.int64)
-        for batch in sentence_batches(corpus, self.chunk_tokens):
+        for stream in flat_chunks(words, lengths, self.chunk_tokens, remap):
             self.chunks += 1
-            stream = PaddedStream.from_tokens(batch, self.vocab.index)
             ids = stream.ids
             unigram += np.bincount(ids, minlength=V)
             for k in range(2, n + 1):
@@ -527,9 +549,9 @@ class _Job:
                 tmp.unlink(missing_ok=True)
         return sizes
 
-    def run(self, corpus, directory: Path) -> dict:
+    def run(self, words, lengths, remap, directory: Path) -> dict:
         n, V = self.n, self.V
-        unigram = self.count(corpus)
+        unigram = self.count(words, lengths, remap)
         continuation, coc = self.adjust()
         a1 = np.where(np.arange(V) == BOS_ID, unigram, continuation)     # <s> keeps raw (then 0)
         a1[BOS_ID] = 0

@@ -15,7 +15,7 @@ from nextword.ngram.counts import (DEFAULT_CHUNK_TOKENS, NO_HISTORY, NOT_FOUND, 
                                     count_ngrams, lookup)
 from nextword.ngram.estimators import estimator_traits
 from nextword.ngram.tables import Tables
-from nextword.text.vocabulary import BOS_ID, Vocabulary
+from nextword.text.vocabulary import BOS_ID, Vocabulary, read_corpus
 
 ARRAY_DIR = "arrays"
 BATCH_TOKENS = 1 << 18          # sentences are scored in batches of about this many tokens
@@ -69,15 +69,15 @@ class NgramModel(LanguageModel):
     def fit_stream(cls, corpus, order: int, estimator, vocab: Vocabulary | None = None,
                    min_count: int = 1, max_vocab: int | None = None, prune=None,
                    chunk_tokens: int = DEFAULT_CHUNK_TOKENS) -> "NgramModel":
-        """Like `fit`, for a re-iterable corpus too large to hold: one pass builds the
-        vocabulary, a second counts it `chunk_tokens` tokens at a time (see count_ngrams_chunked)."""
-        from nextword.ngram.counts import count_ngrams_chunked
+        """Like `fit`, for a corpus read once as it streams past: one pass gives the vocabulary
+        and the word ids (`read_corpus`, 4 bytes a token, not the text), then they are counted
+        `chunk_tokens` tokens at a time (see count_ngrams_flat)."""
+        from nextword.ngram.counts import count_ngrams_flat
 
         check_order(order)
-        if vocab is None:
-            vocab = Vocabulary.build(corpus, min_count=min_count, max_size=max_vocab)
-        counts = count_ngrams_chunked((vocab.encode(s) for s in corpus), len(vocab), order,
-                                      chunk_tokens)
+        vocab, words, lengths = read_corpus(corpus, vocab, min_count, max_vocab)
+        counts = count_ngrams_flat(words, lengths, len(vocab), order, chunk_tokens)
+        del words                    # the estimation needs the counts only
         if counts.counts[1].sum() == 0:
             raise NextwordError("the training corpus has no sentences")
         return cls.from_counts(counts, vocab, estimator, prune)

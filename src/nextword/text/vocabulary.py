@@ -1,10 +1,11 @@
 """The vocabulary: reserved <unk>, <s>, </s>, then words by falling count; saved as plain text."""
 from __future__ import annotations
 
-from collections import Counter
-from itertools import chain, repeat
+from collections import Counter, defaultdict
+from functools import partial
+from itertools import chain, count, islice, repeat
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -16,6 +17,7 @@ UNK, BOS, EOS = "<unk>", "<s>", "</s>"
 UNK_ID, BOS_ID, EOS_ID = 0, 1, 2
 RESERVED = (UNK, BOS, EOS)
 ID_DTYPE = np.int32
+READ_BLOCK = 256          # sentences encoded per NumPy call by `read_corpus`
 
 
 class Vocabulary:
@@ -144,3 +146,61 @@ class Vocabulary:
             return cls(tokens, counts)
         except NextwordError as error:
             raise NextwordError(f"{path}: {error}") from None
+
+
+class CorpusIds:
+    """A corpus read once into word ids, a block of sentences at a time, and its vocabulary.
+
+    Without a given vocabulary each new token takes the next provisional id when first seen (a
+    dict whose default is a counter, so the lookups run in C, a block per NumPy call); once the
+    whole corpus is read, `vocabulary` orders the words by count as `Vocabulary.build` does and
+    returns the map from provisional ids to its ids. With one, ids are final from the start."""
+
+    def __init__(self, vocab: Vocabulary | None = None, min_count: int = 1,
+                 max_size: int | None = None):
+        self.given, self.min_count, self.max_size = vocab, min_count, max_size
+        if vocab is None:
+            check_number("--min-count", min_count, 1, whole=True)
+            check_number("--max-vocab", max_size, len(RESERVED) + 1, whole=True, allow_none=True)
+            self.first_seen: dict = defaultdict(count().__next__)
+            self._ids = partial(map, self.first_seen.__getitem__)
+        else:
+            self._ids = lambda tokens: map(vocab.index.get, tokens, repeat(UNK_ID))  # noqa: E731
+
+    def blocks(self, sentences: Iterable[Sequence[str]]) -> Iterator[tuple]:
+        """(ids, lengths) of each block of READ_BLOCK sentences."""
+        iterator = iter(sentences)
+        while block := list(islice(iterator, READ_BLOCK)):
+            lengths = np.fromiter(map(len, block), dtype=np.int64, count=len(block))
+            ids = np.fromiter(self._ids(chain.from_iterable(block)), dtype=ID_DTYPE,
+                              count=int(lengths.sum()))
+            yield ids, lengths
+
+    def vocabulary(self, seen: np.ndarray, num_sentences: int) -> tuple:
+        """(vocabulary, final id of each provisional id, or None when the ids are final), from
+        `seen`, the bincount of the ids read."""
+        if self.given is not None:
+            return self.given, None
+        vocab = Vocabulary.from_counts(dict(zip(self.first_seen, seen.tolist())), num_sentences,
+                                       self.min_count, self.max_size)
+        final = np.fromiter(map(vocab.index.get, self.first_seen, repeat(UNK_ID)), dtype=ID_DTYPE,
+                            count=len(self.first_seen))
+        return vocab, final
+
+
+def read_corpus(sentences: Iterable[Sequence[str]], vocab: Vocabulary | None = None,
+                min_count: int = 1, max_size: int | None = None) -> tuple:
+    """(vocabulary, word ids, sentence lengths) of a corpus read once (CorpusIds): the
+    vocabulary, unless given, comes from the same pass as the ids, with `Vocabulary.build`'s
+    rules. Holds 4 bytes per token, not the text: the corpus need not be re-iterable."""
+    reader = CorpusIds(vocab, min_count, max_size)
+    words, lengths = [], []
+    for ids, sizes in reader.blocks(sentences):
+        words.append(ids)
+        lengths.append(sizes)
+    words = np.concatenate(words) if words else np.empty(0, dtype=ID_DTYPE)
+    lengths = np.concatenate(lengths) if lengths else np.empty(0, dtype=np.int64)
+    vocab, final = reader.vocabulary(np.bincount(words), len(lengths))
+    if final is not None:
+        np.take(final, words, out=words)
+    return vocab, words, lengths
