@@ -131,13 +131,20 @@ def measure(corpus: str, order: int, trees: list, lmplz: str | None, repeat: int
                                            "modified-kneser-ney", "--corpus", f"{corpus}:train",
                                            "--output", model), repeat)
         export = median_of(lambda: nextword(src, "export", model, "--arpa", arpa), repeat)
-        try:        # text to ARPA in one process (a tree without train --arpa: train + export)
-            direct = median_of(lambda: nextword(src, "train", "--order", order, "--smoothing",
-                                                "modified-kneser-ney", "--corpus", f"{corpus}:train",
-                                                "--output", f"{model}-direct", "--force",
-                                                "--arpa", f"{arpa}-direct"), repeat)
-            direct = (*direct, "train --arpa")
-        except subprocess.CalledProcessError:
+        # text to ARPA in one process: the ARPA file alone (as lmplz writes it), else with a
+        # model folder beside it (a tree without that), else train + export (a tree without
+        # train --arpa)
+        train_args = ["train", "--order", order, "--smoothing", "modified-kneser-ney",
+                      "--corpus", f"{corpus}:train", "--arpa", f"{arpa}-direct"]
+        direct = None
+        for how, more in (("train --arpa, no model folder", []),
+                          ("train -o --arpa", ["--output", f"{model}-direct", "--force"])):
+            try:
+                direct = (*median_of(lambda: nextword(src, *train_args, *more), repeat), how)
+                break
+            except subprocess.CalledProcessError:
+                pass
+        if direct is None:
             direct = (build[0] + export[0], max(build[1], export[1]), "train + export")
         loads = [child(src, LOAD, model) for _ in range(repeat)]
         load = (statistics.median(x["imports"] for x in loads),

@@ -213,3 +213,25 @@ def test_vectorised_numbers_are_the_values_of_percent_9g():
     big = _number_bytes(np.array([1.5e12, -2e9, 3.25e8, 123456789012.0]))
     assert [row[row != PAD].tobytes().decode() for row in big] == [
         "1500000000000", "-2000000000", "325000000", "123456789000"]
+
+
+def test_blocks_formatted_two_at_a_time_keep_the_file_whole(mkn3, tmp_path, monkeypatch):
+    """With blocks of 1,024 lines (an order in several blocks, odd and even counts of them)
+    the file is the same bytes as in one block per order, and progress counts every entry."""
+    import nextword.ngram.arpa as arpa
+
+    write_arpa(mkn3, tmp_path / "whole.arpa")
+    monkeypatch.setattr(arpa, "CHUNK_BYTES", 1)
+    sizes = [len(mkn3.vocab)] + [len(mkn3.keys[k]) for k in range(2, mkn3.order + 1)]
+    assert max(sizes) > 3 * 1024                       # several blocks in some order
+
+    class Bar:
+        entries = 0
+
+        def update(self, count):
+            self.entries += count
+
+    bar = Bar()
+    write_arpa(mkn3, tmp_path / "blocks.arpa", progress=bar)
+    assert (tmp_path / "blocks.arpa").read_bytes() == (tmp_path / "whole.arpa").read_bytes()
+    assert bar.entries == sum(sizes)
