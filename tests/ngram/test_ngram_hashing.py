@@ -42,9 +42,9 @@ def test_every_key_found_in_a_crowded_table():
     assert (hashing.find(slots, keys, absent) == -1).all()
 
 
-def test_an_empty_slot_never_reads_as_row_zero():
-    # an EMPTY slot is clipped to row 0 for the gather; the query equal to keys[0] elsewhere
-    # must still be found only at its own slot, and other queries never match row 0
+def test_an_empty_slot_never_reads_as_a_row():
+    # an EMPTY slot (-1) reads the last key for the gather; the query equal to it must still be
+    # found only at its own slot, and other queries never match an empty slot
     keys = np.array([5, 10**9], dtype=np.int64)
     slots = hashing.build(keys)
     assert list(hashing.find(slots, keys, np.array([5, 6, 10**9, 0]))) == [0, -1, 1, -1]
@@ -140,3 +140,13 @@ def test_a_hash_array_of_the_wrong_size_is_refused(tmp_path):
     (tmp_path / "m" / "model.json").write_text(json.dumps(meta))
     with pytest.raises(NextwordError, match="hash_2.npy: 3 slots do not fit a table"):
         load_model(tmp_path / "m")
+
+
+def test_a_row_beyond_the_keys_is_a_clear_error():
+    """A damaged slot array (a row past the table) is a NextwordError, not an IndexError."""
+    keys = np.arange(0, 400, 4, dtype=np.int64)
+    slots = hashing.build(keys)
+    assert hashing.find(slots, keys, keys).tolist() == list(range(100))
+    slots[slots >= 0] += 1000
+    with pytest.raises(NextwordError, match="damaged"):
+        hashing.find(slots, keys, keys)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nextword.errors import NextwordError
 from nextword.ngram import radix
 
 LOAD = 0.5                      # keys per slot
@@ -38,8 +39,10 @@ def slot_count(n: int) -> int:
 
 def home(keys: np.ndarray, m: int) -> np.ndarray:
     """The home slot of each key, in [0, m)."""
+    keys = np.asarray(keys)
+    unsigned = keys.view(np.uint64) if keys.dtype == np.int64 else keys.astype(np.uint64)
     with np.errstate(over="ignore"):
-        mixed = np.asarray(keys).astype(np.uint64, copy=False) * GOLDEN
+        mixed = unsigned * GOLDEN                     # one new array, then in place
     mixed >>= np.uint64(32)
     mixed *= np.uint64(m)
     mixed >>= np.uint64(32)
@@ -145,29 +148,34 @@ def _npy_header(dtype: np.dtype, size: int) -> bytes:
 
 def find(slots: np.ndarray, keys: np.ndarray, query: np.ndarray) -> np.ndarray:
     """Row of each query key in `keys`, or -1 where absent. The first probe settles most
-    queries; each later round gathers the next slot of those still open."""
+    queries; each later round gathers the next slot of those still open. An EMPTY slot (-1)
+    reads the last key, as Python indexing does, and fails the `row >= 0` test; a row out of
+    range (a damaged file) is a NextwordError."""
     query = np.asarray(query, dtype=np.int64)
     if not len(keys) or not len(query):
         return np.full(len(query), -1, dtype=np.int64)
     m = slot_count(len(keys))
     h = home(query, m)
-    row = slots[h].astype(np.int64)
-    # clip: an EMPTY slot (or a damaged array) reads some key, then fails the tests below
-    stored = keys.take(row, mode="clip")
-    hit = (stored == query) & (row >= 0)
-    result = np.where(hit, row, -1)
-    # go on past a different key of an earlier-or-equal home; stop at a later home or a gap
-    open_ = np.flatnonzero(~hit & (row >= 0))
-    open_ = open_[home(stored[open_], m) <= h[open_]]
-    q, h, pos = query[open_], h[open_], h[open_] + 1
-    while len(open_):
-        row = slots[pos].astype(np.int64)
-        stored = keys.take(row, mode="clip")
-        hit = (stored == q) & (row >= 0)
-        result[open_[hit]] = row[hit]
-        go_on = np.flatnonzero(~hit & (row >= 0))
-        go_on = go_on[home(stored[go_on], m) <= h[go_on]]
-        open_, q, h, pos = open_[go_on], q[go_on], h[go_on], pos[go_on] + 1
+    try:
+        row = slots.take(h).astype(np.int64)
+        stored = keys[row]
+        hit = (stored == query) & (row >= 0)
+        result = np.where(hit, row, -1)
+        # go on past a different key of an earlier-or-equal home; stop at a later home or a gap
+        open_ = np.flatnonzero(~hit & (row >= 0))
+        open_ = open_[home(stored[open_], m) <= h[open_]]
+        q, h, pos = query[open_], h[open_], h[open_] + 1
+        while len(open_):
+            row = slots.take(pos).astype(np.int64)
+            stored = keys[row]
+            hit = (stored == q) & (row >= 0)
+            result[open_[hit]] = row[hit]
+            go_on = np.flatnonzero(~hit & (row >= 0))
+            go_on = go_on[home(stored[go_on], m) <= h[go_on]]
+            open_, q, h, pos = open_[go_on], q[go_on], h[go_on], pos[go_on] + 1
+    except IndexError:
+        raise NextwordError(f"a hash table names rows beyond its {len(keys):,} keys: the "
+                            f"model's hash_*.npy files are damaged") from None
     return result
 
 
