@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 import re
-from concurrent.futures import ThreadPoolExecutor
 from itertools import islice, repeat
 from pathlib import Path
 
@@ -35,6 +34,7 @@ import numpy as np
 from nextword.errors import NextwordError, where
 from nextword.fileio import BOM, READ_ERRORS, atomic_path, compression, open_binary, read_error
 from nextword.ngram.backoff import backoff_logprobs, ngram_ids
+from nextword.parallel import in_pairs
 from nextword.ngram.counts import NOT_FOUND, lookup
 from nextword.ngram.tables import Tables
 from nextword.text.vocabulary import BOS, BOS_ID, EOS, RESERVED, UNK, Vocabulary
@@ -154,9 +154,8 @@ def write_arpa(model, path: str | Path, progress=None) -> dict:
 
     Streams: a block of lines at a time is formatted (numbers and words as byte matrices, see
     `_number_bytes`) and written, so memory holds two blocks, never the file; two are formatted
-    at once, on this thread and a helper (NumPy lets go of the GIL in its loops: PTB 5-gram
-    0.84 -> 0.52 s), and written in order. `progress`, if given, is moved by the number of
-    entries written."""
+    at once (`nextword.parallel.in_pairs`) and written in order. `progress`, if given, is moved
+    by the number of entries written."""
     check_writable(model)
     n = model.order
     words = _token_bytes(model.vocab.tokens)
@@ -179,17 +178,11 @@ def write_arpa(model, path: str | Path, progress=None) -> dict:
         if progress is not None:
             progress.update(stop - first)
 
-    with atomic_path(path) as tmp, open(tmp, "wb") as out, ThreadPoolExecutor(1) as helper:
+    with atomic_path(path) as tmp, open(tmp, "wb") as out:
         out.write(b"\\data\\\n")
         for k in range(1, n + 1):
             out.write(f"ngram {k}={sizes[k]}\n".encode())
-        # two blocks at a time: the helper thread formats the second while this one formats
-        # the first (one helper: its allocator arena is the only one added)
-        for a, b in zip(blocks[::2], blocks[1::2] + [None]):
-            later = helper.submit(format_block, b) if b is not None else None
-            write(a, format_block(a))
-            if later is not None:
-                write(b, later.result())
+        in_pairs(blocks, format_block, write)
         out.write(b"\n\\end\\\n")
     return sizes
 

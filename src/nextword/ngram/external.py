@@ -46,6 +46,7 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +58,7 @@ from nextword.ngram import hashing, radix
 from nextword.ngram.counts import flat_chunks, sorted_search
 from nextword.ngram.interpolated import check_cutoffs
 from nextword.ngram.kneser_ney import ModifiedKneserNey, count_of_counts
+from nextword.parallel import PAIR, in_pairs
 from nextword.text.vocabulary import BOS_ID, ID_DTYPE, CorpusIds, Vocabulary
 
 ROW_BYTES = 256            # working bytes per n-gram row of a loaded partition (ids, counts,
@@ -262,7 +264,7 @@ class Plan:
 def plan(memory: int, tokens: int, order: int) -> Plan:
     chunk = max(1024, memory // (TOKEN_BYTES * max(1, order - 1)))
     rows = tokens * max(1, order - 1)           # distinct k-grams, k >= 2, are at most this
-    parts = max(1, math.ceil(rows * ROW_BYTES / memory))
+    parts = max(1, math.ceil(rows * ROW_BYTES * PAIR / memory))     # PAIR of them at once
     return Plan(chunk, parts, memory)
 
 
@@ -345,17 +347,28 @@ class _Job:
     def count(self, words: np.ndarray, lengths: np.ndarray, remap: np.ndarray | None) -> np.ndarray:
         V, n = self.V, self.n
         unigram = np.zeros(V, dtype=np.int64)
-        for stream in flat_chunks(words, lengths, self.chunk_tokens, remap):
-            self.chunks += 1
+
+        def orders():                      # (chunk, k) for every chunk and k = 2..n
+            for stream in flat_chunks(words, lengths, self.chunk_tokens, remap):
+                self.chunks += 1
+                np.add(unigram, np.bincount(stream.ids, minlength=V), out=unigram)
+                yield from ((stream, k) for k in range(2, n + 1))
+
+        def compute(item):
+            stream, k = item
             ids = stream.ids
-            unigram += np.bincount(ids, minlength=V)
-            for k in range(2, n + 1):
-                starts = np.flatnonzero(stream.same_sentence(k))
-                grams = np.stack([ids[starts + j] for j in range(k)], axis=1)
-                grams, counts = sum_rows(grams, np.ones(len(grams), np.int64), self.bits)
-                self.spill.spill_split("count", k, hash_partition(grams[:, -2], grams[:, -1], self.P),
-                                       self.P, grams=grams, count=counts)
-            self.progress(f"counted chunk {self.chunks}")
+            starts = np.flatnonzero(stream.same_sentence(k))
+            grams = np.stack([ids[starts + j] for j in range(k)], axis=1)
+            grams, counts = sum_rows(grams, np.ones(len(grams), np.int64), self.bits)
+            return grams, counts, hash_partition(grams[:, -2], grams[:, -1], self.P)
+
+        def finish(item, result):
+            grams, counts, part = result
+            self.spill.spill_split("count", item[1], part, self.P, grams=grams, count=counts)
+            if item[1] == n:
+                self.progress(f"counted chunk {self.chunks}")
+
+        in_pairs(orders(), compute, finish)          # two orders of a chunk at a time
         return unigram
 
     def _empty(self, k: int, **columns) -> dict:
@@ -370,11 +383,13 @@ class _Job:
         n, V = self.n, self.V
         continuation = np.zeros(V, dtype=np.int64)              # N1+(• w) for unigrams
         coc = [None] + [np.zeros(5, dtype=np.int64) for _ in range(n)]
-        for p in range(self.P):
+
+        def compute(p: int) -> dict:
             tables: dict = {}
             for k in range(2, n + 1):
                 run = self.spill.load("count", k, p, **self._empty(k, count=np.empty(0, np.int64)))
                 tables[k] = sum_rows(run["grams"], run["count"], self.bits)
+            adjusted = {}
             for k in range(2, n + 1):
                 grams, raw = tables[k]
                 if k == n:
@@ -383,11 +398,18 @@ class _Job:
                     following = tables[k + 1][0]                 # (k+1)-grams x·g, same partition
                     rows = rows_in(grams, following[:, 1:], self.bits)
                     a = np.where(grams[:, 0] == BOS_ID, raw, np.bincount(rows, minlength=len(grams)))
+                adjusted[k] = grams, raw, a
+            return adjusted
+
+        def finish(p: int, adjusted: dict) -> None:
+            for k, (grams, raw, a) in adjusted.items():
                 if k == 2:
-                    continuation += np.bincount(grams[:, 1], minlength=V)
+                    continuation[:] += np.bincount(grams[:, 1], minlength=V)
                 coc[k] += count_of_counts(a)
                 self.spill.spill("adjusted", k, p, grams=grams, raw=raw, a=a)
             self.progress(f"adjusted partition {p + 1}/{self.P}")
+
+        in_pairs(range(self.P), compute, finish)
         for k in range(2, n + 1):
             self.spill.drop("count", k)
         return continuation, coc
@@ -423,33 +445,42 @@ class _Job:
                 g = t["grams"]
                 self.spill.spill_split("to_context", k, hash_partition(g[:, -3], g[:, -2], self.P),
                                        self.P, grams=g, a=t["a"], raw=t["raw"])
-            for q in range(self.P):
-                t = self.spill.load("to_context", k, q, **self._empty(
-                    k, a=np.empty(0, np.int64), raw=np.empty(0, np.int64)))
-                context = self._adjusted(k - 1, q)["grams"]
-                grams, a, raw = sort_rows(t["grams"], self.bits, t["a"], t["raw"])
-                rows = rows_in(context, grams[:, :-1], self.bits)
-                D_of = self._discount_of(k, a)
-                a_f = a.astype(np.float64)
-                denominator = np.bincount(rows, weights=a_f, minlength=len(context))   # Σ_x a(h x)
-                discounted = np.bincount(rows, weights=D_of, minlength=len(context))   # Σ_r D_r N_r(h•)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    gamma = np.where(denominator > 0, discounted / denominator, 0.0)
-                u = (a_f - D_of) / denominator[rows]
-                if self.cutoffs[k - 1] > 0:              # a pruned share joins γ(h)
-                    gone = raw <= self.cutoffs[k - 1]
-                    gamma += np.bincount(rows[gone], weights=u[gone], minlength=len(context))
-                self.spill.spill("gamma", k - 1, q, gamma=gamma)
-                self.spill.spill_split("interpolate", k, hash_partition(grams[:, -2], grams[:, -1], self.P),
-                                       self.P, grams=grams, u=u, gamma_h=gamma[rows])
+            in_pairs(range(self.P), partial(self._context_sums, k), partial(self._spill_context, k))
             self.spill.drop("to_context", k)
             self.progress(f"contexts of {k}-grams done")
+
+    def _context_sums(self, k: int, q: int) -> tuple:
+        """Σ_x a(h x), N_r(h •), γ(h) and u(w | h) for the k-grams whose context lives in
+        partition q."""
+        t = self.spill.load("to_context", k, q, **self._empty(
+            k, a=np.empty(0, np.int64), raw=np.empty(0, np.int64)))
+        context = self._adjusted(k - 1, q)["grams"]
+        grams, a, raw = sort_rows(t["grams"], self.bits, t["a"], t["raw"])
+        rows = rows_in(context, grams[:, :-1], self.bits)
+        D_of = self._discount_of(k, a)
+        a_f = a.astype(np.float64)
+        denominator = np.bincount(rows, weights=a_f, minlength=len(context))   # Σ_x a(h x)
+        discounted = np.bincount(rows, weights=D_of, minlength=len(context))   # Σ_r D_r N_r(h•)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gamma = np.where(denominator > 0, discounted / denominator, 0.0)
+        u = (a_f - D_of) / denominator[rows]
+        if self.cutoffs[k - 1] > 0:              # a pruned share joins γ(h)
+            gone = raw <= self.cutoffs[k - 1]
+            gamma += np.bincount(rows[gone], weights=u[gone], minlength=len(context))
+        return gamma, grams, u, gamma[rows], hash_partition(grams[:, -2], grams[:, -1], self.P)
+
+    def _spill_context(self, k: int, q: int, sums: tuple) -> None:
+        gamma, grams, u, gamma_h, part = sums
+        self.spill.spill("gamma", k - 1, q, gamma=gamma)
+        self.spill.spill_split("interpolate", k, part, self.P, grams=grams, u=u, gamma_h=gamma_h)
 
     # -- 4. interpolation -----------------------------------------------------------------------
     def interpolate(self, p1: np.ndarray, ranges: np.ndarray) -> None:
         n = self.n
-        for p in range(self.P):
+
+        def compute(p: int) -> list:
             previous = None                                     # (grams, P) of order k-1
+            outputs = []
             for k in range(2, n + 1):
                 t = self._adjusted(k, p)
                 grams, a, raw = t["grams"], t["a"], t["raw"]
@@ -472,8 +503,16 @@ class _Job:
                     keep = raw > self.cutoffs[k - 1]
                     out = {key: value[keep] for key, value in out.items()}
                 part = np.searchsorted(ranges, out["grams"][:, 0], side="right") - 1
+                outputs.append((k, part, out))
+            return outputs
+
+        def finish(p: int, outputs: list) -> None:
+            for k, part, out in outputs:
                 self.spill.spill_split("final", k, part, len(ranges), **out)
             self.progress(f"interpolated partition {p + 1}/{self.P}")
+
+        with np.errstate(divide="ignore"):
+            in_pairs(range(self.P), compute, finish)
         for k in range(2, n + 1):
             for name in ("adjusted", "interpolate", "gamma"):
                 self.spill.drop(name, k)
@@ -510,24 +549,34 @@ class _Job:
             logprob = {k: array(f"logprob_{k}", sizes[k]) for k in range(2, n + 1)}
             logbackoff = {k: array(f"logbackoff_{k}", sizes[k]) for k in range(2, n)}
             offset = {k: 0 for k in range(2, n + 1)}
-            for r in range(R):
-                previous = None
+
+            def compute(r: int) -> list:
+                """Range r's rows of every order, sorted; each k-gram's prefix as its rank
+                among the range's (k-1)-grams (they start with a word of the same range)."""
+                previous, rows = None, []
                 for k in range(2, n + 1):
                     t = self.spill.load("final", k, r, **self._empty(k, logprob=np.empty(0),
                                                                       logbackoff=np.empty(0)))
                     columns = [t["logprob"]] + ([t["logbackoff"]] if k < n else [])
                     grams, *columns = sort_rows(t["grams"], self.bits, *columns)
-                    if k == 2:
-                        parents = grams[:, 0].astype(np.int64)
-                    else:    # prefix row = rows of table k-1 in earlier ranges + rank in this range
-                        parents = offset[k - 1] - len(previous) + rows_in(previous, grams[:, :-1],
-                                                                          self.bits)
-                    append(keys[k], parents * V + grams[:, -1], np.int64)
+                    rank = (grams[:, 0].astype(np.int64) if k == 2 else
+                            rows_in(previous, grams[:, :-1], self.bits))
+                    rows.append((k, rank, grams[:, -1], columns))
+                    previous = grams
+                return rows
+
+            def finish(r: int, rows: list) -> None:
+                for k, rank, last, columns in rows:
+                    # prefix row = rows of table k-1 in earlier ranges + rank in this range
+                    parents = rank if k == 2 else offset[k - 1] + rank
+                    append(keys[k], parents * V + last, np.int64)
                     append(logprob[k], columns[0])
                     if k < n:
                         append(logbackoff[k], columns[1])
-                    offset[k] += len(grams)
-                    previous = grams
+                for k, rank, _, _ in rows:
+                    offset[k] += len(rank)
+
+            in_pairs(range(R), compute, finish)
             for k in range(2, n + 1):
                 self.spill.drop("final", k)
             for name, (tmp, handle) in outputs.items():
