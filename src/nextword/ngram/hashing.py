@@ -25,6 +25,7 @@ import numpy as np
 
 from nextword.errors import NextwordError
 from nextword.ngram import radix
+from nextword.parallel import in_pairs
 
 LOAD = 0.5                      # keys per slot
 EMPTY = -1
@@ -108,12 +109,17 @@ def write(keys: np.ndarray, path: str | Path, memory: int) -> None:
         for b in range(buckets):
             low, high = b * m // buckets, (b + 1) * m // buckets
             row_parts, home_parts = [np.empty(0, dtype)], [np.empty(0, np.int64)]
-            for start in range(0, n, SCAN_KEYS):
+
+            def homed_here(start: int) -> tuple:    # the keys of a slice homed in the bucket
                 h = home(keys[start: start + SCAN_KEYS], m)
                 inside = np.flatnonzero((h >= low) & (h < high))
-                row_parts.append((inside + start).astype(dtype))
-                home_parts.append(h[inside])
-                del h, inside
+                return (inside + start).astype(dtype), h[inside]
+
+            def keep(start: int, found: tuple) -> None:
+                row_parts.append(found[0])
+                home_parts.append(found[1])
+
+            in_pairs(range(0, n, SCAN_KEYS), homed_here, keep)     # two slices at a time
             rows = np.concatenate(row_parts)
             del row_parts
             homes = np.concatenate(home_parts)
