@@ -421,12 +421,14 @@ from nextword.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 SLOW_EXPORT = """
-import sys, time
+import sys, threading, time
 import nextword.ngram.arpa as arpa
 real = arpa._number_bytes
 def slow(values):
-    print("writing", flush=True)
-    time.sleep(30)
+    # the main thread stalls (where Ctrl-C lands); the helper formatting the next block does not
+    if threading.current_thread() is threading.main_thread():
+        print("writing", flush=True)
+        time.sleep(30)
     return real(values)
 arpa._number_bytes = slow
 from nextword.cli import main

@@ -56,12 +56,12 @@ def interpolate(counts: NgramCounts, u: list, gamma: list, num_outcomes: int,
     γ[k][context row of table k]; `keep` (cut-offs) drops rows and moves their u into γ."""
     n, V = counts.order, counts.vocab_size
     keep = keep or [None] * (n + 1)
-    gamma = [gamma[0]] + [np.array(g, dtype=np.float64) for g in gamma[1:]]
+    gamma = list(gamma)                          # the caller's arrays are not changed
     for k in range(2, n + 1):
         if keep[k] is not None:                  # pruned share joins the interpolation weight
             gone = ~keep[k]
-            gamma[k - 1] += np.bincount(counts.parents(k)[gone], weights=u[k][gone],
-                                        minlength=counts.size(k - 1))
+            gamma[k - 1] = gamma[k - 1] + np.bincount(counts.parents(k)[gone], weights=u[k][gone],
+                                                      minlength=counts.size(k - 1))
     suffix = suffix if suffix is not None else all_suffix_rows(counts.keys, V, n)
     p = u[1] + gamma[0] / num_outcomes                               # (V,)
     p[BOS_ID] = 0.0                                                  # <s> is context only
