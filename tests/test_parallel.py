@@ -45,3 +45,21 @@ def test_an_error_in_the_helper_stops_the_loop():
     with pytest.raises(ValueError, match="item 3"):
         in_pairs(range(8), compute, lambda item, result: finished.append(item))
     assert finished == [0, 1, 2]
+
+
+def test_the_helper_computes_under_the_callers_numpy_error_state():
+    """np.errstate is a context variable: the helper runs in a copy of the caller's context,
+    so a division by zero the caller asked to raise raises there too (only the helper's item
+    divides here)."""
+    import numpy as np
+
+    def compute(item):
+        return np.log(np.zeros(1)) if item == 2 else item
+
+    with np.errstate(divide="raise"):
+        with pytest.raises(FloatingPointError):
+            in_pairs([1, 2], compute, lambda item, result: None)
+    with np.errstate(divide="ignore"):
+        results = []
+        in_pairs([1, 2], compute, lambda item, result: results.append(result))
+    assert results[0] == 1 and results[1].tolist() == [-np.inf]

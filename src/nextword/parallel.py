@@ -10,6 +10,7 @@ memory too, and twice the working set is what callers budget for (PAIR).
 """
 from __future__ import annotations
 
+import contextvars
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterable
 
@@ -25,7 +26,9 @@ def in_pairs(items: Iterable, compute: Callable, finish: Callable) -> None:
     with ThreadPoolExecutor(1) as helper:
         for first in items:
             second = next(items, _END)
-            later = helper.submit(compute, second) if second is not _END else None
+            # in a copy of this thread's context: np.errstate (a context variable) holds there too
+            later = (helper.submit(contextvars.copy_context().run, compute, second)
+                     if second is not _END else None)
             finish(first, compute(first))
             if later is not None:
                 finish(second, later.result())
