@@ -59,11 +59,13 @@ def assert_same(got, ref, tol):
 def test_spark_build_equals_in_process(spark, corpus_file, tmp_path, monkeypatch):
     """Order 3 with count cut-offs and --min-count 2 (words seen once become <unk>, mapped by a
     broadcast join): the model folder and the ARPA file of the in-process build. The ARPA
-    lines reach the driver in partitions of at most 500 (as of a million for a large model)."""
+    lines stream to the driver, as from a cluster, in partitions of at most 500 (as of a
+    million for a large model); the next test takes local mode's files instead."""
     from nextword.ngram import spark as engine
     from nextword.ngram.spark import build_with_spark
 
     monkeypatch.setattr(engine, "STREAM_LINES", 500)
+    monkeypatch.setattr(engine, "LOCAL_PARTS", False)
 
     options = {"prune": (0, 0, 1), "min_count": 2}
     estimator = ModifiedKneserNey(discount_fallback=True)
@@ -81,7 +83,8 @@ def test_spark_build_equals_in_process(spark, corpus_file, tmp_path, monkeypatch
 
 
 def test_spark_build_without_an_arpa_file_leaves_only_the_model(spark, corpus_file, tmp_path):
-    """The command line's path: the ARPA text is a temporary file beside the folder, removed."""
+    """The command line's path: the ARPA text is a temporary file beside the folder, written
+    from the executors' files (local mode), and removed with them."""
     from nextword.ngram.spark import build_with_spark
 
     estimator = ModifiedKneserNey(discount_fallback=True)

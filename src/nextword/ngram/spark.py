@@ -16,7 +16,8 @@ Every table is a DataFrame of n-grams as arrays of words, and each formula of
     backoffs        join each k-gram to γ of itself as a context
 
 The driver holds only V-sized arrays (the unigram level, as lmplz holds its vocabulary) and
-streams the ARPA lines out of the cluster (`toLocalIterator`), one order after the other; the
+streams the ARPA lines out of the cluster (`toLocalIterator`), one order after the other (in
+local mode the executors write them to files the driver appends, all partitions at once); the
 model folder is then read from that ARPA file (its numbers are Java's shortest round-trip text
 of each double, so nothing is lost). The driver's memory therefore grows with the model, not
 with the corpus.
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -43,6 +45,9 @@ DEFAULT_WORKERS = 2
 # ARPA lines per partition streamed to the driver: with 4 partitions a worker, the 5-grams of
 # 10 M words came in partitions of ~2.4 M lines, more than a 5 GB heap could take
 STREAM_LINES = 1_000_000
+# in local mode the executors write the ARPA lines to files, in parallel, instead (measured:
+# docs/benchmarks.md); on a cluster their disks are not the driver's, so the lines stream
+LOCAL_PARTS = True
 
 
 def _pyspark():
@@ -308,6 +313,7 @@ def build_with_spark(spark, paths, order: int, directory: str | Path | None = No
     logbackoff1 = np.log(np.where(gamma1 > 0, gamma1, 1.0))
     with np.errstate(divide="ignore"):
         logprob1 = np.log(p1)
+    local = spark.sparkContext.master.startswith("local")       # executors on this machine
     with atomic_path(arpa_path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as out:
         out.write("\\data\\\n")
         for k in range(1, n + 1):
@@ -328,11 +334,14 @@ def build_with_spark(spark, paths, order: int, directory: str | Path | None = No
                      .withColumn("bo", F.when(F.col("gamma") > 0, F.log10("gamma")).otherwise(F.lit(0.0))))
                 columns.append(number("bo"))
             lines = t.select(F.concat_ws("\t", *columns).alias("line"))
-            if sizes[k] > STREAM_LINES:       # the driver holds one partition at a time
-                lines = lines.repartition(-(-sizes[k] // STREAM_LINES))
-            for row in lines.toLocalIterator():
-                out.write(row["line"])
-                out.write("\n")
+            if local and LOCAL_PARTS:
+                _append_parts(lines, arpa_path.parent, out)
+            else:
+                if sizes[k] > STREAM_LINES:   # the driver holds one partition at a time
+                    lines = lines.repartition(-(-sizes[k] // STREAM_LINES))
+                for row in lines.toLocalIterator():
+                    out.write(row["line"])
+                    out.write("\n")
             say(f"{k}-grams written")
         out.write("\n\\end\\\n")
     for frame in (words, *adjusted.values(), *gamma.values(), *probs.values()):
@@ -354,6 +363,22 @@ def build_with_spark(spark, paths, order: int, directory: str | Path | None = No
             if arpa is None:
                 arpa_path.unlink(missing_ok=True)
     return {"ngrams": sizes, "discounts": description["discounts"]}
+
+
+def _append_parts(lines, folder: Path, out) -> None:
+    """The executors write the lines as text files in a temporary folder inside `folder`, all
+    partitions at once; their bytes are appended to `out` (a text file, flushed first) and the
+    folder removed. Only where the executors share the driver's disk (local mode)."""
+    parts = Path(tempfile.mkdtemp(prefix=".nextword-spark-lines-", dir=folder))
+    try:
+        lines.write.mode("overwrite").text(str(parts / "lines"))
+        out.flush()
+        for part in sorted((parts / "lines").glob("part-*")):
+            with open(part, "rb") as source:
+                shutil.copyfileobj(source, out.buffer, 1 << 20)
+        out.buffer.flush()
+    finally:
+        shutil.rmtree(parts, ignore_errors=True)
 
 
 def _exact(values: np.ndarray) -> list:
