@@ -50,3 +50,35 @@ def test_opted_out_nothing_is_set():
     assert done.stdout.strip() == "False"
     if platform.libc_ver()[0] == "glibc":
         assert keep_freed_memory() is True
+
+
+# the same rounds inside a build's block, then after it
+BUILD_FAULTS = """
+import resource, numpy as np, nextword
+from nextword.allocator import returning_freed_memory
+def faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+def rounds(n):
+    before = faults()
+    for _ in range(n):
+        arrays = [np.ones(1 << 18) for _ in range(8)]
+        del arrays
+    return faults() - before
+with returning_freed_memory():
+    with returning_freed_memory():        # nested: one block
+        pass
+    rounds(1)
+    inside = rounds(29)
+rounds(1)
+print(inside, rounds(29))
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+def test_a_build_gives_freed_blocks_back_and_the_scorer_keeps_them_after():
+    pages = 29 * 8 * (2 << 20) // 4096            # 2 MiB blocks: every page, every round
+    done = subprocess.run([sys.executable, "-c", BUILD_FAULTS], capture_output=True, text=True,
+                          env={**os.environ, ENV: "1"}, check=True)
+    inside, after = map(int, done.stdout.split())
+    assert inside > pages // 2                     # given back, faulted in again each round
+    assert after < pages // 50                     # kept again once the build is over

@@ -235,3 +235,18 @@ def test_blocks_formatted_two_at_a_time_keep_the_file_whole(mkn3, tmp_path, monk
     write_arpa(mkn3, tmp_path / "blocks.arpa", progress=bar)
     assert (tmp_path / "blocks.arpa").read_bytes() == (tmp_path / "whole.arpa").read_bytes()
     assert bar.entries == sum(sizes)
+
+
+@pytest.mark.parametrize("smoothing", ["modified-kneser-ney", "katz", "witten-bell"])
+def test_an_empty_order_keeps_its_section(tmp_path, smoothing):
+    """One sentence of one word has no 4-gram (<s> a </s> is three tokens): the file still
+    says `ngram 4=0` and opens an empty \\4-grams: section, as lmplz does, and reads back."""
+    params = {"discount_fallback": True} if "kneser" in smoothing else {}
+    lm = NgramModel.fit([["a"]], order=4, estimator=make_estimator(smoothing, **params))
+    assert len(lm.keys[4]) == 0
+    write_arpa(lm, tmp_path / "m.arpa")
+    text = (tmp_path / "m.arpa").read_text()
+    assert "ngram 4=0\n" in text and text.endswith("\t<s> a </s>\t0\n\n\\4-grams:\n\n\\end\\\n")
+    back = read_arpa(tmp_path / "m.arpa")
+    np.testing.assert_allclose(sentence_log10(back, [["a"], ["a", "a"]]),
+                               sentence_log10(lm, [["a"], ["a", "a"]]), rtol=1e-7)

@@ -99,3 +99,46 @@ def test_ptb_trigram_matches_lmplz(ptb_env):
 
     lm = NgramModel.fit(list(load_corpus("ptb:train")), order=3, estimator=ModifiedKneserNey())
     assert evaluate(lm, load_corpus("ptb:test")).perplexity == pytest.approx(148.28, abs=0.01)
+
+
+@pytest.mark.parametrize("prune", [None, (0, 0, 1)])
+def test_consumed_counts_give_the_same_model(small_text, prune):
+    """Without keep_counts the estimate drops each order's raw counts once read: the same
+    tables, pruned ones included, and no raw counts left on the model."""
+    kept, dropped = (NgramModel.fit_stream(iter(small_text), order=4, estimator=ModifiedKneserNey(),
+                                           prune=prune, keep_counts=keep) for keep in (True, False))
+    assert dropped.counts is None and (kept.counts is not None) == (prune is None)
+    for k in range(1, 5):
+        if k > 1:
+            assert np.array_equal(kept.keys[k], dropped.keys[k])
+        assert np.array_equal(kept.tables.logprob[k], dropped.tables.logprob[k])
+        if k < 4:
+            assert np.array_equal(kept.tables.logbackoff[k], dropped.tables.logbackoff[k],
+                                  equal_nan=True)
+
+
+@pytest.mark.parametrize("consumable", [False, True])
+def test_consumed_counts_are_freed_before_the_interpolation(small_text, monkeypatch, consumable):
+    """Consumable counts are gone (no reference left anywhere) by the time the interpolation,
+    the estimate's peak, runs; kept ones are still there."""
+    import weakref
+
+    from nextword.ngram import kneser_ney
+    from nextword.ngram.counts import PaddedStream, count_ngrams
+    from nextword.text.vocabulary import Vocabulary
+
+    vocab = Vocabulary.build(small_text)
+    counts = count_ngrams(PaddedStream.from_sentences(vocab.encode(s) for s in small_text),
+                          len(vocab), 4)
+    counts.consumable = consumable
+    refs = [weakref.ref(c) for c in counts.counts[1:]]
+    alive = []
+    real = kneser_ney.interpolate
+
+    def spy(*args, **kwargs):
+        alive.extend(ref() is not None for ref in refs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(kneser_ney, "interpolate", spy)
+    ModifiedKneserNey().estimate(counts, vocab.num_outcomes)
+    assert alive == [not consumable] * 4

@@ -42,3 +42,14 @@ def test_sorted_search_is_searchsorted_for_keys_and_for_floats():
                          (cum, rng.random(many) * cum[-1])):
         for side in ("left", "right"):
             assert np.array_equal(sorted_search(table, query, side), np.searchsorted(table, query, side))
+
+
+def test_unique_overwrite_sorts_in_place_with_the_same_result():
+    rng = np.random.default_rng(5)
+    values = rng.integers(0, 1 << 20, size=3000, dtype=np.int64)
+    expected = radix.unique(values.copy(), 20, return_inverse=True)
+    mine = values.copy()
+    got = radix.unique(mine, 20, return_inverse=True, overwrite=True)
+    assert all(np.array_equal(a, b) for a, b in zip(got, expected))
+    assert np.array_equal(mine, np.sort(values))            # the caller's array, sorted
+    assert radix.unique(np.array([5, 3, 5, 0]), 3, overwrite=True)[1].tolist() == [1, 1, 2]

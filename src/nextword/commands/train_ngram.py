@@ -90,7 +90,8 @@ def train_ngram(ctx, corpus, valid_spec, output, force, min_count, max_vocab, to
     with progress(desc="reading", unit="sent") as bar:
         lm = NgramModel.fit_stream(Counted(open_corpus(corpus, tokenizer, stream), bar), order=order,
                                    estimator=estimator, min_count=min_count, max_vocab=max_vocab,
-                                   prune=prune, chunk_tokens=chunk_tokens)
+                                   prune=prune, chunk_tokens=chunk_tokens,
+                                   keep_counts=prune_to is not None)   # entropy pruning reads them
     if prune_to is not None:
         from nextword.ngram.entropy_pruning import entropy_prune
 

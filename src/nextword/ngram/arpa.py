@@ -165,10 +165,12 @@ def write_arpa(model, path: str | Path, progress=None) -> dict:
     for k in range(1, n + 1):
         width = 2 * 16 + k * (words.shape[1] + 1)                   # bytes per line, about
         step = max(1024, CHUNK_BYTES // width)
-        blocks += [(k, first, min(first + step, sizes[k])) for first in range(0, sizes[k], step)]
+        # an empty table is one empty block: its section header is still written
+        blocks += [(k, first, min(first + step, sizes[k]))
+                   for first in range(0, max(sizes[k], 1), step)]
 
     def format_block(block: tuple) -> bytes:
-        return _block_lines(model, words, *block)
+        return _block_lines(model, words, *block) if block[2] > block[1] else b""
 
     def write(block: tuple, lines: bytes) -> None:
         k, first, stop = block

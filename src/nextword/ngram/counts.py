@@ -28,6 +28,12 @@ NOT_FOUND = -1      # an n-gram or context absent from the table
 NO_HISTORY = -2     # the context would reach back before <s>
 
 
+def _row_dtype(size: int) -> type:
+    """Rows of a table of `size` entries: int32 below 2^31 (half the memory of the positions'
+    rows while counting), int64 above."""
+    return np.int32 if size < np.iinfo(np.int32).max else np.int64
+
+
 @dataclass
 class PaddedStream:
     """Sentences as one array: ids (L,), the sentence of each position (L,), sentence starts."""
@@ -65,7 +71,7 @@ class PaddedStream:
         ids[starts] = BOS_ID
         ids[starts + padded - 1] = EOS_ID
         ids[is_word] = words
-        sentence = np.repeat(np.arange(len(lengths), dtype=np.int64), padded)
+        sentence = np.repeat(np.arange(len(lengths), dtype=_row_dtype(len(lengths))), padded)
         return cls(ids, sentence, starts)
 
     def __len__(self) -> int:
@@ -84,12 +90,15 @@ class NgramCounts:
     """Counts of every k-gram, k = 1..order, as a trie of sorted arrays (see module doc).
 
     Index lists by order: ``keys[k]``, ``counts[k]``; ``keys[0]``, ``keys[1]`` are None.
+    ``consumable``: nothing reads the counts after the estimate, so an estimator may drop each
+    ``counts[k]`` once it has read it (the peak of a build is its estimate).
     """
 
     vocab_size: int
     order: int
     keys: list
     counts: list
+    consumable: bool = False
 
     def words(self, k: int) -> np.ndarray:
         return np.arange(self.vocab_size) if k == 1 else self.keys[k] % self.vocab_size
@@ -98,7 +107,7 @@ class NgramCounts:
         return self.keys[k] // self.vocab_size
 
     def size(self, k: int) -> int:
-        return len(self.counts[k])
+        return self.vocab_size if k == 1 else len(self.keys[k])
 
     def lookup(self, k: int, parent_rows: np.ndarray, words: np.ndarray) -> np.ndarray:
         return lookup(self.keys[k], self.vocab_size, parent_rows, words)
@@ -122,15 +131,14 @@ def all_suffix_rows(keys: list, vocab_size: int, order: int) -> list:
         k > 2:  suffix(p, w)  = lookup(table k-1, s[k-1][p], w)
 
     Every suffix of a counted n-gram was counted too, so no row is NOT_FOUND (after pruning,
-    cut-offs that never shrink with the order keep this true).
+    cut-offs that never shrink with the order keep this true). Rows are int32 below 2^31.
     """
     s: list = [None, None]
     for k in range(2, order + 1):
         words = keys[k] % vocab_size
-        if k == 2:
-            s.append(words)
-        else:
-            s.append(lookup(keys[k - 1], vocab_size, s[k - 1][keys[k] // vocab_size], words))
+        if k > 2:
+            words = lookup(keys[k - 1], vocab_size, s[k - 1][keys[k] // vocab_size], words)
+        s.append(words.astype(_row_dtype(len(keys[k - 1]) if k > 2 else vocab_size)))
     return s
 
 
@@ -174,21 +182,27 @@ def count_ngrams(stream: PaddedStream, vocab_size: int, order: int) -> NgramCoun
     """
     if order < 1:
         raise ValueError(f"order must be >= 1, got {order}")
-    ids = stream.ids.astype(KEY_DTYPE)
+    ids = stream.ids                            # int32: each key is widened as it is made
     keys: list = [None, None]
     counts: list = [None, np.bincount(ids, minlength=vocab_size).astype(np.int64)]
     rows = ids                                  # row of the k-gram starting at each position
     for k in range(2, order + 1):
-        valid = stream.same_sentence(k)
-        starts = np.flatnonzero(valid)
-        key = rows[starts] * vocab_size + ids[starts + k - 1]
+        starts = np.flatnonzero(stream.same_sentence(k))
+        key = rows.take(starts).astype(KEY_DTYPE)
+        key *= vocab_size
+        starts += k - 1
+        key += ids.take(starts)
+        starts -= k - 1
         bits = int((len(keys[k - 1]) if k > 2 else vocab_size) * vocab_size - 1).bit_length()
         if k == order:                        # the top order needs no rows for a next order
-            unique, count = radix.unique(key, bits)
+            unique, count = radix.unique(key, bits, overwrite=True)
         else:
-            unique, count, inverse = radix.unique(key, bits, return_inverse=True)
-            rows = np.full(len(ids), NOT_FOUND, dtype=ROW_DTYPE)
+            unique, count, inverse = radix.unique(key, bits, return_inverse=True, overwrite=True)
+            del key
+            rows = np.full(len(ids), NOT_FOUND, dtype=_row_dtype(len(unique)))
             rows[starts] = inverse
+            del inverse
+        del starts
         keys.append(unique)
         counts.append(count.astype(np.int64))
     return NgramCounts(vocab_size, order, keys, counts)

@@ -53,10 +53,13 @@ def cutoff_masks(counts: NgramCounts, cutoffs: tuple) -> list:
 def interpolate(counts: NgramCounts, u: list, gamma: list, num_outcomes: int,
                 keep: list | None = None, suffix: list | None = None) -> Tables:
     """Tables of P(w | h) = u(w | h) + γ(h) P(w | h') for u[k][row], γ[0] (a float) and
-    γ[k][context row of table k]; `keep` (cut-offs) drops rows and moves their u into γ."""
+    γ[k][context row of table k]; `keep` (cut-offs) drops rows and moves their u into γ.
+
+    The arrays of `u` and `gamma` are consumed: each becomes a table in place (P(w | h), then its
+    log; γ, then its log), so the estimate needs no second copy of the model."""
     n, V = counts.order, counts.vocab_size
     keep = keep or [None] * (n + 1)
-    gamma = list(gamma)                          # the caller's arrays are not changed
+    gamma = list(gamma)
     for k in range(2, n + 1):
         if keep[k] is not None:                  # pruned share joins the interpolation weight
             gone = ~keep[k]
@@ -65,19 +68,35 @@ def interpolate(counts: NgramCounts, u: list, gamma: list, num_outcomes: int,
     suffix = suffix if suffix is not None else all_suffix_rows(counts.keys, V, n)
     p = u[1] + gamma[0] / num_outcomes                               # (V,)
     p[BOS_ID] = 0.0                                                  # <s> is context only
-    logprob: list = [None]
+    logprob: list = [None, p]
     with np.errstate(divide="ignore"):
-        for k in range(1, n + 1):
-            if k > 1:                                                # (N_k,); u[k] is consumed
-                p_lower, p = p, u[k]
-                p += gamma[k - 1][counts.parents(k)] * p_lower[suffix[k]]
-                u[k] = None
-            logprob.append(np.log(p))
-        logbackoff = [None] + [np.log(np.where(gamma[k] > 0, gamma[k], 1.0)) for k in range(1, n)]
+        for k in range(2, n + 1):                                    # (N_k,); u[k] is consumed
+            p_lower, p = p, u[k]
+            u[k] = None
+            for rows in _blocks(len(p)):           # γ(h) · P(w | h'), a block of rows at a time
+                weight = gamma[k - 1].take(counts.keys[k][rows] // V)
+                weight *= p_lower.take(suffix[k][rows])
+                p[rows] += weight
+            np.log(p_lower, out=p_lower)                             # order k-1 is done
+            logprob.append(p)
+        np.log(p, out=p)
+        logbackoff: list = [None]
+        for k in range(1, n):
+            g = gamma[k]
+            g[~(g > 0)] = 1.0                         # never followed by a word: γ = 1 (ln 0)
+            logbackoff.append(np.log(g, out=g))
     tables = Tables(logprob, logbackoff, "backoff", 0.0)
     if any(m is not None for m in keep):
         tables = prune_rows(counts.keys, V, tables, keep)
     return tables
+
+
+BLOCK_ROWS = 1 << 18        # rows whose temporaries (a few MB) exist at once
+
+
+def _blocks(size: int):
+    """Slices of at most BLOCK_ROWS rows covering range(size)."""
+    return (slice(start, start + BLOCK_ROWS) for start in range(0, size, BLOCK_ROWS))
 
 
 def prune_rows(keys: list, vocab_size: int, tables: Tables, keep: list) -> Tables:

@@ -46,11 +46,14 @@ def adjusted_counts(counts: NgramCounts, suffix: list | None = None) -> list:
     a: list = [None]
     first = np.arange(V)                                   # w1 of each k-gram, k = 1
     for k in range(1, n + 1):
-        raw = counts.counts[k].astype(np.int64)
+        if counts.consumable:                              # read for the last time
+            raw, counts.counts[k] = counts.counts[k].astype(np.int64, copy=False), None
+        else:
+            raw = counts.counts[k].astype(np.int64)
         if k > 1:
             first = first[counts.parents(k)]
         if k == n:
-            a_k = raw.copy()
+            a_k = raw if counts.consumable else raw.copy()
         else:
             continuation = np.bincount(suffix[k + 1], minlength=counts.size(k))   # N1+(• g)
             a_k = np.where(first == BOS_ID, raw, continuation)
@@ -163,28 +166,38 @@ class ModifiedKneserNey:
             raise NextwordError(f"{len(self.discounts)} discount triples given for an "
                                 f"order-{counts.order} model")
         suffix = all_suffix_rows(counts.keys, counts.vocab_size, counts.order)
+        keep = cutoff_masks(counts, cutoffs)                  # before the counts are consumed
         a = adjusted_counts(counts, suffix)
         D, notes = self.order_discounts(a)
         u: list = [None]
         gamma: list = []
         for k in range(1, counts.order + 1):
+            D_of = np.array((0.0,) + D[k]).take(np.minimum(a[k], 3))  # D(a): a = 0, 1, 2, 3+
             a_k = a[k].astype(np.float64)
-            r = np.minimum(a[k], 3)                                    # 0, 1, 2 or 3+
             a[k] = None                                                # keep the peak low
-            D_of = np.array((0.0,) + D[k])[r]                         # D(a), 0 for a = 0
             if k == 1:
                 total = a_k.sum()                                      # Σ_x a(x)
-                u.append((a_k - D_of) / total)
                 gamma.append(float(D_of.sum() / total))               # γ(ε)
+                denominator = total
             else:
                 parents = counts.parents(k)
                 size = counts.size(k - 1)
                 denominator = np.bincount(parents, weights=a_k, minlength=size)    # Σ_x a(h x)
-                discounted = np.bincount(parents, weights=D_of, minlength=size)    # Σ_r D_r N_r(h•)
+                discounted = np.bincount(parents, weights=D_of,                    # Σ_r D_r N_r(h•)
+                                         minlength=size).astype(np.float64, copy=False)  # (int if empty)
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    gamma.append(np.where(denominator > 0, discounted / denominator, 0.0))
-                u.append((a_k - D_of) / denominator[parents])
-        tables = interpolate(counts, u, gamma, num_outcomes, cutoff_masks(counts, cutoffs), suffix)
+                    discounted /= denominator                          # γ(h), in place
+                discounted[~(denominator > 0)] = 0.0
+                gamma.append(discounted)
+                del discounted
+                denominator = denominator.take(parents)
+                del parents
+            a_k -= D_of                                                # u = (a - D(a)) / Σ_x a(h x),
+            del D_of                                                   # in place
+            a_k /= denominator
+            del denominator
+            u.append(a_k)
+        tables = interpolate(counts, u, gamma, num_outcomes, keep, suffix)
         tables.notes.extend(notes)
         tables.details["discounts"] = [list(d) for d in D[1:]]
         return tables

@@ -7,6 +7,7 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from nextword.allocator import returning_freed_memory
 from nextword.errors import NextwordError
 from nextword.fileio import model_folder, write_json_atomic
 from nextword.model import MODEL_FILE, VOCAB_FILE, LanguageModel, sentence_batches
@@ -61,26 +62,33 @@ class NgramModel(LanguageModel):
             vocab = Vocabulary.build(sentences, min_count=min_count, max_size=max_vocab)
         if not any(True for _ in sentences):
             raise NextwordError("the training corpus has no sentences")
-        stream = PaddedStream.from_tokens(sentences, vocab.index)
-        counts = count_ngrams(stream, len(vocab), order)
-        return cls.from_counts(counts, vocab, estimator, prune)
+        with returning_freed_memory():      # a build's large temporaries, each made once
+            stream = PaddedStream.from_tokens(sentences, vocab.index)
+            counts = count_ngrams(stream, len(vocab), order)
+            del stream
+            return cls.from_counts(counts, vocab, estimator, prune)
 
     @classmethod
     def fit_stream(cls, corpus, order: int, estimator, vocab: Vocabulary | None = None,
                    min_count: int = 1, max_vocab: int | None = None, prune=None,
-                   chunk_tokens: int = DEFAULT_CHUNK_TOKENS) -> "NgramModel":
+                   chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
+                   keep_counts: bool = True) -> "NgramModel":
         """Like `fit`, for a corpus read once as it streams past: one pass gives the vocabulary
         and the word ids (`read_corpus`, 4 bytes a token, not the text), then they are counted
-        `chunk_tokens` tokens at a time (see count_ngrams_flat)."""
+        `chunk_tokens` tokens at a time (see count_ngrams_flat). Without `keep_counts` the model
+        keeps no raw counts (only entropy pruning reads them), and the estimate may drop them as
+        it goes."""
         from nextword.ngram.counts import count_ngrams_flat
 
         check_order(order)
-        vocab, words, lengths = read_corpus(corpus, vocab, min_count, max_vocab)
-        counts = count_ngrams_flat(words, lengths, len(vocab), order, chunk_tokens)
-        del words                    # the estimation needs the counts only
-        if counts.counts[1].sum() == 0:
-            raise NextwordError("the training corpus has no sentences")
-        return cls.from_counts(counts, vocab, estimator, prune)
+        with returning_freed_memory():      # a build's large temporaries, each made once
+            vocab, words, lengths = read_corpus(corpus, vocab, min_count, max_vocab)
+            counts = count_ngrams_flat(words, lengths, len(vocab), order, chunk_tokens)
+            del words                    # the estimation needs the counts only
+            if counts.counts[1].sum() == 0:
+                raise NextwordError("the training corpus has no sentences")
+            counts.consumable = not keep_counts
+            return cls.from_counts(counts, vocab, estimator, prune)
 
     @classmethod
     def from_counts(cls, counts: NgramCounts, vocab: Vocabulary, estimator,
@@ -96,7 +104,7 @@ class NgramModel(LanguageModel):
         if tables.notes:
             description["notes"] = list(tables.notes)
         keys = tables.keys if tables.keys is not None else counts.keys
-        raw = counts.counts if tables.keys is None else None
+        raw = counts.counts if tables.keys is None and not counts.consumable else None
         return cls(vocab, counts.order, keys, tables, description, raw)
 
     # ---- scoring ----------------------------------------------------------------------------

@@ -45,16 +45,28 @@ def first_of_runs(ordered: np.ndarray) -> np.ndarray:
     return new
 
 
-def unique(values: np.ndarray, bits: int, return_inverse: bool = False) -> tuple:
+def unique(values: np.ndarray, bits: int, return_inverse: bool = False,
+           overwrite: bool = False) -> tuple:
     """np.unique(values, return_counts=True[, return_inverse=True]) for non-negative integers
-    below 2**bits: (sorted distinct values, their counts[, the index of each value's])."""
+    below 2**bits: (sorted distinct values, their counts[, the index of each value's]).
+    With `overwrite`, `values` is sorted in place (one array fewer at the peak)."""
     order = argsort(values, bits)
-    ordered = values[order]
+    if overwrite:
+        values[:] = values.take(order)
+        ordered = values
+    else:
+        ordered = values.take(order)
     new = first_of_runs(ordered)
     starts = np.flatnonzero(new)
+    distinct = ordered.take(starts)
     counts = np.diff(np.append(starts, len(ordered)))
+    del starts
     if not return_inverse:
-        return ordered[starts], counts
-    inverse = np.empty(len(ordered), dtype=np.intp)
-    inverse[order] = np.cumsum(new) - 1
-    return ordered[starts], counts, inverse
+        return distinct, counts
+    del ordered, values                         # the ranks need `new` and `order` only
+    rank = np.cumsum(new, dtype=np.intp)
+    del new
+    rank -= 1
+    inverse = np.empty(len(rank), dtype=np.intp)
+    inverse[order] = rank
+    return distinct, counts, inverse
