@@ -15,8 +15,10 @@ the allocator as it is. Elsewhere than glibc (musl, macOS) nothing changes.
 A build is the opposite case: its temporaries are large (a few MB to GB), each made a handful of
 times, and kept in the heap they fragment it, so the process holds far more than it uses.
 `returning_freed_memory()` lowers the mmap threshold to BUILD_MMAP_THRESHOLD while a build runs:
-each block from 1 MiB gets its own pages and gives them back when freed. Measured on the PTB
-5-gram, text to ARPA: peak RSS 179 -> 150 MB, the same time (docs/benchmarks.md).
+each block from 4 MiB gets its own pages and gives them back when freed. 4 MiB is where NumPy
+asks the kernel for transparent huge pages, so those pages fault in 2 MiB at a time; with 1 MiB
+the faults of the smaller blocks cost 12% of the time. Measured on the PTB 5-gram, text to ARPA:
+peak RSS 159 -> 140 MB (1 MiB: 134 MB), the time within 2% (docs/benchmarks.md).
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ from contextlib import contextmanager
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3      # mallopt parameters, <malloc.h>
 MMAP_THRESHOLD = 32 << 20
 TRIM_THRESHOLD = 64 << 20
-BUILD_MMAP_THRESHOLD = 1 << 20
+BUILD_MMAP_THRESHOLD = 4 << 20
 ENV = "NEXTWORD_KEEP_FREED_MEMORY"
 _state = {"mallopt": None, "builds": 0}        # set once the thresholds are raised
 
