@@ -150,3 +150,35 @@ def test_a_row_beyond_the_keys_is_a_clear_error():
     slots[slots >= 0] += 1000
     with pytest.raises(NextwordError, match="damaged"):
         hashing.find(slots, keys, keys)
+
+
+def test_a_model_reads_its_tables_with_the_load_they_were_built_with(tmp_path):
+    """New tables are built at LOAD and model.json says so; a folder saved before the load was
+    recorded has tables at 0.5 (LEGACY_LOAD) and still scores the same; a wrong or malformed
+    load is refused, not misread."""
+    lm = NgramModel.fit(SENTENCES, order=3, estimator=KN)
+    lm.save(tmp_path / "m")
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert meta["hash_load"] == hashing.LOAD == 0.35
+    assert len(np.load(tmp_path / "m" / "arrays" / "hash_3.npy")) >= len(lm.keys[3]) / 0.35 + 1
+    expected = [list(s) for s in lm.sentence_logprobs(lm.vocab.encode(s) for s in TEST)]
+
+    def rewrite(**changes):
+        new = {k: v for k, v in meta.items() if k not in ("files", "hash_load")}
+        new.update(changes)
+        (tmp_path / "m" / "model.json").write_text(json.dumps(new))
+
+    for k in (2, 3):       # the tables a model saved before the load was recorded holds
+        np.save(tmp_path / "m" / "arrays" / f"hash_{k}.npy",
+                hashing.build(lm.keys[k], hashing.LEGACY_LOAD))
+    rewrite()
+    old = load_model(tmp_path / "m")
+    assert old.hash_load == 0.5 and old.hash_table(3) is not None
+    assert [list(s) for s in old.sentence_logprobs(old.vocab.encode(s) for s in TEST)] == expected
+    rewrite(hash_load=0.35)          # the same small tables read as if built at 0.35
+    with pytest.raises(NextwordError, match="hash_2.npy: .* slots do not fit a table"):
+        load_model(tmp_path / "m")
+    for bad in (0, 1.5, "half", True):
+        rewrite(hash_load=bad)
+        with pytest.raises(NextwordError, match="malformed n-gram model .*hash_load"):
+            load_model(tmp_path / "m")

@@ -634,7 +634,8 @@ class _Job:
                         [f"logbackoff_{k}" for k in range(1, n)])
         write_json_atomic(directory / MODEL_FILE, {
             "type": "ngram", "order": n, "estimator": description,
-            "fallback": "backoff", "unseen_context_logbackoff": 0.0, "arrays": arrays})
+            "fallback": "backoff", "unseen_context_logbackoff": 0.0, "arrays": arrays,
+            "hash_load": hashing.LOAD})
         return {"partitions": self.P, "chunks": self.chunks,
                 "ngrams": {1: V, **{k: int(v) for k, v in sizes.items()}}}
 

@@ -34,7 +34,7 @@ class NgramModel(LanguageModel):
 
     def __init__(self, vocab: Vocabulary, order: int, keys: list, tables: Tables,
                  estimator: dict | None = None, counts: list | None = None,
-                 slots: list | None = None):
+                 slots: list | None = None, hash_load: float = hashing.LOAD):
         self.vocab = vocab
         self.order = order
         self.keys = keys                    # keys[k], k = 2..order (trie: parent * V + word)
@@ -44,6 +44,7 @@ class NgramModel(LanguageModel):
         # the model at every load.
         self.slots = slots or [None] * (order + 1)
         self.hashed = slots is None
+        self.hash_load = hash_load          # the load the tables were built with (hashing)
         self.tables = tables
         self.estimator = estimator or {}
         self.counts = counts                # raw counts when fitted here (None when loaded)
@@ -128,7 +129,7 @@ class NgramModel(LanguageModel):
         slots = self.hash_table(k)
         if slots is None:
             return lookup(self.keys[k], 1, query, np.zeros_like(query))    # the key as "parent"
-        return hashing.find(slots, self.keys[k], query)
+        return hashing.find(slots, self.keys[k], query, self.hash_load)
 
     def suffix_rows(self) -> list:
         """s[k][r] = row in table k-1 of the suffix (the k-gram without its first word) of
@@ -145,7 +146,7 @@ class NgramModel(LanguageModel):
         """The hash table of the k-gram keys: loaded, built here the first time for a model
         fitted in this process, None for a loaded model saved without one."""
         if self.slots[k] is None and self.hashed:
-            self.slots[k] = hashing.build(self.keys[k])
+            self.slots[k] = hashing.build(self.keys[k], self.hash_load)
         return self.slots[k]
 
     def _match_rows(self, stream: PaddedStream) -> list:
@@ -428,7 +429,7 @@ class NgramModel(LanguageModel):
         arrays.update({f"logprob_{k}": t.logprob[k] for k in range(1, self.order + 1)})
         arrays.update({f"logbackoff_{k}": t.logbackoff[k] for k in range(1, self.order)})
         arrays.update({f"hash_{k}": self.slots[k] if self.slots[k] is not None else
-                       hashing.build(self.keys[k]) for k in range(2, self.order + 1)})
+                       hashing.build(self.keys[k], self.hash_load) for k in range(2, self.order + 1)})
         with model_folder(directory, "ngram", force, mapped=(f"{ARRAY_DIR}/",)) as tmp:
             (tmp / ARRAY_DIR).mkdir()
             for name, array in arrays.items():
@@ -438,7 +439,7 @@ class NgramModel(LanguageModel):
             write_json_atomic(tmp / MODEL_FILE, {
                 "type": "ngram", "order": self.order, "estimator": self.estimator,
                 "fallback": t.fallback, "unseen_context_logbackoff": t.unseen_context_logbackoff,
-                "arrays": sorted(arrays),
+                "arrays": sorted(arrays), "hash_load": self.hash_load,
             })
 
     @classmethod
@@ -461,6 +462,10 @@ class NgramModel(LanguageModel):
             stored = set(meta.get("arrays") or ())
             slots = [None, None] + [array(f"hash_{k}") if f"hash_{k}" in stored else None
                                     for k in range(2, order + 1)]
+            hash_load = meta.get("hash_load", hashing.LEGACY_LOAD)
+            if (not isinstance(hash_load, (int, float)) or isinstance(hash_load, bool)
+                    or not 0 < hash_load <= 1):
+                raise ValueError(f"hash_load {hash_load!r} is not a number in (0, 1]")
             tables = Tables(
                 logprob=[None] + [array(f"logprob_{k}") for k in range(1, order + 1)],
                 logbackoff=[None] + [array(f"logbackoff_{k}") for k in range(1, order)],
@@ -477,8 +482,9 @@ class NgramModel(LanguageModel):
         if not isinstance(meta.get("estimator", {}), dict):
             raise NextwordError(f"{directory / MODEL_FILE}: 'estimator' must be an object")
         vocab = Vocabulary.load(directory / VOCAB_FILE)
-        check_tables(directory / ARRAY_DIR, order, len(vocab), keys, tables, slots)
-        return cls(vocab, order, keys, tables, meta.get("estimator"), slots=slots)
+        check_tables(directory / ARRAY_DIR, order, len(vocab), keys, tables, slots, hash_load)
+        return cls(vocab, order, keys, tables, meta.get("estimator"), slots=slots,
+                   hash_load=float(hash_load))
 
 
 def _gather(table: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -500,7 +506,7 @@ def check_order(order: int) -> None:
 
 
 def check_tables(where_: Path, order: int, vocab_size: int, keys: list, tables: Tables,
-                 slots: list | None = None) -> None:
+                 slots: list | None = None, hash_load: float = hashing.LOAD) -> None:
     """Every array of a loaded model has the length and kind its order and vocabulary imply:
     a damaged file fails here with its name, not later with an IndexError."""
     def need(ok: bool, name: str, message: str):
@@ -517,7 +523,7 @@ def check_tables(where_: Path, order: int, vocab_size: int, keys: list, tables: 
             need(not len(keys[k]) or (keys[k][0] >= 0 and keys[k][-1] < parents * vocab_size),
                  f"keys_{k}", "keys out of range: the array belongs to another model")
             if slots is not None and slots[k] is not None:
-                problem = hashing.check(slots[k], len(keys[k]))
+                problem = hashing.check(slots[k], len(keys[k]), hash_load)
                 need(problem is None, f"hash_{k}", problem or "")
         for name, array in ((f"logprob_{k}", tables.logprob[k]),
                             *([(f"logbackoff_{k}", tables.logbackoff[k])] if k < order else [])):
