@@ -34,9 +34,9 @@ import numpy as np
 from nextword.errors import NextwordError, where
 from nextword.fileio import BOM, READ_ERRORS, atomic_path, compression, open_binary, read_error
 from nextword.ngram.backoff import backoff_logprobs, ngram_ids
-from nextword.parallel import in_pairs
 from nextword.ngram.counts import NOT_FOUND, lookup
 from nextword.ngram.tables import Tables
+from nextword.parallel import in_pairs
 from nextword.text.vocabulary import BOS, BOS_ID, EOS, RESERVED, UNK, Vocabulary
 
 LN10 = math.log(10.0)

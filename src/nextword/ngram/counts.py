@@ -190,9 +190,7 @@ def count_ngrams(stream: PaddedStream, vocab_size: int, order: int) -> NgramCoun
         starts = np.flatnonzero(stream.same_sentence(k))
         key = rows.take(starts).astype(KEY_DTYPE)
         key *= vocab_size
-        starts += k - 1
-        key += ids.take(starts)
-        starts -= k - 1
+        key += ids.take(starts + (k - 1))
         bits = int((len(keys[k - 1]) if k > 2 else vocab_size) * vocab_size - 1).bit_length()
         if k == order:                        # the top order needs no rows for a next order
             unique, count = radix.unique(key, bits, overwrite=True)

@@ -56,7 +56,7 @@ from nextword.fileio import write_json_atomic
 from nextword.model import MODEL_FILE, VOCAB_FILE
 from nextword.ngram import hashing, radix
 from nextword.ngram.counts import flat_chunks, sorted_search
-from nextword.ngram.interpolated import check_cutoffs
+from nextword.ngram.interpolated import check_cutoffs, log_gamma
 from nextword.ngram.kneser_ney import ModifiedKneserNey, count_of_counts
 from nextword.parallel import PAIR, in_pairs
 from nextword.text.vocabulary import BOS_ID, ID_DTYPE, CorpusIds, Vocabulary
@@ -497,7 +497,7 @@ class _Job:
                 out = {"grams": grams, "logprob": np.log(prob)}
                 if k < n:
                     gamma = self.spill.load("gamma", k, p, gamma=np.zeros(len(grams)))["gamma"]
-                    out["logbackoff"] = np.log(np.where(gamma > 0, gamma, 1.0))
+                    out["logbackoff"] = log_gamma(gamma)
                 previous = (grams, prob)
                 if self.cutoffs[k - 1] > 0:
                     keep = raw > self.cutoffs[k - 1]
@@ -617,7 +617,7 @@ class _Job:
         p1[BOS_ID] = 0.0
         with np.errstate(divide="ignore"):
             logprob1 = np.log(p1)
-        logbackoff1 = np.log(np.where(self.gamma1 > 0, self.gamma1, 1.0))
+        logbackoff1 = log_gamma(self.gamma1)
         ranges = first_word_ranges(unigram, n, self.P)
         with np.errstate(divide="ignore"):
             self.interpolate(p1, ranges)

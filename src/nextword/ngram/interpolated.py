@@ -80,15 +80,19 @@ def interpolate(counts: NgramCounts, u: list, gamma: list, num_outcomes: int,
             np.log(p_lower, out=p_lower)                             # order k-1 is done
             logprob.append(p)
         np.log(p, out=p)
-        logbackoff: list = [None]
-        for k in range(1, n):
-            g = gamma[k]
-            g[~(g > 0)] = 1.0                         # never followed by a word: γ = 1 (ln 0)
-            logbackoff.append(np.log(g, out=g))
+        logbackoff = [None] + [log_gamma(gamma[k], in_place=True) for k in range(1, n)]
     tables = Tables(logprob, logbackoff, "backoff", 0.0)
     if any(m is not None for m in keep):
         tables = prune_rows(counts.keys, V, tables, keep)
     return tables
+
+
+def log_gamma(gamma: np.ndarray, in_place: bool = False) -> np.ndarray:
+    """ln γ(h), the ARPA backoff; 0 (γ = 1) where γ is not positive: a context never followed
+    by a word, as in KenLM. `in_place` overwrites `gamma` with the result."""
+    g = gamma if in_place else np.array(gamma, dtype=np.float64)
+    g[~(g > 0)] = 1.0
+    return np.log(g, out=g)
 
 
 BLOCK_ROWS = 1 << 18        # rows whose temporaries (a few MB) exist at once

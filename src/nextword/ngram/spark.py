@@ -35,7 +35,7 @@ import numpy as np
 from nextword.errors import NextwordError
 from nextword.fileio import atomic_path
 from nextword.ngram.arpa import LN10
-from nextword.ngram.interpolated import check_cutoffs
+from nextword.ngram.interpolated import check_cutoffs, log_gamma
 from nextword.ngram.kneser_ney import ModifiedKneserNey, count_of_counts
 from nextword.text.vocabulary import BOS, BOS_ID, EOS, UNK, Vocabulary
 
@@ -310,7 +310,7 @@ def build_with_spark(spark, paths, order: int, directory: str | Path | None = No
     # without `arpa`, the text goes beside the model folder, which `save` replaces whole
     arpa_path = (Path(arpa) if arpa is not None else
                  Path(directory).parent / f".{Path(directory).name}.spark.arpa.tmp")
-    logbackoff1 = np.log(np.where(gamma1 > 0, gamma1, 1.0))
+    logbackoff1 = log_gamma(gamma1)
     with np.errstate(divide="ignore"):
         logprob1 = np.log(p1)
     local = spark.sparkContext.master.startswith("local")       # executors on this machine
