@@ -1,25 +1,69 @@
 """Scoring speed of saved n-gram models against the kenlm module, in alternating rounds.
 
     NEXTWORD_DATA=../shared/data python benchmarks/scoring_interleaved.py \\
-        --corpus ptb:test --kenlm runs/ptb5.arpa runs/ptb5-old runs/ptb5 [--rounds 60]
+        --corpus ptb:test --kenlm runs/ptb5.arpa runs/ptb5-old runs/ptb5 \\
+        [--src before=/path/to/an/older/checkout/src] [--times 10] [--rounds 60]
 
-Each round scores the corpus once with every model (`evaluate`, load excluded) and once with
-`kenlm.Model.score` per sentence, one after the other, so a machine whose speed drifts (a shared
-VM) slows every contender alike; the table gives the median of the rounds and each one's speed
-relative to kenlm's. Prints a markdown table with the machine and date.
+Every contender (each model folder with this checkout's code, the same with each `--src`, and
+`kenlm.Model.score` per sentence) lives in its own process, loaded once; each round asks every
+one in turn to score the corpus once (`evaluate`, load excluded), so a machine whose speed
+drifts (a shared VM) slows every contender alike, and two versions of the code are compared in
+the same rounds. The table gives the median of the rounds and each one's speed relative to
+kenlm's. Prints a markdown table with the machine and date.
 """
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import statistics
+import subprocess
 import sys
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import machine, table  # noqa: E402
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+# a contender: loads once, then scores the corpus once per line read from stdin and prints the
+# seconds it took; the first line it prints describes what it scored
+WORKER = """
+import json, sys, time
+from nextword.text.corpora import load_corpus
+test = list(load_corpus(sys.argv[2])) * int(sys.argv[3])
+if sys.argv[1] == "kenlm":
+    import kenlm
+    km, lines = kenlm.Model(sys.argv[4]), [" ".join(s) for s in test]
+    score = lambda: sum(km.score(line) for line in lines)
+    print(json.dumps({"hash_load": "-"}), flush=True)
+else:
+    from nextword.evaluate import evaluate
+    from nextword.model import load_model
+    lm = load_model(sys.argv[4])
+    score = lambda: evaluate(lm, test)
+    r = score()
+    print(json.dumps({"hash_load": getattr(lm, "hash_load", "-"), "tokens": r.tokens,
+                      "perplexity": r.perplexity}), flush=True)
+for _ in sys.stdin:
+    start = time.perf_counter()
+    score()
+    print(time.perf_counter() - start, flush=True)
+"""
+
+
+def start(kind: str, src: Path, corpus: str, times: int, target: str) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(src))
+    return subprocess.Popen([sys.executable, "-c", WORKER, kind, corpus, str(times), target],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+
+
+def read(worker: subprocess.Popen, key: tuple) -> str:
+    line = worker.stdout.readline()
+    if not line:
+        raise SystemExit(f"{' '.join(filter(None, key))}: the contender stopped (its error is above)")
+    return line
 
 
 def main():
@@ -27,38 +71,45 @@ def main():
     parser.add_argument("models", nargs="+", help="saved n-gram model folders")
     parser.add_argument("--corpus", required=True, help="e.g. ptb:test")
     parser.add_argument("--kenlm", metavar="ARPA", help="the ARPA file (or KenLM binary) kenlm loads")
+    parser.add_argument("--src", action="append", default=[], metavar="LABEL=PATH",
+                        help="also score with the code under PATH (another checkout's src)")
+    parser.add_argument("--times", type=int, default=1, help="score the corpus repeated this often")
     parser.add_argument("--rounds", type=int, default=60)
     args = parser.parse_args()
 
-    from nextword.evaluate import evaluate
-    from nextword.model import load_model
-    from nextword.text.corpora import load_corpus
-
-    test = list(load_corpus(args.corpus))
-    contenders = {}
-    for folder in args.models:
-        lm = load_model(folder)
-        contenders[f"{folder} (hash load {getattr(lm, 'hash_load', '-')})"] = \
-            lambda lm=lm: evaluate(lm, test)
+    sources = [("this checkout", SRC)]
+    for item in args.src:
+        label, _, path = item.partition("=")
+        sources.append((label, Path(path).resolve()))
+    workers = {}
+    for label, src in sources:
+        for folder in args.models:
+            workers[(label, folder)] = start("nextword", src, args.corpus, args.times, folder)
     if args.kenlm:
-        import kenlm
-
-        km, lines = kenlm.Model(args.kenlm), [" ".join(s) for s in test]
-        contenders["kenlm Model.score"] = lambda: sum(km.score(line) for line in lines)
-    tokens = evaluate(load_model(args.models[0]), test).tokens
-    times: dict = {name: [] for name in contenders}
+        workers[("kenlm Model.score", "")] = start("kenlm", SRC, args.corpus, args.times, args.kenlm)
+    info = {key: json.loads(read(w, key)) for key, w in workers.items()}
+    perplexities = {round(i["perplexity"], 6) for i in info.values() if "perplexity" in i}
+    if len(perplexities) > 1:
+        raise SystemExit(f"the contenders disagree on the perplexity: {sorted(perplexities)}")
+    tokens = next(i["tokens"] for i in info.values() if "tokens" in i)
+    times: dict = {key: [] for key in workers}
     for _ in range(args.rounds):
-        for name, score in contenders.items():
-            start = time.perf_counter()
-            score()
-            times[name].append(time.perf_counter() - start)
-    medians = {name: statistics.median(v) for name, v in times.items()}
-    peer = medians.get("kenlm Model.score")
-    print(f"Machine: {machine()}; {args.corpus}, {tokens:,} tokens, medians of {args.rounds} "
+        for key, w in workers.items():
+            w.stdin.write("go\n")
+            w.stdin.flush()
+            times[key].append(float(read(w, key)))
+    for w in workers.values():
+        w.stdin.close()
+        w.wait()
+    medians = {key: statistics.median(v) for key, v in times.items()}
+    peer = medians.get(("kenlm Model.score", ""))
+    print(f"Machine: {machine()}; {args.corpus}" + (f" x{args.times}" if args.times > 1 else "")
+          + f", {tokens:,} tokens, perplexity {perplexities.pop():.4f}, medians of {args.rounds} "
           "alternating rounds\n")
-    print(table(["scorer", "ms", "M tokens/s", "x kenlm"],
-                [[name, f"{m * 1e3:.1f}", f"{tokens / m / 1e6:.2f}",
-                  f"{peer / m:.2f}" if peer else "-"] for name, m in medians.items()]))
+    print(table(["code", "model", "hash load", "ms", "M tokens/s", "x kenlm"],
+                [[label, folder or "-", info[(label, folder)]["hash_load"], f"{m * 1e3:.1f}",
+                  f"{tokens / m / 1e6:.2f}", f"{peer / m:.2f}" if peer else "-"]
+                 for (label, folder), m in medians.items()]))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ so every k-gram is found with one binary search per order (`lookup`), vectorised
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import chain, repeat
 from typing import Iterable, Iterator
 
@@ -36,10 +37,10 @@ def _row_dtype(size: int) -> type:
 
 @dataclass
 class PaddedStream:
-    """Sentences as one array: ids (L,), the sentence of each position (L,), sentence starts."""
+    """Sentences as one array: ids (L,), sentence starts, and (made when first read) the
+    sentence of each position (L,)."""
 
     ids: np.ndarray
-    sentence: np.ndarray
     starts: np.ndarray
 
     @classmethod
@@ -71,8 +72,12 @@ class PaddedStream:
         ids[starts] = BOS_ID
         ids[starts + padded - 1] = EOS_ID
         ids[is_word] = words
-        sentence = np.repeat(np.arange(len(lengths), dtype=_row_dtype(len(lengths))), padded)
-        return cls(ids, sentence, starts)
+        return cls(ids, starts)
+
+    @cached_property
+    def sentence(self) -> np.ndarray:
+        lengths = np.diff(self.starts, append=len(self.ids))
+        return np.repeat(np.arange(len(self.starts), dtype=_row_dtype(len(self.starts))), lengths)
 
     def __len__(self) -> int:
         return len(self.ids)

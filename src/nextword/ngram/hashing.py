@@ -171,25 +171,28 @@ def find(slots: np.ndarray, keys: np.ndarray, query: np.ndarray, load: float = L
     h = home(query, m)
     try:
         row = slots.take(h).astype(np.int64)
-        stored = keys[row]
-        hit = (stored == query) & (row >= 0)
-        result = np.where(hit, row, -1)
+        stored = keys.take(row)
+        occupied = row >= 0
+        miss = stored != query
         # go on past a different key of an earlier-or-equal home; stop at a later home or a gap
-        open_ = np.flatnonzero(~hit & (row >= 0))
-        open_ = open_[home(stored[open_], m) <= h[open_]]
-        q, h, pos = query[open_], h[open_], h[open_] + 1
+        open_ = np.flatnonzero(miss & occupied)
+        open_ = open_[home(stored.take(open_), m) <= h.take(open_)]
+        miss |= ~occupied
+        row |= -miss.view(np.int8)          # -1 where missed: no branch per key (np.where's cost 2x)
+        q, h = query.take(open_), h.take(open_)
+        pos = h + 1
         while len(open_):
-            row = slots.take(pos).astype(np.int64)
-            stored = keys[row]
-            hit = (stored == q) & (row >= 0)
-            result[open_[hit]] = row[hit]
-            go_on = np.flatnonzero(~hit & (row >= 0))
-            go_on = go_on[home(stored[go_on], m) <= h[go_on]]
-            open_, q, h, pos = open_[go_on], q[go_on], h[go_on], pos[go_on] + 1
+            r = slots.take(pos).astype(np.int64)
+            stored = keys.take(r)
+            hit = (stored == q) & (r >= 0)
+            row[open_[hit]] = r[hit]
+            go_on = np.flatnonzero(~hit & (r >= 0))
+            go_on = go_on[home(stored.take(go_on), m) <= h.take(go_on)]
+            open_, q, h, pos = open_.take(go_on), q.take(go_on), h.take(go_on), pos.take(go_on) + 1
     except IndexError:
         raise NextwordError(f"a hash table names rows beyond its {len(keys):,} keys: the "
                             f"model's hash_*.npy files are damaged") from None
-    return result
+    return row
 
 
 def check(slots: np.ndarray, size: int, load: float = LOAD) -> str | None:

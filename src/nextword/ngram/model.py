@@ -259,41 +259,46 @@ class NgramModel(LanguageModel):
         one reaching back before <s> adds nothing). Each order keeps only the positions where
         its n-grams were found, (positions, rows): a k-gram ending at t extends the stored
         (k-1)-gram ending at t-1, so order k searches no more than order k-1 found. The sum of
-        ln bo runs from j = n-1 down, as `_logprobs` adds them, so the results are the same."""
+        ln bo runs from j = n-1 down, as `_logprobs` adds them, so the results are the same.
+
+        The query of order j + 1 from the stored j-gram ending at t-1 is the (j+1)-gram ending
+        at t: where it misses, D(t) <= j, so that context's ln bo counts at t (no depth test)."""
         t, n, V = self.tables, self.order, self.vocab_size
         ids = stream.ids.astype(np.int64)
         L = len(ids)
         # the word after each position, or a key no table holds where the sentence ends
-        after = np.full(L, -(1 << 62), dtype=np.int64)
-        after[:-1] = np.where(ids[1:] != BOS_ID, ids[1:], -(1 << 62))
-        depth = np.full(L + 1, n + 1, dtype=np.int8)     # D(t); D(L) = n + 1 ends the stream
-        depth[:L] = 1
+        after = np.empty(L, dtype=np.int64)
+        after[:-1] = ids[1:]
+        after[stream.starts[1:] - 1] = -(1 << 62)
+        after[-1:] = -(1 << 62)
+        depth = np.ones(L, dtype=np.int8)                # D(t)
         found = [None, (np.arange(L), ids)]              # found[k] = (positions, rows)
+        backoffs = [None]                                # [j] = (positions t, ln bo(h_j)) to add
         for k in range(2, n + 1):
             at, rows = found[k - 1]
-            rows = self._rows_of(k, rows * V + after[at])
-            hit = np.flatnonzero(rows >= 0)
-            at = at[hit] + 1
-            found.append((at, rows[hit]))
+            extended = self._rows_of(k, rows * V + after.take(at))   # the k-gram ending at + 1
+            miss = np.flatnonzero(extended < 0)
+            backoffs.append((at.take(miss) + 1, t.logbackoff[k - 1].take(rows.take(miss))))
+            hit = np.flatnonzero(extended >= 0)
+            at = at.take(hit) + 1
             depth[at] = k
+            found.append((at, extended.take(hit)))
         backed_off = np.zeros(L + 1)
         unseen = t.unseen_context_logbackoff
         if unseen:
             position = np.arange(L) - stream.starts[stream.sentence]     # 0 at <s>
             before = np.concatenate([[0], depth[:L - 1]])                 # D(t-1)
         for j in range(n - 1, 0, -1):                     # contexts h_j of the next position
-            at, rows = found[j]
-            go = np.flatnonzero(depth[at + 1] <= j)       # backed off past order j + 1
-            backed_off[at[go] + 1] += t.logbackoff[j][rows[go]]
+            at, value = backoffs[j]
+            backed_off[at] += value
             if unseen:      # h_j within the sentence but not stored: the unseen value
-                backed_off[:L][(position >= j) & (before < j) & (depth[:L] <= j)] += unseen
-        logprob = np.empty(L)
+                backed_off[:L][(position >= j) & (before < j) & (depth <= j)] += unseen
+        logprob = backed_off[:L]
         for k in range(1, n + 1):
             at, rows = found[k]
-            top = np.flatnonzero(depth[at] == k)
-            logprob[at[top]] = _gather(t.logprob[k], rows[top])
-        predicted = ids != BOS_ID
-        return (logprob + backed_off[:L])[predicted]
+            top = np.flatnonzero(depth.take(at) == k)
+            logprob[at.take(top)] += t.logprob[k].take(rows.take(top))
+        return np.delete(logprob, stream.starts)            # <s> is never predicted
 
     # ---- sampling state ---------------------------------------------------------------------
     def initial_state(self) -> tuple:
