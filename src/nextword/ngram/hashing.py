@@ -16,10 +16,15 @@ whose home lies after the query's: an absent key costs about as few probes as a 
 The table ends with at least one EMPTY slot, so a probe never runs off it.
 
 The load (keys per home slot) trades memory for probes: at LOAD = 0.35 a table takes 11.4 bytes
-per key and the scorer's probes of PTB test against the PTB 5-gram take 7.1 ms, at 0.5 (the
-load of tables saved before the model recorded it, in model.json's "hash_load") 8 bytes and
-9.3 ms, at 0.25 16 bytes and 6.1 ms. m follows from the number of keys and the load, so a table
-is read with the load it was built with.
+per key and the scorer's probes of PTB test against the PTB 5-gram took 24% less time than at
+0.5 (the load of tables saved before the model recorded it, in model.json's "hash_load"; 8
+bytes), at 0.25 (16 bytes) 34% less (docs/benchmarks.md). m follows from the number of keys and
+the load, so a table is read with the load it was built with.
+
+Most of a search is two gathers, the slot's row and that row's key (memory reads at random);
+the keys still open after them go on a slot at a time, a few hundred after the second round.
+Fetching a window of slots, or finishing the last ones by binary search in the sorted keys,
+measured slower.
 """
 from __future__ import annotations
 
