@@ -261,8 +261,10 @@ class NgramModel(LanguageModel):
         (k-1)-gram ending at t-1, so order k searches no more than order k-1 found. The sum of
         ln bo runs from j = n-1 down, as `_logprobs` adds them, so the results are the same.
 
-        The query of order j + 1 from the stored j-gram ending at t-1 is the (j+1)-gram ending
-        at t: where it misses, D(t) <= j, so that context's ln bo counts at t (no depth test)."""
+        Neither needs a test of D(t) per order: each order overwrites ln p at the positions where
+        it found its n-gram, so the longest match's stays; and the query of order j + 1 from the
+        stored j-gram ending at t-1 is the (j+1)-gram ending at t, so where it misses, D(t) <= j
+        and ln bo(h_j) counts at t."""
         t, n, V = self.tables, self.order, self.vocab_size
         ids = stream.ids.astype(np.int64)
         L = len(ids)
@@ -271,20 +273,21 @@ class NgramModel(LanguageModel):
         after[:-1] = ids[1:]
         after[stream.starts[1:] - 1] = -(1 << 62)
         after[-1:] = -(1 << 62)
-        depth = np.ones(L, dtype=np.int8)                # D(t)
-        found = [None, (np.arange(L), ids)]              # found[k] = (positions, rows)
+        unseen = t.unseen_context_logbackoff
+        depth = np.ones(L, dtype=np.int8) if unseen else None        # D(t)
+        logprob = t.logprob[1].take(ids).astype(np.float64, copy=False)   # ln p(h_{D(t)}, w_t) at the end
         backoffs = [None]                                # [j] = (positions t, ln bo(h_j)) to add
+        at, rows = np.arange(L), ids                     # stored (k-1)-grams: end positions, rows
         for k in range(2, n + 1):
-            at, rows = found[k - 1]
             extended = self._rows_of(k, rows * V + after.take(at))   # the k-gram ending at + 1
             miss = np.flatnonzero(extended < 0)
             backoffs.append((at.take(miss) + 1, t.logbackoff[k - 1].take(rows.take(miss))))
             hit = np.flatnonzero(extended >= 0)
-            at = at.take(hit) + 1
-            depth[at] = k
-            found.append((at, extended.take(hit)))
+            at, rows = at.take(hit) + 1, extended.take(hit)
+            logprob[at] = t.logprob[k].take(rows)
+            if unseen:
+                depth[at] = k
         backed_off = np.zeros(L + 1)
-        unseen = t.unseen_context_logbackoff
         if unseen:
             position = np.arange(L) - stream.starts[stream.sentence]     # 0 at <s>
             before = np.concatenate([[0], depth[:L - 1]])                 # D(t-1)
@@ -293,11 +296,7 @@ class NgramModel(LanguageModel):
             backed_off[at] += value
             if unseen:      # h_j within the sentence but not stored: the unseen value
                 backed_off[:L][(position >= j) & (before < j) & (depth <= j)] += unseen
-        logprob = backed_off[:L]
-        for k in range(1, n + 1):
-            at, rows = found[k]
-            top = np.flatnonzero(depth.take(at) == k)
-            logprob[at.take(top)] += t.logprob[k].take(rows.take(top))
+        logprob += backed_off[:L]
         return np.delete(logprob, stream.starts)            # <s> is never predicted
 
     # ---- sampling state ---------------------------------------------------------------------
