@@ -70,7 +70,7 @@ def exp_or_inf(x: float) -> float:
 
 
 # sentences read, encoded and summed as one block (one NumPy call per sum): PTB test x10 through
-# the 5-gram took 14% less time in blocks of 65,536 than of 4,096 (docs/benchmarks.md)
+# the 5-gram took 12% less time in blocks of 65,536 than of 4,096 (docs/benchmarks.md)
 FLUSH_SENTENCES = 1 << 16
 
 
