@@ -55,3 +55,25 @@ def test_keys_are_sorted_and_unique(random_corpus):
 def test_empty_sentences_count_as_s_slash_s():
     found = table_counts([[], ["x"]], 2)
     assert found[("<s>", "</s>")] == 1 and found[("<s>", "x")] == 1
+
+
+def test_suffix_rows_found_while_counting_are_the_searched_ones(random_corpus):
+    """count_ngrams reads each k-gram's suffix row off the position after one of its
+    occurrences; all_suffix_rows searches the tables: the same rows, the same dtypes, and each
+    row names the k-gram without its first word. Counts merged from chunks carry none."""
+    from nextword.ngram.counts import all_suffix_rows, merge_counts
+
+    vocab = Vocabulary.build(random_corpus)
+    stream = PaddedStream.from_sentences(vocab.encode(s) for s in random_corpus)
+    counts = count_ngrams(stream, len(vocab), 5)
+    searched = all_suffix_rows(counts.keys, len(vocab), 5)
+    for k in range(2, 6):
+        assert counts.suffix[k].dtype == searched[k].dtype
+        assert np.array_equal(counts.suffix[k], searched[k])
+        lower = counts.ngrams(k - 1) if k > 2 else np.arange(len(vocab))[:, None]
+        assert np.array_equal(lower[counts.suffix[k]], counts.ngrams(k)[:, 1:])
+    merged = merge_counts(counts, count_ngrams(PaddedStream.from_sentences([vocab.encode(["x"])]),
+                                               len(vocab), 5))
+    assert merged.suffix is None
+    assert all(np.array_equal(a, b) for a, b in zip(merged.suffix_rows()[2:],
+                                                    all_suffix_rows(merged.keys, len(vocab), 5)[2:]))

@@ -53,3 +53,14 @@ def test_unique_overwrite_sorts_in_place_with_the_same_result():
     assert all(np.array_equal(a, b) for a, b in zip(got, expected))
     assert np.array_equal(mine, np.sort(values))            # the caller's array, sorted
     assert radix.unique(np.array([5, 3, 5, 0]), 3, overwrite=True)[1].tolist() == [1, 1, 2]
+
+
+def test_unique_gives_where_each_value_first_occurs():
+    """Keys 5 3 5 0: 0 first at 3, 3 at 1, 5 at 0; with and without the inverse."""
+    assert radix.unique(np.array([5, 3, 5, 0]), 3, return_first=True)[2].tolist() == [3, 1, 0]
+    values = np.random.default_rng(2).integers(0, 50, size=2000, dtype=np.int64)
+    distinct, _, inverse, first = radix.unique(values.copy(), 6, return_inverse=True,
+                                               return_first=True, overwrite=True)
+    expected = np.unique(values, return_index=True)
+    assert np.array_equal(distinct, expected[0]) and np.array_equal(first, expected[1])
+    assert np.array_equal(values[first], distinct) and np.array_equal(distinct[inverse], values)

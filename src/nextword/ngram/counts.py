@@ -96,7 +96,8 @@ class NgramCounts:
 
     Index lists by order: ``keys[k]``, ``counts[k]``; ``keys[0]``, ``keys[1]`` are None.
     ``consumable``: nothing reads the counts after the estimate, so an estimator may drop each
-    ``counts[k]`` once it has read it (the peak of a build is its estimate).
+    ``counts[k]`` once it has read it (the peak of a build is its estimate). ``suffix``: the
+    suffix rows (`all_suffix_rows`) where counting found them on the way, else None.
     """
 
     vocab_size: int
@@ -104,6 +105,13 @@ class NgramCounts:
     keys: list
     counts: list
     consumable: bool = False
+    suffix: list | None = None
+
+    def suffix_rows(self) -> list:
+        """s[k][r] = row in table k-1 of the suffix of k-gram r (`all_suffix_rows`)."""
+        if self.suffix is None:
+            return all_suffix_rows(self.keys, self.vocab_size, self.order)
+        return self.suffix
 
     def words(self, k: int) -> np.ndarray:
         return np.arange(self.vocab_size) if k == 1 else self.keys[k] % self.vocab_size
@@ -183,13 +191,15 @@ def count_ngrams(stream: PaddedStream, vocab_size: int, order: int) -> NgramCoun
     Table k is built from table k-1: the k-gram starting at i is (the (k-1)-gram starting at i,
     the word at i+k-1), so its key is row_{k-1}[i] * V + ids[i+k-1]; one radix sort of the
     keys (np.unique's result, `nextword.ngram.radix`) gives the sorted keys, the counts and the
-    new rows.
+    new rows. Its suffix is the (k-1)-gram starting at i+1, so the suffix row of each k-gram is
+    row_{k-1}[i+1] at any one place i where it occurs: `all_suffix_rows` without a search.
     """
     if order < 1:
         raise ValueError(f"order must be >= 1, got {order}")
     ids = stream.ids                            # int32: each key is widened as it is made
     keys: list = [None, None]
     counts: list = [None, np.bincount(ids, minlength=vocab_size).astype(np.int64)]
+    suffix: list = [None, None]
     rows = ids                                  # row of the k-gram starting at each position
     for k in range(2, order + 1):
         starts = np.flatnonzero(stream.same_sentence(k))
@@ -198,17 +208,23 @@ def count_ngrams(stream: PaddedStream, vocab_size: int, order: int) -> NgramCoun
         key += ids.take(starts + (k - 1))
         bits = int((len(keys[k - 1]) if k > 2 else vocab_size) * vocab_size - 1).bit_length()
         if k == order:                        # the top order needs no rows for a next order
-            unique, count = radix.unique(key, bits, overwrite=True)
+            unique, count, first = radix.unique(key, bits, overwrite=True, return_first=True)
         else:
-            unique, count, inverse = radix.unique(key, bits, return_inverse=True, overwrite=True)
-            del key
+            unique, count, inverse, first = radix.unique(key, bits, return_inverse=True,
+                                                         overwrite=True, return_first=True)
+        del key
+        first = starts.take(first)
+        first += 1
+        suffix.append(rows.take(first))       # row_{k-1} of the (k-1)-gram after each first place
+        del first
+        if k < order:
             rows = np.full(len(ids), NOT_FOUND, dtype=_row_dtype(len(unique)))
             rows[starts] = inverse
             del inverse
         del starts
         keys.append(unique)
         counts.append(count.astype(np.int64))
-    return NgramCounts(vocab_size, order, keys, counts)
+    return NgramCounts(vocab_size, order, keys, counts, suffix=suffix)
 
 
 # ---- counting in chunks ------------------------------------------------------------------------

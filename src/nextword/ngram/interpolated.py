@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from nextword.errors import NextwordError
-from nextword.ngram.counts import NgramCounts, all_suffix_rows
+from nextword.ngram.counts import NgramCounts
 from nextword.ngram.tables import Tables
 from nextword.text.vocabulary import BOS_ID
 
@@ -65,7 +65,7 @@ def interpolate(counts: NgramCounts, u: list, gamma: list, num_outcomes: int,
             gone = ~keep[k]
             gamma[k - 1] = gamma[k - 1] + np.bincount(counts.parents(k)[gone], weights=u[k][gone],
                                                       minlength=counts.size(k - 1))
-    suffix = suffix if suffix is not None else all_suffix_rows(counts.keys, V, n)
+    suffix = suffix if suffix is not None else counts.suffix_rows()
     p = u[1] + gamma[0] / num_outcomes                               # (V,)
     p[BOS_ID] = 0.0                                                  # <s> is context only
     logprob: list = [None, p]

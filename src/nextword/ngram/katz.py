@@ -21,7 +21,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from nextword.ngram.counts import NgramCounts, all_suffix_rows
+from nextword.ngram.counts import NgramCounts
 from nextword.ngram.tables import Tables, context_counts, unigram_counts
 from nextword.ngram.interpolated import check_cutoffs, cutoff_masks, prune_rows
 from nextword.text.vocabulary import BOS_ID
@@ -83,7 +83,7 @@ class Katz:
         discounted = self.discounts(c_w.astype(np.int64), 1, notes) * c_w / N
         p = [None, discounted + (1.0 - discounted.sum()) / num_outcomes]      # (V,)
         p[1][BOS_ID] = 0.0
-        suffix = all_suffix_rows(counts.keys, V, n)
+        suffix = counts.suffix_rows()
         logbackoff: list = [None]
         for k in range(2, n + 1):
             parents, size = counts.parents(k), counts.size(k - 1)

@@ -31,7 +31,7 @@ from typing import ClassVar
 import numpy as np
 
 from nextword.errors import NextwordError
-from nextword.ngram.counts import NgramCounts, all_suffix_rows
+from nextword.ngram.counts import NgramCounts
 from nextword.ngram.tables import Tables
 from nextword.ngram.interpolated import check_cutoffs, cutoff_masks, interpolate
 from nextword.text.vocabulary import BOS_ID
@@ -42,7 +42,7 @@ FALLBACK_DISCOUNTS = (0.5, 1.0, 1.5)      # lmplz --discount_fallback defaults
 def adjusted_counts(counts: NgramCounts, suffix: list | None = None) -> list:
     """a[k][row] for every table (stage 1 of the module docstring)."""
     n, V = counts.order, counts.vocab_size
-    suffix = suffix if suffix is not None else all_suffix_rows(counts.keys, V, n)
+    suffix = suffix if suffix is not None else counts.suffix_rows()
     a: list = [None]
     first = np.arange(V)                                   # w1 of each k-gram, k = 1
     for k in range(1, n + 1):
@@ -165,7 +165,7 @@ class ModifiedKneserNey:
         if self.discounts is not None and len(self.discounts) != counts.order:
             raise NextwordError(f"{len(self.discounts)} discount triples given for an "
                                 f"order-{counts.order} model")
-        suffix = all_suffix_rows(counts.keys, counts.vocab_size, counts.order)
+        suffix = counts.suffix_rows()
         keep = cutoff_masks(counts, cutoffs)                  # before the counts are consumed
         a = adjusted_counts(counts, suffix)
         D, notes = self.order_discounts(a)

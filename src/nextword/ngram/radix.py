@@ -46,9 +46,10 @@ def first_of_runs(ordered: np.ndarray) -> np.ndarray:
 
 
 def unique(values: np.ndarray, bits: int, return_inverse: bool = False,
-           overwrite: bool = False) -> tuple:
+           overwrite: bool = False, return_first: bool = False) -> tuple:
     """np.unique(values, return_counts=True[, return_inverse=True]) for non-negative integers
-    below 2**bits: (sorted distinct values, their counts[, the index of each value's]).
+    below 2**bits: (sorted distinct values, their counts[, the index of each value's]
+    [, where each distinct value first occurs in `values`], in that order).
     With `overwrite`, `values` is sorted in place (one array fewer at the peak)."""
     order = argsort(values, bits)
     if overwrite:
@@ -60,13 +61,14 @@ def unique(values: np.ndarray, bits: int, return_inverse: bool = False,
     starts = np.flatnonzero(new)
     distinct = ordered.take(starts)
     counts = np.diff(np.append(starts, len(ordered)))
+    first = (order.take(starts),) if return_first else ()   # the sort is stable: the first
     del starts
     if not return_inverse:
-        return distinct, counts
+        return (distinct, counts, *first)
     del ordered, values                         # the ranks need `new` and `order` only
     rank = np.cumsum(new, dtype=np.intp)
     del new
     rank -= 1
     inverse = np.empty(len(rank), dtype=np.intp)
     inverse[order] = rank
-    return distinct, counts, inverse
+    return (distinct, counts, inverse, *first)
