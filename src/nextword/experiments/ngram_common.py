@@ -18,7 +18,8 @@ def count(sentences: list, vocab: Vocabulary, order: int) -> NgramCounts:
 
 def truncate(counts: NgramCounts, order: int) -> NgramCounts:
     """The counts of orders 1..`order` only: a trie's lower tables do not depend on the higher."""
-    return NgramCounts(counts.vocab_size, order, counts.keys[: order + 1], counts.counts[: order + 1])
+    return NgramCounts(counts.vocab_size, order, counts.keys[: order + 1], counts.counts[: order + 1],
+                       suffix=counts.suffix[: order + 1] if counts.suffix is not None else None)
 
 
 def fit(counts: NgramCounts, vocab: Vocabulary, order: int, estimator, prune=None) -> NgramModel:
