@@ -53,6 +53,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     versions = [("this checkout", HERE)] + [(label, Path(src).resolve()) for label, _, src in
                                              (item.partition("=") for item in args.compare)]
+    for _, src in versions:
+        common.compile_sources(src)          # as installed: no module compiled on every start
     args.workdir.mkdir(parents=True, exist_ok=True)
     model = args.workdir / "ptb3"
     if not model.exists():

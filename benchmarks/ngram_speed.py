@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, table  # noqa: E402
+from common import compile_sources, machine, table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -190,6 +190,8 @@ def main():
     sys.path.insert(0, str(ROOT / "src"))
     trees = [(label, src.resolve()) for label, src in zip(args.label, args.src)]
     trees.append(("now", ROOT / "src"))
+    for _, src in trees:
+        compile_sources(src)
     lmplz = args.lmplz if args.lmplz and Path(args.lmplz).exists() else None
     print(f"Machine: {machine()}; load average {os.getloadavg()[0]:.1f} at the start\n")
     rows = []

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import machine, table  # noqa: E402
+from common import compile_sources, machine, table  # noqa: E402
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -81,6 +81,8 @@ def main():
     for item in args.src:
         label, _, path = item.partition("=")
         sources.append((label, Path(path).resolve()))
+    for _, src in sources:
+        compile_sources(src)
     workers = {}
     for label, src in sources:
         for folder in args.models:
