@@ -189,9 +189,10 @@ def find(slots: np.ndarray, keys: np.ndarray, query: np.ndarray, load: float = L
         while len(open_):
             r = slots.take(pos).astype(np.int64)
             stored = keys.take(r)
-            hit = (stored == q) & (r >= 0)
+            occupied = r >= 0
+            hit = (stored == q) & occupied
             row[open_[hit]] = r[hit]
-            go_on = np.flatnonzero(~hit & (r >= 0))
+            go_on = np.flatnonzero(~hit & occupied)
             go_on = go_on[home(stored.take(go_on), m) <= h.take(go_on)]
             open_, q, h, pos = open_.take(go_on), q.take(go_on), h.take(go_on), pos.take(go_on) + 1
     except IndexError:
