@@ -57,7 +57,8 @@ def assert_same(got, ref, tol):
 
 
 def test_spark_build_equals_in_process(spark, corpus_file, tmp_path, monkeypatch):
-    """Order 3 with count cut-offs and --min-count 2 (words seen once become <unk>, mapped by a
+    """Order 3 with count cut-offs on bigrams and trigrams (a lower order's cut-off needs its
+    raw counts: counted in full) and --min-count 2 (words seen once become <unk>, mapped by a
     broadcast join): the model folder and the ARPA file of the in-process build. The ARPA
     lines stream to the driver, as from a cluster, in partitions of at most 500 (as of a
     million for a large model); the next test takes local mode's files instead."""
@@ -67,7 +68,7 @@ def test_spark_build_equals_in_process(spark, corpus_file, tmp_path, monkeypatch
     monkeypatch.setattr(engine, "STREAM_LINES", 500)
     monkeypatch.setattr(engine, "LOCAL_PARTS", False)
 
-    options = {"prune": (0, 0, 1), "min_count": 2}
+    options = {"prune": (0, 1, 1), "min_count": 2}
     estimator = ModifiedKneserNey(discount_fallback=True)
     ref = in_process(corpus_file, 3, estimator=estimator, **options)
     info = build_with_spark(spark, corpus_file, 3, tmp_path / "m", arpa=tmp_path / "m.arpa",
@@ -91,6 +92,46 @@ def test_spark_build_without_an_arpa_file_leaves_only_the_model(spark, corpus_fi
     build_with_spark(spark, corpus_file, 2, tmp_path / "m", estimator=estimator)
     assert [p.name for p in tmp_path.iterdir()] == ["m"]
     assert_same(load_model(tmp_path / "m"), in_process(corpus_file, 2, estimator=estimator), tol=1e-9)
+
+
+def test_keys_pack_and_unpack_ids(spark):
+    """A k-gram's ids survive packing, m ids to a long (3 bits each: 2, 3 or 21 to a long,
+    the last long partly full), and a suffix packed from unpacked ids is the one packed from
+    the ids."""
+    from pyspark.sql import functions as F
+
+    from nextword.ngram import spark as engine
+
+    rng = np.random.default_rng(0)
+    rows = [(rng.integers(0, 8, size=7).tolist(),) for _ in range(50)] + [([7] * 7,), ([0] * 7,)]
+    frame = spark.createDataFrame(rows, "w array<int>")
+    for bits in (6, 9, 63):
+        keys = engine.Keys.__new__(engine.Keys)
+        keys.b, keys.m = 3, bits // 3
+        for k in (1, 4, 7):
+            packed = frame.select("w", *keys.pack([F.col("w")[i] for i in range(k)], "g"))
+            assert len(keys.names("g", k)) == -(-k // keys.m)
+            back = packed.select("w", F.array(*keys.unpack("g", k)).alias("ids"),
+                                 *keys.pack(keys.unpack("g", k)[1:], "s") if k > 1 else [])
+            for row in back.collect():
+                assert row["ids"] == row["w"][:k]
+            if k > 1:        # the suffix packed again equals the suffix packed from the ids
+                direct = frame.select(*keys.pack([F.col("w")[i] for i in range(1, k)], "s"))
+                assert sorted(back.select(*keys.names("s", k - 1)).collect()) == sorted(direct.collect())
+    assert engine.Keys(8).b == 3 and engine.Keys(9).b == 4 and engine.Keys(1).b == 1
+
+
+def test_spark_build_with_keys_of_several_columns(spark, corpus_file, tmp_path, monkeypatch):
+    """Order 5 with two words to a key column (a 5-gram is three columns, the last half
+    full; a context is two): the in-process model all the same."""
+    from nextword.ngram import spark as engine
+
+    estimator = ModifiedKneserNey(discount_fallback=True)
+    ref = in_process(corpus_file, 5, estimator=estimator)
+    monkeypatch.setattr(engine, "KEY_BITS", 2 * (len(ref.vocab) - 1).bit_length() + 1)
+    assert engine.Keys(len(ref.vocab)).m == 2
+    engine.build_with_spark(spark, corpus_file, 5, tmp_path / "m", estimator=estimator)
+    assert_same(load_model(tmp_path / "m"), ref, tol=1e-9)
 
 
 def test_missing_java_or_pyspark_is_one_line(monkeypatch, tmp_path):

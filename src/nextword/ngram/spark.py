@@ -37,7 +37,7 @@ from nextword.fileio import atomic_path
 from nextword.ngram.arpa import LN10
 from nextword.ngram.interpolated import check_cutoffs, log_gamma
 from nextword.ngram.kneser_ney import ModifiedKneserNey, count_of_counts
-from nextword.text.vocabulary import BOS, BOS_ID, EOS, UNK, Vocabulary
+from nextword.text.vocabulary import BOS_ID, EOS_ID, UNK_ID, Vocabulary
 
 # Python's str.split() splits on Unicode whitespace and on \x1c-\x1f; (?U) makes Java's \s Unicode
 WHITESPACE = r"(?U)[\s\x1c-\x1f]+"
@@ -48,6 +48,9 @@ STREAM_LINES = 1_000_000
 # in local mode the executors write the ARPA lines to files, in parallel, instead (measured:
 # docs/benchmarks.md); on a cluster their disks are not the driver's, so the lines stream
 LOCAL_PARTS = True
+# bits of a (non-negative) long that a key packs word ids into; tests lower it to make keys of
+# several columns from a small vocabulary
+KEY_BITS = 63
 
 
 def _pyspark():
@@ -185,18 +188,70 @@ def build_vocabulary(spark, words, min_count: int = 1, max_vocab: int | None = N
     return Vocabulary.from_counts(counter, num_sentences, min_count, max_vocab), num_sentences
 
 
-def _map_unknown(spark, words, vocab: Vocabulary):
-    """Words outside the vocabulary become <unk> (only when min_count / max_vocab dropped some):
+class Keys:
+    """k-grams of word ids as a few long columns: m = ⌊KEY_BITS / b⌋ ids of b bits each per
+    long (b the bits of the largest id), first word highest, so a k-gram is ⌈k / m⌉ columns
+    name0, name1, ... Spark groups and joins fixed-width longs several times faster than
+    arrays of strings (docs/benchmarks.md). A k-gram's context and suffix are unpacked and
+    packed again by shifts and masks: expressions the JVM compiles, no code per row."""
+
+    def __init__(self, vocab_size: int):
+        self.b = max(1, (vocab_size - 1).bit_length())
+        self.m = KEY_BITS // self.b
+        if self.m < 1:
+            raise NextwordError(f"--engine spark: {vocab_size:,} words do not fit a {KEY_BITS}-bit key")
+
+    def names(self, name: str, k: int) -> list:
+        return [f"{name}{c}" for c in range(-(-k // self.m))]
+
+    def pack(self, ids: list, name: str) -> list:
+        """Columns name0.. holding the ids (Column expressions of ints), m to a long."""
+        _, F = _pyspark()
+        columns = []
+        for c, start in enumerate(range(0, len(ids), self.m)):
+            key = None
+            for x in ids[start:start + self.m]:
+                x = x.cast("long")
+                key = x if key is None else F.shiftleft(key, self.b).bitwiseOR(x)
+            columns.append(key.alias(f"{name}{c}"))
+        return columns
+
+    def unpack(self, name: str, k: int) -> list:
+        """The k ids (int Columns) packed in name0.."""
+        _, F = _pyspark()
+        mask = F.lit((1 << self.b) - 1)
+        ids = []
+        for i in range(k):
+            c, j = divmod(i, self.m)
+            shift = self.b * (min(self.m, k - c * self.m) - 1 - j)
+            key = F.col(f"{name}{c}")
+            ids.append((F.shiftrightunsigned(key, shift) if shift else key).bitwiseAND(mask).cast("int"))
+        return ids
+
+
+def spelling(spark, vocab: Vocabulary):
+    """The vocabulary as a DataFrame (t: the word, id), for broadcast joins."""
+    return spark.createDataFrame(list(zip(vocab.tokens, range(len(vocab)))), "t string, id int")
+
+
+def word_ids(spark, words, vocab: Vocabulary):
+    """Each line's words as vocabulary ids (array<int>; words outside the vocabulary are <unk>):
     a broadcast join of the exploded words, regrouped by line in word order."""
     _, F = _pyspark()
-    known = spark.createDataFrame([(t,) for t in vocab.tokens], "t string")
+    known = spelling(spark, vocab)
     exploded = (words.withColumn("line", F.monotonically_increasing_id())
                 .select("line", F.posexplode_outer("w").alias("pos", "t")))
-    mapped = (exploded.join(F.broadcast(known.withColumn("known", F.lit(True))), "t", "left")
-              .withColumn("t", F.when(F.col("known"), F.col("t")).otherwise(F.lit(UNK))))
+    mapped = (exploded.join(F.broadcast(known), "t", "left")
+              .withColumn("id", F.coalesce(F.col("id"), F.lit(UNK_ID))))
     grouped = mapped.groupBy("line").agg(F.sort_array(F.collect_list(
-        F.when(F.col("pos").isNotNull(), F.struct("pos", "t")))).alias("pt"))
-    return grouped.select(F.transform("pt", lambda x: x["t"]).alias("w"))
+        F.when(F.col("pos").isNotNull(), F.struct("pos", "id")))).alias("pt"))
+    return grouped.select(F.transform("pt", lambda x: x["id"]).alias("w"))
+
+
+def _starting_at(keys: Keys, k: int):
+    """i -> the key of the k-gram of s starting at i (F.transform's one-argument function)."""
+    _, F = _pyspark()
+    return lambda i: F.struct(*keys.pack([F.element_at("s", i + j + 1) for j in range(k)], "g"))
 
 
 def build_with_spark(spark, paths, order: int, directory: str | Path | None = None,
@@ -225,29 +280,41 @@ def build_with_spark(spark, paths, order: int, directory: str | Path | None = No
     words = sentences(spark, paths).persist(keep)
     vocab, _ = build_vocabulary(spark, words, min_count, max_vocab)
     V = len(vocab)
-    if max_vocab is not None or min_count > 1:
-        words = _map_unknown(spark, words, vocab).persist(keep)
-    padded = words.select(F.concat(F.array(F.lit(BOS)), "w", F.array(F.lit(EOS))).alias("s"))
+    keys = Keys(V)
+    spelled = spelling(spark, vocab)
+    ids = word_ids(spark, words, vocab).persist(keep)
+    padded = ids.select(F.concat(F.array(F.lit(BOS_ID)), "w", F.array(F.lit(EOS_ID))).alias("s"))
     say(f"vocabulary: {V:,} entries")
+    G = {k: keys.names("g", k) for k in range(1, n + 1)}       # a k-gram's key columns
+    H = {k: keys.names("h", k) for k in range(1, n + 1)}       # a context's
+    S = {k: keys.names("s", k) for k in range(1, n + 1)}       # a suffix's
 
-    # raw counts of every order k >= 2, and adjusted counts
-    raw = {}
-    for k in range(2, n + 1):
-        raw[k] = (padded.where(F.size("s") >= k)
-                  .select(F.explode(F.transform(F.sequence(F.lit(0), F.size("s") - k),
-                                                lambda i: F.slice("s", i + 1, k))).alias("g"))
-                  .groupBy("g").agg(F.count(F.lit(1)).alias("raw")))
-    adjusted = {n: raw[n].withColumn("a", F.col("raw")).persist(keep)}
+    # adjusted counts: raw for the top order and for <s>-initial k-grams, N1+(• g) for the rest.
+    # Every other k-gram is the suffix of a (k+1)-gram, so only the top order is counted in
+    # full, unless a count cut-off needs the raw counts of a lower order too.
+    def raw(k, initial=False):
+        starts = F.sequence(F.lit(0), F.size("s") - k)
+        if initial:                                 # only k-grams that start with <s>
+            starts = F.filter(starts, lambda i: F.element_at("s", i + 1) == BOS_ID)
+        return (padded.where(F.size("s") >= k)
+                .select(F.explode(F.transform(starts, _starting_at(keys, k))).alias("x"))
+                .select("x.*").groupBy(*G[k]).agg(F.count(F.lit(1)).alias("raw")))
+
+    adjusted = {n: raw(n).withColumn("a", F.col("raw")).persist(keep)}
     for k in range(n - 1, 1, -1):
-        continuation = (adjusted[k + 1].select(F.slice("g", 2, k).alias("g"))
-                        .groupBy("g").agg(F.count(F.lit(1)).alias("c")))
-        adjusted[k] = (raw[k].join(continuation, "g", "left")
-                       .withColumn("a", F.when(F.col("g")[0] == BOS, F.col("raw"))
-                                   .otherwise(F.coalesce(F.col("c"), F.lit(0))))
-                       .drop("c").persist(keep))
+        continuation = (adjusted[k + 1].select(*keys.pack(keys.unpack("g", k + 1)[1:], "g"))
+                        .groupBy(*G[k]).agg(F.count(F.lit(1)).alias("c")))
+        initial = keys.unpack("g", k)[0] == BOS_ID
+        if cutoffs[k - 1] > 0:
+            table = (raw(k).join(continuation, G[k], "left")
+                     .withColumn("a", F.when(initial, F.col("raw")).otherwise(F.col("c"))))
+        else:
+            table = (continuation.where(~initial).select(*G[k], F.col("c").alias("a"))
+                     .unionByName(raw(k, initial=True).select(*G[k], F.col("raw").alias("a"))))
+        adjusted[k] = table.persist(keep)
     continuation = np.zeros(V, dtype=np.int64)                 # N1+(• w): distinct bigrams ending in w
-    for row in (adjusted[2].groupBy(F.col("g")[1].alias("w")).count()).toLocalIterator():
-        continuation[vocab.index[row["w"]]] = row["count"]
+    ending = adjusted[2].groupBy(keys.unpack("g", 2)[1].alias("w")).count().collect()
+    continuation[[row["w"] for row in ending]] = [row["count"] for row in ending]
     a1 = continuation
     a1[BOS_ID] = 0                                             # <s>: never predicted
     coc = [None, count_of_counts(a1)]
@@ -271,39 +338,44 @@ def build_with_spark(spark, paths, order: int, directory: str | Path | None = No
         return (F.when(F.col("a") == 0, F.lit(0.0)).when(F.col("a") == 1, F.lit(D[k][0]))
                 .when(F.col("a") == 2, F.lit(D[k][1])).otherwise(F.lit(D[k][2])))
 
-    # contexts: Σ_x a(h x), γ(h), u(w | h)
+    # contexts, one group-by each: Σ_x a(h x), Σ D(a) and the pruned rows' Σ (a - D(a)), so
+    # u(w | h) = (a - D(a)) / Σ a and γ(h) = (Σ D(a) + pruned) / Σ a join back in one go
     gamma = {}                       # gamma[j]: (h, gamma) for j-word contexts
+    contexts = []                    # (h, den, gamma), cached: γ and the rows' u both read it
     scored = {}
     for k in range(2, n + 1):
-        t = (adjusted[k].withColumn("h", F.slice("g", 1, k - 1)).withColumn("d", discount(k)))
-        context = t.groupBy("h").agg(F.sum(F.col("a").cast("double")).alias("den"),
-                                     F.sum("d").alias("disc"))
-        t = t.join(context, "h").withColumn("u", (F.col("a").cast("double") - F.col("d")) / F.col("den"))
-        g = context.select("h", (F.col("disc") / F.col("den")).alias("gamma"))
-        if cutoffs[k - 1] > 0:                      # a pruned share joins γ(h)
-            pruned = (t.where(F.col("raw") <= cutoffs[k - 1]).groupBy("h")
-                      .agg(F.sum("u").alias("pr")))
-            g = (g.join(pruned, "h", "left")
-                 .select("h", (F.col("gamma") + F.coalesce(F.col("pr"), F.lit(0.0))).alias("gamma")))
-        gamma[k - 1] = g.persist(keep)
-        scored[k] = (t.join(gamma[k - 1].withColumnRenamed("gamma", "gamma_h"), "h")
-                     .select("g", "raw", "u", "gamma_h"))
+        pruning = ["raw"] if cutoffs[k - 1] > 0 else []
+        t = adjusted[k].select(*G[k], *pruning, "a", discount(k).alias("d"),
+                               *keys.pack(keys.unpack("g", k)[:-1], "h"))
+        share = F.col("a").cast("double") - F.col("d")
+        pruned = (F.sum(F.when(F.col("raw") <= cutoffs[k - 1], share).otherwise(F.lit(0.0)))
+                  if cutoffs[k - 1] > 0 else F.lit(0.0))
+        context = (t.groupBy(*H[k - 1])
+                   .agg(F.sum(F.col("a").cast("double")).alias("den"), F.sum("d").alias("disc"),
+                        pruned.alias("pr"))
+                   .select(*H[k - 1], "den", ((F.col("disc") + F.col("pr")) / F.col("den")).alias("gamma"))
+                   .persist(keep))
+        contexts.append(context)
+        gamma[k - 1] = context.select(*H[k - 1], "gamma")
+        scored[k] = (t.join(context, H[k - 1])
+                     .select(*G[k], *pruning, (share / F.col("den")).alias("u"),
+                             F.col("gamma").alias("gamma_h")))
     gamma1 = np.zeros(V)
-    for row in gamma[1].toLocalIterator():
-        gamma1[vocab.index[row["h"][0]]] = row["gamma"]
+    rows = gamma[1].collect()
+    gamma1[[row["h0"] for row in rows]] = [row["gamma"] for row in rows]
 
     # interpolation, order by order: P = u + γ(h) P(suffix); rows under the cut-off leave
-    lower = spark.createDataFrame([(t, float(p)) for t, p in zip(vocab.tokens, p1)], "w string, p double")
-    lower = lower.select(F.array("w").alias("s"), "p")
+    lower = spark.createDataFrame(list(zip(range(V), p1.tolist())), "s0 long, p double")
     probs = {}
     for k in range(2, n + 1):
         t = scored[k]
         if cutoffs[k - 1] > 0:
             t = t.where(F.col("raw") > cutoffs[k - 1])
-        t = (t.join(F.broadcast(lower) if k == 2 else lower, F.slice("g", 2, k - 1) == F.col("s"))
-             .select("g", (F.col("u") + F.col("gamma_h") * F.col("p")).alias("p")))
+        t = t.select(*G[k], "u", "gamma_h", *keys.pack(keys.unpack("g", k)[1:], "s"))
+        t = (t.join(F.broadcast(lower) if k == 2 else lower, S[k - 1])
+             .select(*G[k], (F.col("u") + F.col("gamma_h") * F.col("p")).alias("p")))
         probs[k] = t.persist(keep)
-        lower = probs[k].select(F.col("g").alias("s"), "p")
+        lower = probs[k].select(*[F.col(g).alias(s) for g, s in zip(G[k], S[k])], "p")
         say(f"{k}-grams interpolated")
 
     sizes = {1: V, **{k: probs[k].count() for k in range(2, n + 1)}}
@@ -325,14 +397,18 @@ def build_with_spark(spark, paths, order: int, directory: str | Path | None = No
                        zip(_exact(log10p), vocab.tokens, _exact(logbackoff1 / LN10)))
         for k in range(2, n + 1):
             out.write(f"\n\\{k}-grams:\n")
-            t = probs[k]
             number = lambda c: F.lower(F.col(c).cast("string"))        # Java: shortest round trip
-            columns = [number("lp"), F.concat_ws(" ", "g")]
-            t = t.select("g", F.log10("p").alias("lp"))
+            t = probs[k].select(*G[k], F.log10("p").alias("lp"))
+            columns = [number("lp"), F.concat_ws(" ", *(f"t{i}" for i in range(k)))]
             if k < n:
-                t = (t.join(gamma[k].withColumnRenamed("h", "g"), "g", "left")
+                t = (t.join(gamma[k].select(*[F.col(h).alias(g) for h, g in zip(H[k], G[k])], "gamma"),
+                            G[k], "left")
                      .withColumn("bo", F.when(F.col("gamma") > 0, F.log10("gamma")).otherwise(F.lit(0.0))))
                 columns.append(number("bo"))
+            t = t.select("*", *(w.alias(f"w{i}") for i, w in enumerate(keys.unpack("g", k))))
+            for i in range(k):                       # the words' text: a broadcast join each
+                t = t.join(F.broadcast(spelled.select(F.col("id").alias(f"w{i}"), F.col("t").alias(f"t{i}"))),
+                           f"w{i}")
             lines = t.select(F.concat_ws("\t", *columns).alias("line"))
             if local and LOCAL_PARTS:
                 _append_parts(lines, arpa_path.parent, out)
@@ -344,7 +420,7 @@ def build_with_spark(spark, paths, order: int, directory: str | Path | None = No
                     out.write("\n")
             say(f"{k}-grams written")
         out.write("\n\\end\\\n")
-    for frame in (words, *adjusted.values(), *gamma.values(), *probs.values()):
+    for frame in (words, ids, *adjusted.values(), *contexts, *probs.values()):
         frame.unpersist()
     description = {"name": estimator.name, **estimator.params(),
                    "discounts": [list(d) for d in D[1:]]}
