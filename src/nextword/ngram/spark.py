@@ -3,17 +3,21 @@ stage are DataFrame operations (native Spark: no Python code runs per n-gram on 
 so the corpus can live on any file system Spark reads (local, HDFS, S3) and the work spreads
 over a cluster. The result is the in-process model (`NgramModel.fit`), to float rounding.
 
-Every table is a DataFrame of n-grams as arrays of words, and each formula of
-`nextword.ngram.kneser_ney` is one shuffle (the ones lmplz does as sorts):
+Every table is a DataFrame of n-grams as word ids packed into a few long columns (`Keys`),
+and each formula of `nextword.ngram.kneser_ney` is one shuffle (the ones lmplz does as sorts):
 
-    raw counts      explode the k-grams of each padded line, group by the k-gram
+    word ids        the vocabulary by a group-by of the words, ordered on the driver; each
+                    line's words become ids by a broadcast join, regrouped by line
+    raw counts      explode the n-grams of each padded line, group by the n-gram (the top
+                    order; a lower order only where a count cut-off needs its raw counts)
     adjusted a(g)   the (k+1)-grams grouped by their suffix: N1+(• g); raw for <s>-initial
-                    and top-order n-grams
+                    and top-order n-grams (every other k-gram is such a suffix)
     discounts       count-of-counts n1..n4 per order, collected: a few numbers
-    contexts        group by h = w1..w_{k-1}: Σ_x a(h x), Σ D(a) -> γ(h); join back: u(w | h);
-                    pruned rows (count cut-offs) add their u to γ(h)
+    contexts        a window over h = w1..w_{k-1}: Σ_x a(h x), Σ D(a) and the pruned rows'
+                    share -> u(w | h) on every row, and γ(h)
     interpolate     join each k-gram to its suffix's P (order k-1): P = u + γ(h) P(suffix)
-    backoffs        join each k-gram to γ of itself as a context
+    backoffs        join each k-gram to γ of itself as a context; words spelled again by
+                    broadcast joins for the ARPA lines
 
 The driver holds only V-sized arrays (the unigram level, as lmplz holds its vocabulary) and
 streams the ARPA lines out of the cluster (`toLocalIterator`), one order after the other (in
@@ -262,6 +266,7 @@ def build_with_spark(spark, paths, order: int, directory: str | Path | None = No
     separated by whitespace) and write the ARPA file `arpa` and/or the model folder `directory`.
     Returns {"ngrams": {k: entries}, "discounts": ...}."""
     from pyspark import StorageLevel
+    from pyspark.sql import Window
 
     _, F = _pyspark()
     estimator = estimator if estimator is not None else ModifiedKneserNey()
@@ -338,28 +343,25 @@ def build_with_spark(spark, paths, order: int, directory: str | Path | None = No
         return (F.when(F.col("a") == 0, F.lit(0.0)).when(F.col("a") == 1, F.lit(D[k][0]))
                 .when(F.col("a") == 2, F.lit(D[k][1])).otherwise(F.lit(D[k][2])))
 
-    # contexts, one group-by each: Σ_x a(h x), Σ D(a) and the pruned rows' Σ (a - D(a)), so
-    # u(w | h) = (a - D(a)) / Σ a and γ(h) = (Σ D(a) + pruned) / Σ a join back in one go
+    # contexts: Σ_x a(h x), Σ D(a) and the pruned rows' Σ (a - D(a)) over each row's context
+    # (a window: one shuffle by h), so u(w | h) = (a - D(a)) / Σ a and γ(h) = (Σ D(a) +
+    # pruned) / Σ a; the rows stay grouped by h, so γ's one row per context needs no shuffle
     gamma = {}                       # gamma[j]: (h, gamma) for j-word contexts
-    contexts = []                    # (h, den, gamma), cached: γ and the rows' u both read it
     scored = {}
     for k in range(2, n + 1):
         pruning = ["raw"] if cutoffs[k - 1] > 0 else []
         t = adjusted[k].select(*G[k], *pruning, "a", discount(k).alias("d"),
                                *keys.pack(keys.unpack("g", k)[:-1], "h"))
+        context = Window.partitionBy(*H[k - 1])
         share = F.col("a").cast("double") - F.col("d")
         pruned = (F.sum(F.when(F.col("raw") <= cutoffs[k - 1], share).otherwise(F.lit(0.0)))
-                  if cutoffs[k - 1] > 0 else F.lit(0.0))
-        context = (t.groupBy(*H[k - 1])
-                   .agg(F.sum(F.col("a").cast("double")).alias("den"), F.sum("d").alias("disc"),
-                        pruned.alias("pr"))
-                   .select(*H[k - 1], "den", ((F.col("disc") + F.col("pr")) / F.col("den")).alias("gamma"))
-                   .persist(keep))
-        contexts.append(context)
-        gamma[k - 1] = context.select(*H[k - 1], "gamma")
-        scored[k] = (t.join(context, H[k - 1])
-                     .select(*G[k], *pruning, (share / F.col("den")).alias("u"),
-                             F.col("gamma").alias("gamma_h")))
+                  .over(context) if cutoffs[k - 1] > 0 else F.lit(0.0))
+        den = F.sum(F.col("a").cast("double")).over(context)
+        scored[k] = t.select(*G[k], *H[k - 1], *pruning, (share / den).alias("u"),
+                             ((F.sum("d").over(context) + pruned) / den)
+                             .alias("gamma_h")).persist(keep)
+        gamma[k - 1] = (scored[k].select(*H[k - 1], F.col("gamma_h").alias("gamma"))
+                        .dropDuplicates(H[k - 1]))
     gamma1 = np.zeros(V)
     rows = gamma[1].collect()
     gamma1[[row["h0"] for row in rows]] = [row["gamma"] for row in rows]
@@ -420,7 +422,7 @@ def build_with_spark(spark, paths, order: int, directory: str | Path | None = No
                     out.write("\n")
             say(f"{k}-grams written")
         out.write("\n\\end\\\n")
-    for frame in (words, ids, *adjusted.values(), *contexts, *probs.values()):
+    for frame in (words, ids, *adjusted.values(), *scored.values(), *probs.values()):
         frame.unpersist()
     description = {"name": estimator.name, **estimator.params(),
                    "discounts": [list(d) for d in D[1:]]}
