@@ -41,17 +41,17 @@ def main():
     words = engine.sentences(spark, [args.corpus]).persist(keep)
     vocab, _ = engine.build_vocabulary(spark, words)
     keys = engine.Keys(len(vocab))
-    ids = engine.word_ids(spark, words, vocab).persist(keep)
+    ids = engine.word_ids(words, engine.spelling(spark, vocab)).persist(keep)
     ids.count()
 
     def sliced(i):                                  # the k-gram at i as an array
         return F.struct(F.slice("s", i + 1, k).alias("g"))
 
-    def counted(source, bos, eos, gram):
+    def counted(source, bos, eos, gram, how=F.count):
         padded = source.select(F.concat(F.array(F.lit(bos)), "w", F.array(F.lit(eos))).alias("s"))
         return (padded.where(F.size("s") >= k)
                 .select(F.explode(F.transform(F.sequence(F.lit(0), F.size("s") - k), gram)).alias("x"))
-                .select("x.*").groupBy(*grams[gram]).agg(F.count(F.lit(1)).alias("raw")))
+                .select("x.*").groupBy(*grams[gram]).agg(how(F.lit(1)).alias("raw")))
 
     # each representation: its n-gram columns, and a context's and a suffix's as expressions
     packed = engine._starting_at(keys, k)
@@ -74,7 +74,8 @@ def main():
 
     def count_step(name):
         source, bos, eos, gram, _, _ = kinds[name]
-        return counted(source, bos, eos, gram).agg(F.sum("raw")).collect()[0][0]
+        # summed, not counted: the cached table's plan would be read from the cache instead
+        return counted(source, bos, eos, gram, F.sum).agg(F.sum("raw")).collect()[0][0]
 
     def join_back(name, part):
         t = tables[name]

@@ -131,7 +131,10 @@ def score_with_spark(spark, model_path: str | Path, paths, output: str | Path | 
 
 def ship_package(spark) -> None:
     """Make `nextword` importable on the executors (they need NumPy already): a zip of this
-    package added with addPyFile, once per SparkContext."""
+    package added with addPyFile, once per SparkContext. Spark serves the file from where it
+    lies for as long as the context lives, so its folder is removed when this process exits."""
+    import atexit
+    import shutil
     import tempfile
     import zipfile
 
@@ -141,7 +144,9 @@ def ship_package(spark) -> None:
     if getattr(context, "_nextword_shipped", False):
         return
     package = Path(nextword.__file__).resolve().parent
-    archive = Path(tempfile.mkdtemp(prefix="nextword-spark-")) / "nextword.zip"
+    folder = tempfile.mkdtemp(prefix="nextword-spark-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    archive = Path(folder) / "nextword.zip"
     with zipfile.ZipFile(archive, "w") as out:
         for path in package.rglob("*.py"):
             out.write(path, Path("nextword") / path.relative_to(package))

@@ -217,3 +217,32 @@ def test_spark_scores_every_line_as_in_process(spark, corpus_file, tmp_path, suf
     assert rows[-1]["text"] == "  the\tcompany  said "
     assert result.log_prob == pytest.approx(sum(r["logprob"] for r in expected), rel=1e-12)
     assert result.sentences == len(sentences) == 62
+
+
+def test_the_shipped_package_is_removed_at_exit(monkeypatch):
+    """The zip of nextword that executors import lies in a temporary folder that the process
+    removes when it exits (Spark serves it from there until then)."""
+    import atexit
+    import zipfile
+    from pathlib import Path
+
+    from nextword.scoring import ship_package
+
+    added, at_exit = [], []
+
+    class Context:
+        def addPyFile(self, path):
+            added.append(path)
+
+    class Session:
+        sparkContext = Context()
+
+    monkeypatch.setattr(atexit, "register", lambda fn, *args, **kw: at_exit.append((fn, args, kw)))
+    ship_package(Session())
+    ship_package(Session())                        # once per context
+    assert len(added) == 1 and len(at_exit) == 1
+    archive = Path(added[0])
+    assert "nextword/scoring.py" in zipfile.ZipFile(archive).namelist()
+    fn, args, kw = at_exit[0]
+    fn(*args, **kw)
+    assert not archive.parent.exists()

@@ -238,14 +238,14 @@ def spelling(spark, vocab: Vocabulary):
     return spark.createDataFrame(list(zip(vocab.tokens, range(len(vocab)))), "t string, id int")
 
 
-def word_ids(spark, words, vocab: Vocabulary):
+def word_ids(words, spelled):
     """Each line's words as vocabulary ids (array<int>; words outside the vocabulary are <unk>):
-    a broadcast join of the exploded words, regrouped by line in word order."""
+    a broadcast join of the exploded words to the vocabulary (`spelling`), regrouped by line in
+    word order."""
     _, F = _pyspark()
-    known = spelling(spark, vocab)
     exploded = (words.withColumn("line", F.monotonically_increasing_id())
                 .select("line", F.posexplode_outer("w").alias("pos", "t")))
-    mapped = (exploded.join(F.broadcast(known), "t", "left")
+    mapped = (exploded.join(F.broadcast(spelled), "t", "left")
               .withColumn("id", F.coalesce(F.col("id"), F.lit(UNK_ID))))
     grouped = mapped.groupBy("line").agg(F.sort_array(F.collect_list(
         F.when(F.col("pos").isNotNull(), F.struct("pos", "id")))).alias("pt"))
@@ -287,7 +287,7 @@ def build_with_spark(spark, paths, order: int, directory: str | Path | None = No
     V = len(vocab)
     keys = Keys(V)
     spelled = spelling(spark, vocab)
-    ids = word_ids(spark, words, vocab).persist(keep)
+    ids = word_ids(words, spelled).persist(keep)
     padded = ids.select(F.concat(F.array(F.lit(BOS_ID)), "w", F.array(F.lit(EOS_ID))).alias("s"))
     say(f"vocabulary: {V:,} entries")
     G = {k: keys.names("g", k) for k in range(1, n + 1)}       # a k-gram's key columns
