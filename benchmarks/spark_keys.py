@@ -64,8 +64,8 @@ def main():
                               lambda: [F.slice("g", 1, k - 1).alias("h")],
                               lambda: [F.slice("g", 2, k - 1).alias("h")]),
         "ids packed into longs": (ids, BOS_ID, EOS_ID, packed,
-                                  lambda: keys.pack(keys.unpack("g", k)[:-1], "h"),
-                                  lambda: keys.pack(keys.unpack("g", k)[1:], "h")),
+                                  lambda: keys.context(k, "h"),
+                                  lambda: keys.suffix(k, "h")),
     }
     tables = {}
     for name, (source, bos, eos, gram, _, _) in kinds.items():

@@ -220,6 +220,14 @@ class Keys:
             columns.append(key.alias(f"{name}{c}"))
         return columns
 
+    def suffix(self, k: int, name: str) -> list:
+        """The last k - 1 words of the k-gram in g0.., packed as name0.."""
+        return self.pack(self.unpack("g", k)[1:], name)
+
+    def context(self, k: int, name: str) -> list:
+        """The first k - 1 words of the k-gram in g0.., packed as name0.."""
+        return self.pack(self.unpack("g", k)[:-1], name)
+
     def unpack(self, name: str, k: int) -> list:
         """The k ids (int Columns) packed in name0.."""
         _, F = _pyspark()
@@ -307,7 +315,7 @@ def build_with_spark(spark, paths, order: int, directory: str | Path | None = No
 
     adjusted = {n: raw(n).withColumn("a", F.col("raw")).persist(keep)}
     for k in range(n - 1, 1, -1):
-        continuation = (adjusted[k + 1].select(*keys.pack(keys.unpack("g", k + 1)[1:], "g"))
+        continuation = (adjusted[k + 1].select(*keys.suffix(k + 1, "g"))
                         .groupBy(*G[k]).agg(F.count(F.lit(1)).alias("c")))
         initial = keys.unpack("g", k)[0] == BOS_ID
         if cutoffs[k - 1] > 0:
@@ -351,7 +359,7 @@ def build_with_spark(spark, paths, order: int, directory: str | Path | None = No
     for k in range(2, n + 1):
         pruning = ["raw"] if cutoffs[k - 1] > 0 else []
         t = adjusted[k].select(*G[k], *pruning, "a", discount(k).alias("d"),
-                               *keys.pack(keys.unpack("g", k)[:-1], "h"))
+                               *keys.context(k, "h"))
         context = Window.partitionBy(*H[k - 1])
         share = F.col("a").cast("double") - F.col("d")
         pruned = (F.sum(F.when(F.col("raw") <= cutoffs[k - 1], share).otherwise(F.lit(0.0)))
@@ -373,7 +381,7 @@ def build_with_spark(spark, paths, order: int, directory: str | Path | None = No
         t = scored[k]
         if cutoffs[k - 1] > 0:
             t = t.where(F.col("raw") > cutoffs[k - 1])
-        t = t.select(*G[k], "u", "gamma_h", *keys.pack(keys.unpack("g", k)[1:], "s"))
+        t = t.select(*G[k], "u", "gamma_h", *keys.suffix(k, "s"))
         t = (t.join(F.broadcast(lower) if k == 2 else lower, S[k - 1])
              .select(*G[k], (F.col("u") + F.col("gamma_h") * F.col("p")).alias("p")))
         probs[k] = t.persist(keep)
