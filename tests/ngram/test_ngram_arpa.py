@@ -215,6 +215,32 @@ def test_vectorised_numbers_are_the_values_of_percent_9g():
         "1500000000000", "-2000000000", "325000000", "123456789000"]
 
 
+def test_short_layout_writes_the_bytes_of_the_positional_one():
+    """The two-word layout of 1e-4 <= |x| < 10 (every exponent, point or none, trailing zeros,
+    the first digit alone before the point) writes each row as the per-exponent layout does;
+    a block that mixes both layouts is each row's text."""
+    from nextword.ngram.arpa import (PAD, SHORTEST_EXPONENT, _number_bytes, _positional_layout,
+                                     _short_layout)
+
+    rng = np.random.default_rng(1)
+    m = np.concatenate([rng.integers(10 ** 8, 10 ** 9, 5000),
+                        rng.integers(1, 10, 500) * 10 ** 8,                  # d_0 alone
+                        rng.integers(10 ** 4, 10 ** 5, 500) * 10 ** 4,       # 4 trailing zeros
+                        rng.integers(10 ** 7, 10 ** 8, 500) * 10 + 5])       # no trailing zero
+    e = rng.integers(SHORTEST_EXPONENT, 1, len(m))
+    negative = rng.random(len(m)) < 0.9
+    short, positional = _short_layout(negative, e, m), _positional_layout(negative, e, m)
+
+    def texts(matrix):
+        return [row[row != PAD].tobytes().decode() for row in matrix]
+
+    assert texts(short) == texts(positional)
+    assert texts(_short_layout(np.array([True, False, False]), np.array([-4, 0, 0]),
+                               np.array([123456789, 100000000, 0]))) == ["-0.000123456789", "1", "0"]
+    mixed = np.array([-0.5, -12.25, -3e-7, -2.0, -np.inf, 0.0625])
+    assert texts(_number_bytes(mixed)) == ["-0.5", "-12.25", "-0.0000003", "-2", "-99", "0.0625"]
+
+
 def test_blocks_formatted_two_at_a_time_keep_the_file_whole(mkn3, tmp_path, monkeypatch):
     """With blocks of 1,024 lines (an order in several blocks, odd and even counts of them)
     the file is the same bytes as in one block per order, and progress counts every entry."""

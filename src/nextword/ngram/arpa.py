@@ -62,31 +62,91 @@ _N = np.arange(10000)
 _FOUR = (np.stack([_N // 1000 % 10, _N // 100 % 10, _N // 10 % 10, _N % 10], axis=1)
          .astype(np.uint8) + _ZERO).view(np.uint32).ravel()
 _TRAILING = sum((_N % d == 0).astype(np.int64) for d in (10, 100, 1000, 10000))
+# [i]: the digits of i with its trailing zeros dropped (PAD bytes; 0 for i = 0); [10000 + i]:
+# all four. Little-endian (as _FOUR's view): the first digit is the low byte.
+_HALF = np.concatenate([_FOUR & ((1 << (8 * (4 - _TRAILING))) - 1).astype(np.uint32), _FOUR])
+# "0" bytes 3..p+1 of a word: the zeros between "0." and the first digit of 10^-p .. 10^(1-p)
+_ZEROS = np.array([sum(_ZERO << (8 * i) for i in range(3, 2 + p)) for p in range(5)],
+                  dtype=np.uint64)
+SHORTEST_EXPONENT = -4      # 10^-4 <= |x| < 10: the short layout (nearly every log10 p and bo)
 assert PAD == 0 and SIGNIFICANT == 9         # digits 1 + 4 + 4, masked to PAD by multiplying
 
 
 def _number_bytes(values: np.ndarray) -> np.ndarray:
     """log10 values as ASCII in a (N, W) byte matrix padded with PAD: SIGNIFICANT significant
     digits in positional notation (no exponent), trailing zeros dropped, -99 for -inf, no
-    negative zero. All rows at once: m = round(|x| · 10^(S-1-e)) holds the S digits d_0..d_{S-1}
-    (d_i stands for 10^(e-i)), read off as one digit and two 4-digit groups by table; then
-    the rows of each exponent e (a handful) are laid out together::
-
-        e >= 0:  [-] d_0 .. d_e [. d_{e+1} ..]          e < 0:  [-] 0 . 0 (-e-1 times) d_0 ..
-    """
+    negative zero, as %.9g reads. m = round(|x| · 10^(S-1-e)) holds the S digits d_0..d_{S-1}
+    (d_i stands for 10^(e-i)); rows of exponent -4 <= e <= 0 are laid out as two 64-bit words
+    each (`_short_layout`), any other in `_positional_layout`."""
     S = SIGNIFICANT
     values = np.where(np.isneginf(values), -99.0, values)
-    n = len(values)
     a = np.abs(values)
     zero = ~(a >= SMALLEST)
     a[zero] = 1.0
     e = np.floor(np.log10(a)).astype(np.int64)                 # decimal exponent
-    for _ in range(2):   # log10 may be off by one next to a power of 10: settle e on m itself
-        m = np.rint(a * _POWERS[S - 1 - e + _OFFSET]).astype(np.int64)
-        e = e + (m >= 10 ** S) - (m < 10 ** (S - 1))
     m = np.rint(a * _POWERS[S - 1 - e + _OFFSET]).astype(np.int64)
+    # log10 may be off by one next to a power of 10: settle e on m itself, where m is not S digits
+    off = np.flatnonzero((m >= 10 ** S) | (m < 10 ** (S - 1)))
+    if len(off):
+        a_off, e_off = a[off], e[off]
+        for _ in range(2):
+            m_off = np.rint(a_off * _POWERS[S - 1 - e_off + _OFFSET]).astype(np.int64)
+            e_off += (m_off >= 10 ** S).astype(np.int64) - (m_off < 10 ** (S - 1))
+        m[off] = np.rint(a_off * _POWERS[S - 1 - e_off + _OFFSET]).astype(np.int64)
+        e[off] = e_off
     m[zero] = 0
     e[zero] = 0
+    negative = (values < 0) & ~zero
+    short = (e >= SHORTEST_EXPONENT) & (e <= 0)
+    if short.all():
+        return _short_layout(negative, e, m)
+    out = _positional_layout(negative[~short], e[~short], m[~short])
+    if short.any():
+        rows = _short_layout(negative[short], e[short], m[short])
+        out = np.pad(out, ((0, 0), (0, max(0, rows.shape[1] - out.shape[1]))))
+        whole = np.zeros((len(values), out.shape[1]), dtype=np.uint8)
+        whole[~short], whole[short, :rows.shape[1]] = out, rows
+        out = whole
+    return out
+
+
+def _short_layout(negative: np.ndarray, e: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """The rows of -4 <= e <= 0, each in 16 bytes (two little-endian uint64), without a loop
+    over exponents: with p = -e,
+
+        p = 0:  [-] d_0 . d_1 .. d_8        p > 0:  [-] 0 . 0 (p-1 times) d_0 d_1 .. d_8
+
+    the eight digits d_1..d_8 (trailing zeros dropped, by table) shifted into place as one
+    word; the point only where digits follow it. Columns past the longest row are cut."""
+    U = np.uint64
+    first, rest = np.divmod(m, 10 ** 8)                              # d_0, d_1..d_8
+    middle, low = np.divmod(rest, 10 ** 4)
+    middle += (low > 0) * 10000            # all four digits of the middle where low has some
+    digits = _HALF[middle].astype(U) | (_HALF[low].astype(U) << U(32))
+    p = (-e).astype(U)
+    shift = (p + U(3)) * U(8)                                 # bit of d_1 (of d_0 for p = 0)
+    first = first.astype(U) + U(_ZERO)
+    words = np.empty((len(m), 2), dtype=U)
+    low_word = np.where(negative, U(_MINUS), U(PAD))
+    low_word |= np.where(p > 0, U(_ZERO), first) << U(8)
+    low_word |= np.where((p > 0) | (digits != 0), U(_DOT << 16), U(PAD))
+    low_word |= _ZEROS[p]
+    low_word |= np.where(p > 0, first, U(PAD)) << (shift - U(8))
+    low_word |= digits << shift
+    words[:, 0] = low_word
+    words[:, 1] = digits >> (U(64) - shift)
+    used = 8 + (int(words[:, 1].max()).bit_length() + 7) // 8 if len(m) else 0
+    return words.view(np.uint8)[:, :used]
+
+
+def _positional_layout(negative: np.ndarray, e: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Any exponent: the digits as a (N, S) matrix, then the rows of each exponent (a handful)
+    laid out together::
+
+        e >= 0:  [-] d_0 .. d_e [. d_{e+1} ..]          e < 0:  [-] 0 . 0 (-e-1 times) d_0 ..
+    """
+    S = SIGNIFICANT
+    n = len(m)
     middle, low = m // 10 ** 4 % 10 ** 4, m % 10 ** 4
     digits = np.empty((n, S), dtype=np.uint8)
     digits[:, 0] = m // 10 ** 8 + _ZERO
@@ -101,7 +161,7 @@ def _number_bytes(values: np.ndarray) -> np.ndarray:
     exponents = np.flatnonzero(np.bincount(e - low_e)) + low_e if n else e
     width = 1 + max(S + 2, int(exponents.max()) + 2 if n else 0, S + 1 - low_e)
     out = np.full((n, width), PAD, dtype=np.uint8)
-    out[:, 0] = np.where((values < 0) & ~zero, _MINUS, PAD)
+    out[:, 0] = np.where(negative, _MINUS, PAD)
     for x in exponents.tolist():
         rows = np.flatnonzero(e == x) if len(exponents) > 1 else slice(None)
         d = digits[rows]
