@@ -254,7 +254,7 @@ def _block_lines(model, words: np.ndarray, k: int, first: int, stop: int) -> byt
     t: Tables = model.tables
     tab, space, newline = ord("\t"), ord(" "), ord("\n")
     rows = np.arange(first, stop)
-    log10prob = np.asarray(t.logprob[k][rows], dtype=np.float64) / LN10
+    log10prob = np.asarray(t.logprob[k][first:stop], dtype=np.float64) / LN10
     if k == 1:
         log10prob[rows == BOS_ID] = 0.0              # lmplz: <s> is written as 0
         ids = rows[:, None]
@@ -264,7 +264,7 @@ def _block_lines(model, words: np.ndarray, k: int, first: int, stop: int) -> byt
     for j in range(k):
         columns += [words[ids[:, j]]] + ([space] if j < k - 1 else [])
     if k < model.order:
-        log10bo = np.asarray(t.logbackoff[k][rows], dtype=np.float64) / LN10
+        log10bo = np.asarray(t.logbackoff[k][first:stop], dtype=np.float64) / LN10
         columns += [tab, _number_bytes(log10bo)]
     return _lines(columns + [newline])
 
