@@ -64,7 +64,7 @@ def tree_rss_kb(pid: int) -> tuple[int, int]:
 
 def measured(args, stdin=None, env=None) -> tuple:
     """(wall seconds, peak tree RSS in MB, peak tree RssAnon in MB) of one command; raises
-    with its stderr on failure."""
+    with the end of its stderr on failure, and keeps the whole of it in a file."""
     start = time.perf_counter()
     with open(stdin, "rb") if stdin else open(os.devnull, "rb") as source, \
             tempfile.TemporaryFile() as errors:     # a file: a pipe could fill and block it
@@ -78,7 +78,11 @@ def measured(args, stdin=None, env=None) -> tuple:
         errors.seek(0)
         err = errors.read().decode(errors="replace")
     if process.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, args))} failed:\n{err[-2000:]}")
+        handle, path = tempfile.mkstemp(prefix="scale_bench-", suffix=".err")
+        with os.fdopen(handle, "w") as kept:
+            kept.write(err)
+        raise RuntimeError(f"{' '.join(map(str, args))} failed (its whole stderr: {path}):\n"
+                           f"{err[-2000:]}")
     return time.perf_counter() - start, peak / 1024, anon / 1024
 
 

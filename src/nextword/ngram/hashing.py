@@ -186,14 +186,14 @@ def find(slots: np.ndarray, keys: np.ndarray, query: np.ndarray, load: float = L
         row |= -miss.view(np.int8)          # -1 where missed: no branch per key (np.where's cost 2x)
         q, h = query.take(open_), h.take(open_)
         pos = h + 1
-        while len(open_):
+        while len(open_):           # a few hundred keys after the second round: few calls a round
             r = slots.take(pos).astype(np.int64)
             stored = keys.take(r)
             occupied = r >= 0
             hit = (stored == q) & occupied
-            row[open_[hit]] = r[hit]
-            go_on = np.flatnonzero(~hit & occupied)
-            go_on = go_on[home(stored.take(go_on), m) <= h.take(go_on)]
+            found = np.flatnonzero(hit)
+            row[open_.take(found)] = r.take(found)
+            go_on = np.flatnonzero(occupied & ~hit & (home(stored, m) <= h))
             open_, q, h, pos = open_.take(go_on), q.take(go_on), h.take(go_on), pos.take(go_on) + 1
     except IndexError:
         raise NextwordError(f"a hash table names rows beyond its {len(keys):,} keys: the "
