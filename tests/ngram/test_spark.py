@@ -84,14 +84,47 @@ def test_spark_build_equals_in_process(spark, corpus_file, tmp_path, monkeypatch
 
 
 def test_spark_build_without_an_arpa_file_leaves_only_the_model(spark, corpus_file, tmp_path):
-    """The command line's path: the ARPA text is a temporary file beside the folder, written
-    from the executors' files (local mode), and removed with them."""
+    """A folder without an ARPA path: the ARPA text is a temporary file beside the folder,
+    written from the executors' files (local mode), and removed with them."""
     from nextword.ngram.spark import build_with_spark
 
     estimator = ModifiedKneserNey(discount_fallback=True)
     build_with_spark(spark, corpus_file, 2, tmp_path / "m", estimator=estimator)
     assert [p.name for p in tmp_path.iterdir()] == ["m"]
     assert_same(load_model(tmp_path / "m"), in_process(corpus_file, 2, estimator=estimator), tol=1e-9)
+
+
+def test_the_command_reads_the_model_once_spark_has_stopped(spark, corpus_file, tmp_path,
+                                                          monkeypatch):
+    """`train ngram --engine spark -o M`: the ARPA text is read into the folder after the
+    session has ended (in local mode the JVM's heap is then free for the arrays); the folder
+    is the in-process model and the text is gone."""
+    import contextlib
+
+    from nextword.cli import main
+    from nextword.ngram import spark as engine
+
+    events = []
+
+    @contextlib.contextmanager
+    def running(cluster, workers):          # the module's session, left running for the others
+        events.append("start")
+        yield spark
+        events.append("stop")
+
+    def save(*args):
+        events.append("save")
+        real(*args)
+
+    real = engine.save_from_arpa
+    monkeypatch.setattr(engine, "running", running)
+    monkeypatch.setattr(engine, "save_from_arpa", save)
+    code = main(["train", "ngram", "--order", "3", "--corpus", ",".join(map(str, corpus_file)),
+                 "--engine", "spark", "--discount-fallback", "-o", str(tmp_path / "m")])
+    assert code == 0 and events == ["start", "stop", "save"]
+    assert [p.name for p in tmp_path.iterdir()] == ["m"]
+    estimator = ModifiedKneserNey(discount_fallback=True)
+    assert_same(load_model(tmp_path / "m"), in_process(corpus_file, 3, estimator=estimator), tol=1e-9)
 
 
 def test_keys_pack_and_unpack_ids(spark):

@@ -179,11 +179,17 @@ def _build_at_scale(corpus, valid_spec, output, min_count, max_vocab, tokenizer,
             raise NextwordError("--engine spark reads one sentence a line, words split on "
                                 "whitespace: --tokenizer and --stream do not apply")
         paths = engine_module.corpus_paths(corpus)
-        with engine_module.running(cluster, workers) as spark:
-            info = engine_module.build_with_spark(
-                spark, paths, order, output, estimator=estimator, min_count=min_count,
-                max_vocab=max_vocab, prune=prune,
-                progress=lambda message: click.echo(f"spark: {message}", err=True))
+        text = output.parent / f".{output.name}.spark.arpa.tmp"    # beside: save replaces output
+        try:
+            with engine_module.running(cluster, workers) as spark:
+                info = engine_module.build_with_spark(
+                    spark, paths, order, None, estimator=estimator, min_count=min_count,
+                    max_vocab=max_vocab, prune=prune, arpa=text,
+                    progress=lambda message: click.echo(f"spark: {message}", err=True))
+            # read once Spark has stopped: in local mode its JVM's heap is the driver's again
+            engine_module.save_from_arpa(text, output, info["vocabulary"], info["estimator"])
+        finally:
+            text.unlink(missing_ok=True)
         how = f"on Spark ({cluster or f'local, {workers} workers'})"
     else:
         from nextword.ngram.external import build_on_disk, parse_size

@@ -439,16 +439,25 @@ def build_with_spark(spark, paths, order: int, directory: str | Path | None = No
     if notes:
         description["notes"] = list(notes)
     if directory is not None:
-        from nextword.ngram.arpa import read_arpa
-
         try:
-            model = read_arpa(arpa_path)
-            model.vocab, model.estimator = vocab, description
-            model.save(directory)
+            save_from_arpa(arpa_path, directory, vocab, description)
         finally:
             if arpa is None:
                 arpa_path.unlink(missing_ok=True)
-    return {"ngrams": sizes, "discounts": description["discounts"]}
+    return {"ngrams": sizes, "discounts": description["discounts"], "vocabulary": vocab,
+            "estimator": description}
+
+
+def save_from_arpa(arpa_path: str | Path, directory: str | Path, vocab, description: dict) -> None:
+    """The model folder of a Spark build from its ARPA text, read on the driver (its arrays,
+    not the text, in memory): with the vocabulary's counts and the estimator's description,
+    which an ARPA file does not hold. Call it once the session has stopped where the driver is
+    short of memory: in local mode the JVM's heap is then free."""
+    from nextword.ngram.arpa import read_arpa
+
+    model = read_arpa(arpa_path)
+    model.vocab, model.estimator = vocab, description
+    model.save(directory)
 
 
 def _append_parts(lines, folder: Path, out) -> None:
