@@ -213,6 +213,24 @@ def test_a_failed_spark_job_is_one_line_and_the_session_stops(monkeypatch):
     assert Session.stopped == 3
 
 
+def test_a_session_that_cannot_start_is_one_line(corpus_file, tmp_path):
+    """A driver heap below Spark's minimum (a fresh process: its own JVM): one line naming
+    Spark's reason and the variable to change, exit status 1, no traceback, no folder."""
+    import os
+    import subprocess
+
+    env = dict(os.environ, NEXTWORD_SPARK_DRIVER_MEMORY="200m")
+    result = subprocess.run(
+        [sys.executable, "-m", "nextword", "train", "ngram", "--order", "2", "--corpus",
+         str(corpus_file[0]), "--engine", "spark", "-o", str(tmp_path / "m")],
+        capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("nextword: error: Spark did not start (")
+    assert "Insufficient driver memory" in last and "NEXTWORD_SPARK_DRIVER_MEMORY, now 200m" in last
+    assert not (tmp_path / "m").exists()
+
+
 def test_driver_memory_defaults_to_a_quarter_of_the_machine(monkeypatch):
     import os
 

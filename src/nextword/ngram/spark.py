@@ -93,9 +93,16 @@ def driver_memory() -> str:
 
 @contextmanager
 def running(cluster: str | None = None, workers: int = DEFAULT_WORKERS):
-    """A session for one command, stopped at the end; a failed Spark job becomes one line
-    naming the Java error (Spark's own log, above it, has the details)."""
-    spark = session(cluster, workers)
+    """A session for one command, stopped at the end; a session that does not start or a failed
+    Spark job becomes one line naming the Java error (Spark's own log, above it, has the
+    details)."""
+    try:
+        spark = session(cluster, workers)
+    except Exception as error:
+        if not type(error).__module__.startswith(("py4j", "pyspark")):
+            raise
+        raise NextwordError(f"Spark did not start ({_java_error(error)}); in local mode its "
+                            f"memory is NEXTWORD_SPARK_DRIVER_MEMORY, now {driver_memory()}") from None
     try:
         yield spark
     except Exception as error:
@@ -139,8 +146,10 @@ def session(cluster: str | None = None, workers: int = DEFAULT_WORKERS, app: str
              .config("spark.sql.adaptive.enabled", "true")
              .config("spark.driver.memory", driver_memory())
              # a JVM out of heap exits (the command then fails with one line) instead of
-             # leaving a dead thread that the driver waits on for ever
-             .config("spark.driver.extraJavaOptions", "-XX:+ExitOnOutOfMemoryError")
+             # leaving a dead thread that the driver waits on for ever; its "Terminating due
+             # to java.lang.OutOfMemoryError" goes to stderr with Spark's log, not to stdout
+             .config("spark.driver.extraJavaOptions",
+                     "-XX:+ExitOnOutOfMemoryError -XX:+DisplayVMOutputToStderr")
              .getOrCreate())
     spark.sparkContext.setLogLevel("ERROR")
     return spark
