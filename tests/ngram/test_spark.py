@@ -94,11 +94,14 @@ def test_spark_build_without_an_arpa_file_leaves_only_the_model(spark, corpus_fi
     assert_same(load_model(tmp_path / "m"), in_process(corpus_file, 2, estimator=estimator), tol=1e-9)
 
 
+@pytest.mark.parametrize("outputs", [("-o",), ("--arpa",), ("-o", "--arpa")])
 def test_the_command_reads_the_model_once_spark_has_stopped(spark, corpus_file, tmp_path,
-                                                          monkeypatch):
-    """`train ngram --engine spark -o M`: the ARPA text is read into the folder after the
-    session has ended (in local mode the JVM's heap is then free for the arrays); the folder
-    is the in-process model and the text is gone."""
+                                                          monkeypatch, outputs):
+    """`train ngram --engine spark` with -o M, --arpa F or both: Spark writes the ARPA text (F,
+    else a temporary file beside M); the folder is read from it after the session has ended
+    (in local mode the JVM's memory is then free for the arrays), and only when asked for.
+    The folder is the in-process model, F its ARPA file (to 1e-6 in log10), nothing else is
+    left."""
     import contextlib
 
     from nextword.cli import main
@@ -119,12 +122,19 @@ def test_the_command_reads_the_model_once_spark_has_stopped(spark, corpus_file, 
     real = engine.save_from_arpa
     monkeypatch.setattr(engine, "running", running)
     monkeypatch.setattr(engine, "save_from_arpa", save)
+    paths = {"-o": tmp_path / "m", "--arpa": tmp_path / "m.arpa"}
+    flags = [str(item) for flag in outputs for item in (flag, paths[flag])]
     code = main(["train", "ngram", "--order", "3", "--corpus", ",".join(map(str, corpus_file)),
-                 "--engine", "spark", "--discount-fallback", "-o", str(tmp_path / "m")])
-    assert code == 0 and events == ["start", "stop", "save"]
-    assert [p.name for p in tmp_path.iterdir()] == ["m"]
-    estimator = ModifiedKneserNey(discount_fallback=True)
-    assert_same(load_model(tmp_path / "m"), in_process(corpus_file, 3, estimator=estimator), tol=1e-9)
+                 "--engine", "spark", "--discount-fallback", *flags])
+    assert code == 0 and events == ["start", "stop"] + (["save"] if "-o" in outputs else [])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(paths[f].name for f in outputs)
+    ref = in_process(corpus_file, 3, estimator=ModifiedKneserNey(discount_fallback=True))
+    if "-o" in outputs:
+        assert_same(load_model(tmp_path / "m"), ref, tol=1e-9)
+    if "--arpa" in outputs:
+        write_arpa(ref, tmp_path / "ref.arpa")
+        assert_same(read_arpa(tmp_path / "m.arpa"), read_arpa(tmp_path / "ref.arpa"),
+                    tol=1e-6 * np.log(10))
 
 
 def test_keys_pack_and_unpack_ids(spark):
@@ -231,14 +241,14 @@ def test_a_session_that_cannot_start_is_one_line(corpus_file, tmp_path):
     assert not (tmp_path / "m").exists()
 
 
-def test_driver_memory_defaults_to_a_quarter_of_the_machine(monkeypatch):
+def test_driver_memory_defaults_to_half_the_machine(monkeypatch):
     import os
 
     from nextword.ngram.spark import driver_memory
 
     monkeypatch.delenv("NEXTWORD_SPARK_DRIVER_MEMORY", raising=False)
-    quarter = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4 >> 30
-    assert driver_memory() == f"{max(2, quarter)}g"
+    half = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2 >> 30
+    assert driver_memory() == f"{max(2, half)}g"
     monkeypatch.setenv("NEXTWORD_SPARK_DRIVER_MEMORY", "512m")
     assert driver_memory() == "512m"
 

@@ -155,10 +155,12 @@ def check_engine_flags(engine: str, memory_spec, given: set, prune_to) -> None:
 def train_at_scale(corpus, valid_spec, output, min_count, max_vocab, tokenizer, stream, order,
                    estimator, prune, memory_spec, temp_dir, engine, cluster, workers, arpa_path=None):
     """--memory (disk, one machine) or --engine spark: the model folder is written directly;
-    without --output, into a temporary folder beside the ARPA file, removed once it is read."""
+    without --output, into a temporary folder beside the ARPA file, removed once it is read.
+    Spark writes the ARPA file itself (its executors' lines), so it needs no folder for one
+    unless --valid asks for a model to score with."""
     with contextlib.ExitStack() as stack:
         folder = output
-        if folder is None:
+        if folder is None and (engine != "spark" or valid_spec):
             folder = Path(stack.enter_context(tempfile.TemporaryDirectory(
                 dir=arpa_path.parent, prefix=".nextword-model-"))) / "model"
         _build_at_scale(corpus, valid_spec, folder, min_count, max_vocab, tokenizer, stream, order,
@@ -179,18 +181,23 @@ def _build_at_scale(corpus, valid_spec, output, min_count, max_vocab, tokenizer,
             raise NextwordError("--engine spark reads one sentence a line, words split on "
                                 "whitespace: --tokenizer and --stream do not apply")
         paths = engine_module.corpus_paths(corpus)
-        text = output.parent / f".{output.name}.spark.arpa.tmp"    # beside: save replaces output
+        # the ARPA text: the file asked for, else a temporary one beside the folder (which
+        # saving replaces whole)
+        text = arpa_path or output.parent / f".{output.name}.spark.arpa.tmp"
         try:
             with engine_module.running(cluster, workers) as spark:
                 info = engine_module.build_with_spark(
                     spark, paths, order, None, estimator=estimator, min_count=min_count,
                     max_vocab=max_vocab, prune=prune, arpa=text,
                     progress=lambda message: click.echo(f"spark: {message}", err=True))
-            # read once Spark has stopped: in local mode its JVM's heap is the driver's again
-            engine_module.save_from_arpa(text, output, info["vocabulary"], info["estimator"])
+            if output is not None:
+                # read once Spark has stopped: in local mode its JVM's memory is free again
+                engine_module.save_from_arpa(text, output, info["vocabulary"], info["estimator"])
         finally:
-            text.unlink(missing_ok=True)
+            if arpa_path is None:
+                text.unlink(missing_ok=True)
         how = f"on Spark ({cluster or f'local, {workers} workers'})"
+        description, vocabulary = info["estimator"], info["vocabulary"]
     else:
         from nextword.ngram.external import build_on_disk, parse_size
 
@@ -200,16 +207,21 @@ def _build_at_scale(corpus, valid_spec, output, min_count, max_vocab, tokenizer,
                                  output, memory, estimator=estimator, min_count=min_count,
                                  max_vocab=max_vocab, prune=prune, temp_dir=temp_dir)
         how = f"in {memory_spec} ({info['partitions']} partitions, {info['chunks']} chunks)"
-    lm = load_model(output)
-    for note in lm.estimator.get("notes", []):
+    lm = load_model(output) if output is not None else None
+    if lm is not None:
+        description, vocabulary = lm.estimator, lm.vocab
+    for note in description.get("notes", []):
         click.echo(f"nextword: note: {note}", err=True)
     elapsed = time.perf_counter() - started
     sizes = ", ".join(f"{k}-grams {v:,}" for k, v in info["ngrams"].items())
     click.echo(f"trained {order}-gram {estimator.name} model on {corpus} {how} in {elapsed:.2f} s: "
-               f"vocabulary {len(lm.vocab):,}; {sizes}", err=True)
+               f"vocabulary {len(vocabulary):,}; {sizes}", err=True)
     if saved:
         click.echo(f"saved to {output}", err=True)
     if arpa_path is not None:
-        write_with_progress(lm, arpa_path)
+        if engine == "spark":                 # the executors' lines, written during the build
+            click.echo(f"wrote {arpa_path}: {sizes}", err=True)
+        else:
+            write_with_progress(lm, arpa_path)
     if valid_spec:
         report(evaluate(lm, valid_spec, tokenizer), valid_spec, as_json=False)
