@@ -155,6 +155,10 @@ def main():
     parser.add_argument("--skip", nargs="*", default=[], help="rows to skip: lmplz memory disk spark")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--agreement", action="store_true")
+    parser.add_argument("--spark-output", choices=["folder", "arpa"], default="folder",
+                        help="what the Spark rows write: the model folder (-o, read back from "
+                             "Spark's ARPA text on the driver) or the ARPA file alone (--arpa, "
+                             "as lmplz)")
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--discount-fallback", action="store_true",
                         help="both tools: discounts 0.5, 1, 1.5 where the count-of-counts cannot "
@@ -186,10 +190,13 @@ def main():
                 env=env)))
         if "spark" not in args.skip:
             for w in args.workers:
-                runs.append((f"nextword --engine spark, local {w} worker{'s' if w > 1 else ''}",
-                             lambda w=w: measured(nextword(*train, "-o", workdir / f"spark{w}",
-                                                           "--engine", "spark", "--workers", w),
-                                                  env=env)))
+                output = (["--arpa", workdir / f"spark{w}.arpa"] if args.spark_output == "arpa"
+                          else ["-o", workdir / f"spark{w}"])
+                runs.append((f"nextword --engine spark, local {w} worker{'s' if w > 1 else ''}"
+                             + (" (ARPA file)" if args.spark_output == "arpa" else ""),
+                             lambda w=w, output=output: measured(
+                                 nextword(*train, *output, "--engine", "spark", "--workers", w),
+                                 env=env)))
         for name, run in runs:
             results = [run() for _ in range(args.repeat)]
             wall = statistics.median(r[0] for r in results)

@@ -241,6 +241,31 @@ def test_a_session_that_cannot_start_is_one_line(corpus_file, tmp_path):
     assert not (tmp_path / "m").exists()
 
 
+def test_a_command_session_ends_its_jvm(tmp_path):
+    """`running` ends the JVM it launched when the session stops (PySpark would keep it, with
+    its heap, for the rest of the process), and a later session launches a new one. In a
+    fresh process: the module's session must keep its JVM."""
+    import subprocess
+
+    script = """
+from pyspark import SparkContext
+from nextword.ngram import spark as engine
+with engine.running(None, 1) as spark:
+    first = SparkContext._gateway.proc
+    assert spark.range(5).count() == 5
+assert first.poll() is not None and SparkContext._gateway is None
+with engine.running(None, 1) as spark:
+    assert spark.range(7).count() == 7
+    second = SparkContext._gateway.proc
+assert second is not first and second.poll() is not None
+print("ended")
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "ended"
+
+
 def test_driver_memory_defaults_to_half_the_machine(monkeypatch):
     import os
 

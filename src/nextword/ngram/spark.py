@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -122,6 +123,33 @@ def running(cluster: str | None = None, workers: int = DEFAULT_WORKERS):
             spark.stop()
         except Exception:       # a JVM that died with the job cannot be stopped twice
             pass
+        _end_jvm(spark)
+
+
+def _end_jvm(spark) -> None:
+    """End the JVM that this process launched for `spark`: PySpark keeps it after the session
+    stops (for a next session, which a command does not have), holding its heap; the driver
+    then reads the model folder in that memory. It exits when its stdin closes; a later session
+    launches a new one."""
+    SparkSession, _ = _pyspark()
+    from pyspark import SparkContext
+
+    gateway = SparkContext._gateway
+    process = getattr(gateway, "proc", None)
+    if not isinstance(spark, SparkSession) or process is None:
+        return
+    try:
+        gateway.shutdown()
+    except Exception:           # pragma: no cover - a JVM already gone
+        pass
+    if process.stdin is not None:
+        process.stdin.close()
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:       # pragma: no cover - a JVM that ignores its stdin
+        process.kill()
+        process.wait()
+    SparkContext._gateway = SparkContext._jvm = None
 
 
 def _java_error(error: Exception) -> str:
