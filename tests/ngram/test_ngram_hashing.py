@@ -154,13 +154,13 @@ def test_a_row_beyond_the_keys_is_a_clear_error():
 
 def test_a_model_reads_its_tables_with_the_load_they_were_built_with(tmp_path):
     """New tables are built at LOAD and model.json says so; a folder saved before the load was
-    recorded has tables at 0.5 (LEGACY_LOAD), one saved at 0.35 says so, and both still score
-    the same; a wrong or malformed load is refused, not misread."""
+    recorded has tables at 0.5 (LEGACY_LOAD) and still scores the same; a wrong or malformed
+    load is refused, not misread."""
     lm = NgramModel.fit(SENTENCES, order=3, estimator=KN)
     lm.save(tmp_path / "m")
     meta = json.loads((tmp_path / "m" / "model.json").read_text())
-    assert meta["hash_load"] == hashing.LOAD == 0.25
-    assert len(np.load(tmp_path / "m" / "arrays" / "hash_3.npy")) >= len(lm.keys[3]) / 0.25 + 1
+    assert meta["hash_load"] == hashing.LOAD == 0.35
+    assert len(np.load(tmp_path / "m" / "arrays" / "hash_3.npy")) >= len(lm.keys[3]) / 0.35 + 1
     expected = [list(s) for s in lm.sentence_logprobs(lm.vocab.encode(s) for s in TEST)]
 
     def rewrite(**changes):
@@ -175,13 +175,7 @@ def test_a_model_reads_its_tables_with_the_load_they_were_built_with(tmp_path):
     old = load_model(tmp_path / "m")
     assert old.hash_load == 0.5 and old.hash_table(3) is not None
     assert [list(s) for s in old.sentence_logprobs(old.vocab.encode(s) for s in TEST)] == expected
-    for k in (2, 3):       # the tables of a model saved at 0.35 (LOAD before 0.25)
-        np.save(tmp_path / "m" / "arrays" / f"hash_{k}.npy", hashing.build(lm.keys[k], 0.35))
-    rewrite(hash_load=0.35)
-    earlier = load_model(tmp_path / "m")
-    assert earlier.hash_load == 0.35 and earlier.hash_table(3) is not None
-    assert [list(s) for s in earlier.sentence_logprobs(earlier.vocab.encode(s) for s in TEST)] == expected
-    rewrite(hash_load=0.25)          # the same smaller tables read as if built at 0.25
+    rewrite(hash_load=0.35)          # the same small tables read as if built at 0.35
     with pytest.raises(NextwordError, match="hash_2.npy: .* slots do not fit a table"):
         load_model(tmp_path / "m")
     for bad in (0, 1.5, "half", True):

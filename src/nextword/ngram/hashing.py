@@ -15,12 +15,11 @@ increasing home order ("ordered linear probing"). A search stops at an empty slo
 whose home lies after the query's: an absent key costs about as few probes as a present one.
 The table ends with at least one EMPTY slot, so a probe never runs off it.
 
-The load (keys per home slot) trades memory for probes: at LOAD = 0.25 a table takes 16 bytes
-per key and the scorer's probes of PTB test against the PTB 5-gram took 34% less time than at
+The load (keys per home slot) trades memory for probes: at LOAD = 0.35 a table takes 11.4 bytes
+per key and the scorer's probes of PTB test against the PTB 5-gram took 24% less time than at
 0.5 (the load of tables saved before the model recorded it, in model.json's "hash_load"; 8
-bytes), at 0.35 (11.4 bytes, the load of models saved before 0.25) 24% less; `evaluate` of PTB
-test as a whole was 8% faster at 0.25 than at 0.35 (docs/benchmarks.md). m follows from the
-number of keys and the load, so a table is read with the load it was built with.
+bytes), at 0.25 (16 bytes) 34% less (docs/benchmarks.md). m follows from the number of keys and
+the load, so a table is read with the load it was built with.
 
 Most of a search is two gathers, the slot's row and that row's key (memory reads at random);
 the keys still open after them go on a slot at a time, a few hundred after the second round.
@@ -39,7 +38,7 @@ from nextword.errors import NextwordError
 from nextword.ngram import radix
 from nextword.parallel import in_pairs
 
-LOAD = 0.25                     # keys per home slot, for the tables built now
+LOAD = 0.35                     # keys per home slot, for the tables built now
 LEGACY_LOAD = 0.5               # the tables of models saved before "hash_load" was recorded
 EMPTY = -1
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)      # 2^64 / φ: spreads consecutive keys apart
@@ -94,8 +93,7 @@ def _positions(homes: np.ndarray, before: int, carry: int) -> tuple:
     return pos, carry
 
 
-# working bytes per key of a bucket: rows, homes and their sort (37, measured) and its slots
-BUCKET_BYTES = 37 + math.ceil(np.dtype(SLOT_DTYPE).itemsize / LOAD)
+BUCKET_BYTES = 48           # working bytes per key of a bucket (rows, homes, sort, slots), measured
 SCAN_KEYS = 1 << 20         # keys read at a time while a bucket is gathered
 
 
