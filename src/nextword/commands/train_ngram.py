@@ -181,9 +181,8 @@ def _build_at_scale(corpus, valid_spec, output, min_count, max_vocab, tokenizer,
             raise NextwordError("--engine spark reads one sentence a line, words split on "
                                 "whitespace: --tokenizer and --stream do not apply")
         paths = engine_module.corpus_paths(corpus)
-        # the ARPA text: the file asked for, else a temporary one beside the folder (which
-        # saving replaces whole)
-        text = arpa_path or output.parent / f".{output.name}.spark.arpa.tmp"
+        # the ARPA text: the file asked for, else a temporary one beside the folder
+        text = arpa_path or engine_module.arpa_beside(output)
         try:
             with engine_module.running(cluster, workers) as spark:
                 info = engine_module.build_with_spark(

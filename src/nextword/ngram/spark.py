@@ -310,7 +310,8 @@ def build_with_spark(spark, paths, order: int, directory: str | Path | None = No
                      progress=None) -> dict:
     """Estimate (modified) Kneser–Ney on Spark from text files (one sentence a line, words
     separated by whitespace) and write the ARPA file `arpa` and/or the model folder `directory`.
-    Returns {"ngrams": {k: entries}, "discounts": ...}."""
+    Returns {"ngrams": {k: entries}, "discounts": ..., "vocabulary": the Vocabulary,
+    "estimator": the model's description}: what `save_from_arpa` needs besides the text."""
     from pyspark import StorageLevel
     from pyspark.sql import Window
 
@@ -427,9 +428,7 @@ def build_with_spark(spark, paths, order: int, directory: str | Path | None = No
         say(f"{k}-grams interpolated")
 
     sizes = {1: V, **{k: probs[k].count() for k in range(2, n + 1)}}
-    # without `arpa`, the text goes beside the model folder, which `save` replaces whole
-    arpa_path = (Path(arpa) if arpa is not None else
-                 Path(directory).parent / f".{Path(directory).name}.spark.arpa.tmp")
+    arpa_path = Path(arpa) if arpa is not None else arpa_beside(directory)
     logbackoff1 = log_gamma(gamma1)
     with np.errstate(divide="ignore"):
         logprob1 = np.log(p1)
@@ -484,6 +483,13 @@ def build_with_spark(spark, paths, order: int, directory: str | Path | None = No
                 arpa_path.unlink(missing_ok=True)
     return {"ngrams": sizes, "discounts": description["discounts"], "vocabulary": vocab,
             "estimator": description}
+
+
+def arpa_beside(directory: str | Path) -> Path:
+    """Where the ARPA text of a build without an ARPA path goes: a hidden file beside the model
+    folder (inside it, `save`, which replaces the folder whole, would remove it)."""
+    directory = Path(directory)
+    return directory.parent / f".{directory.name}.spark.arpa.tmp"
 
 
 def save_from_arpa(arpa_path: str | Path, directory: str | Path, vocab, description: dict) -> None:
