@@ -11,7 +11,8 @@ peak of their summed RssAnon (RSS without the pages of mapped files, which the k
 the memory the tools themselves hold). Each
 corpus is first copied with the literal token <unk> renamed (lmplz refuses it; every tool reads
 the same copy, so the models are comparable). --agreement compares the --memory model's ARPA
-with lmplz's: same n-gram sets, largest log10 difference. Prints markdown tables with the
+(and Spark's, with --spark-output arpa) with lmplz's: same n-gram sets, largest log10
+difference (benchmarks/arpa_agreement.py, in bounded memory). Prints markdown tables with the
 machine and date. lmplz rows are skipped when no binary is given ($LMPLZ or --lmplz).
 """
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from arpa_agreement import agreement  # noqa: E402
 from common import machine, table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def tree_rss_kb(pid: int) -> tuple[int, int]:
     """Summed VmRSS and RssAnon (kB) of a process and all its descendants, from /proc. RSS counts
     the pages of mapped files too (reclaimable by the kernel); RssAnon is the memory the
-    processes themselves hold."""
+    processes themselves hold. A child with exactly its parent's figures is not counted."""
     children: dict = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -48,17 +50,20 @@ def tree_rss_kb(pid: int) -> tuple[int, int]:
             except (OSError, ValueError, IndexError):
                 pass
     rss = anon = 0
-    todo = [pid]
+    todo = [(pid, None)]
     while todo:
-        p = todo.pop()
-        todo.extend(children.get(p, []))
+        p, parents = todo.pop()
         try:
             with open(f"/proc/{p}/status") as handle:
                 fields = dict(line.split(":", 1) for line in handle if ":" in line)
-            rss += int(fields["VmRSS"].split()[0])
-            anon += int(fields["RssAnon"].split()[0])
+            mine = int(fields["VmRSS"].split()[0]), int(fields["RssAnon"].split()[0])
         except (OSError, KeyError, ValueError):
-            pass
+            continue
+        todo.extend((child, mine) for child in children.get(p, []))
+        # a child spawned by vfork (as the JVM and Python start processes) shows its parent's memory
+        # until it executes: the same address space, counted once
+        if mine != parents:
+            rss, anon = rss + mine[0], anon + mine[1]
     return rss, anon
 
 
@@ -104,45 +109,6 @@ def prepared(spec: str, workdir: Path) -> tuple:
             words += len(sentence)
             lines += 1
     return out, words, lines
-
-
-def agreement(ours: Path, theirs: Path) -> str:
-    """Same n-gram sets? Largest |Δ log10 p| and |Δ log10 bo| over entries, as text."""
-    import numpy as np
-
-    from nextword.ngram.arpa import LN10, read_arpa
-    from nextword.ngram.backoff import ngram_ids
-    from nextword.ngram.external import sort_rows
-
-    a, b = read_arpa(ours), read_arpa(theirs)
-    if set(a.vocab.tokens) != set(b.vocab.tokens):
-        return "different vocabularies"
-    to_a = np.array([a.vocab.index[t] for t in b.vocab.tokens])      # b's ids -> a's ids
-    bits = max(1, int(len(a.vocab) - 1).bit_length())
-    parts, worst_p, worst_bo, over = [], 0.0, 0.0, 0
-    for k in range(1, a.order + 1):
-        if k == 1:
-            ga, gb = np.arange(len(a.vocab))[:, None], to_a[np.arange(len(b.vocab))][:, None]
-        else:
-            ga, gb = ngram_ids(a.keys, len(a.vocab), k), to_a[ngram_ids(b.keys, len(b.vocab), k)]
-        cols_a = [a.tables.logprob[k]] + ([a.tables.logbackoff[k]] if k < a.order else [])
-        cols_b = [b.tables.logprob[k]] + ([b.tables.logbackoff[k]] if k < b.order else [])
-        ga, *cols_a = sort_rows(ga.astype(np.int32), bits, *cols_a)
-        gb, *cols_b = sort_rows(gb.astype(np.int32), bits, *cols_b)
-        if ga.shape != gb.shape or not np.array_equal(ga, gb):
-            parts.append(f"{k}-grams differ ({len(ga):,} vs {len(gb):,})")
-            continue
-        finite = np.isfinite(cols_a[0]) & np.isfinite(cols_b[0])
-        dp = np.abs(cols_a[0][finite] - cols_b[0][finite]) / LN10
-        worst_p = max(worst_p, float(dp.max()))
-        over += int((dp > 1e-6).sum())
-        if len(cols_a) > 1:
-            dbo = np.abs(cols_a[1] - cols_b[1]) / LN10
-            worst_bo = max(worst_bo, float(dbo.max()))
-            over += int((dbo > 1e-6).sum())
-    sets = "same n-gram sets" if not parts else "; ".join(parts)
-    return (f"{sets}; max |Δ log10 p| {worst_p:.2e}, max |Δ log10 bo| {worst_bo:.2e}; "
-            f"{over:,} values differ by more than 1e-6")
 
 
 def main():
@@ -205,11 +171,18 @@ def main():
             rows.append([label, name, f"{wall:.1f}", f"{peak:,.0f}", f"{anon:,.0f}"])
             print(f"  {label}: {name}: {wall:.1f} s, {peak:,.0f} MB, anon {anon:,.0f} MB",
                   file=sys.stderr)
-        if args.agreement and args.lmplz and "disk" not in args.skip and "lmplz" not in args.skip:
-            subprocess.run(nextword("export", workdir / "disk", "--arpa", workdir / "disk.arpa"),
-                           check=True, env=env, stdout=subprocess.DEVNULL)
-            notes.append(f"{label}: nextword --memory {size} vs lmplz ARPA: "
-                         f"{agreement(workdir / 'disk.arpa', workdir / 'lmplz.arpa')}")
+        if args.agreement and args.lmplz and "lmplz" not in args.skip:
+            if "disk" not in args.skip:
+                subprocess.run(nextword("export", workdir / "disk", "--arpa",
+                                        workdir / "disk.arpa"),
+                               check=True, env=env, stdout=subprocess.DEVNULL)
+                notes.append(f"{label}: nextword --memory {size} vs lmplz ARPA: "
+                             f"{agreement(workdir / 'disk.arpa', workdir / 'lmplz.arpa')}")
+            if "spark" not in args.skip and args.spark_output == "arpa":
+                for w in args.workers:
+                    agree = agreement(workdir / f"spark{w}.arpa", workdir / "lmplz.arpa")
+                    notes.append(f"{label}: Spark ARPA ({w} worker{'s' if w > 1 else ''}) vs "
+                                 f"lmplz ARPA: {agree}")
     print(table(["corpus", f"{n}-gram MKN build", "wall (s)", "peak RSS, process tree (MB)",
                  "peak anonymous RSS (MB)"], rows))
     for note in notes:
