@@ -491,9 +491,12 @@ def _read_order(lines: _Lines, k: int, count: int, n: int, vocab: Vocabulary, ke
                 previous: int):
     _section_start(lines, k, previous)
     first_line = lines.number + 1
-    # grown block by block: memory follows the entries read, not the count announced
-    capacity = min(count, BLOCK_LINES)
-    ids = np.empty((capacity, k), dtype=np.int64)
+    # A plain file is known to hold `count` entries (_check_sizes): the arrays take that size
+    # at once (their pages are taken as the rows are written) rather than grow by copies, each
+    # briefly doubling them. A compressed file's announced count is not trusted: its arrays
+    # grow block by block, with the entries read. Word ids in int32 halve the largest array.
+    capacity = count if lines.compression is None else min(count, BLOCK_LINES)
+    ids = np.empty((capacity, k), dtype=np.int32 if len(vocab) < 1 << 31 else np.int64)
     probs, backoffs = np.empty(capacity), np.zeros(capacity)
     index = vocab.index
     index_bytes = {token.encode("utf-8"): i for token, i in index.items()}
@@ -610,7 +613,7 @@ def _parse_block(raw: list, size: int, k: int, n: int, index: dict, ids: np.ndar
             backoffs[:] = np.array(parts[2::fields]).astype(np.float64)
     except ValueError:
         return False
-    ids[:] = np.fromiter(map(index.get, words, repeat(-1)), dtype=np.int64,
+    ids[:] = np.fromiter(map(index.get, words, repeat(-1)), dtype=ids.dtype,
                          count=len(words)).reshape(size, k)
     return bool((ids >= 0).all() and (probs <= 0).all() and np.isfinite(backoffs).all())
 
