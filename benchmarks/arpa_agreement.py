@@ -9,8 +9,8 @@ it sorts them by hash and writes them to a folder; the two files are then compar
 order from those arrays, memory-mapped. At most one order of each file is in memory at a time
 (the 90 M 5-grams of a 100 M-word corpus: 2.2 GB each; a process peaked at 7.1 GB while it
 sorted them, and two 12.9 and 9.7 GB files took 5 minutes on two cores). The hash is
-Python's (the same secret in both processes, which are forked); two n-grams of one file with
-the same hash are reported.
+Python's (the same secret in both processes, which are forked); two entries of one file with
+the same hash (a duplicate n-gram, or a collision) are reported.
 An absent backoff weight is 0, as ARPA defines it; log10 p of -99 (lmplz's <s>) or -inf is
 compared only for being so on both sides.
 """
@@ -28,8 +28,8 @@ import numpy as np
 
 
 def digest(path: Path, out: Path) -> list[int]:
-    """Write out/{k}.npz (hash, logp, bo sorted by hash) for every order of an ARPA file; the
-    orders in the file."""
+    """Write out/{k}.hash.npy, {k}.logp.npy and {k}.bo.npy (sorted by hash) for every order k of
+    an ARPA file; the orders in the file."""
     orders = []
     with open(path, "rb") as handle:
         for line in handle:                           # the header, up to the first section
@@ -87,7 +87,8 @@ def agreement(a: Path, b: Path, tolerance: float = 1e-6, workdir: Path | None = 
                      for name in ("hash", "logp", "bo")} for side in ("a", "b"))
             hx, hy = x["hash"], y["hash"]
             if (hx[1:] == hx[:-1]).any() or (hy[1:] == hy[:-1]).any():
-                parts.append(f"{k}-grams: two n-grams with one hash")
+                parts.append(f"{k}-grams: two entries of one file with one hash (a duplicate "
+                             "or a collision)")
                 continue
             if len(hx) != len(hy) or not np.array_equal(hx, hy):
                 only = len(np.setdiff1d(hx, hy, assume_unique=True))

@@ -67,3 +67,9 @@ def test_a_missing_ngram_and_a_minus_99_on_one_side_are_reported(agreement, tmp_
     line = agreement(write(tmp_path / "a", MODEL), write(tmp_path / "b", other))
     assert "1-grams: log p of -99 or -inf on one side only" in line
     assert "2-grams differ (3 against 2; 1 only in the first)" in line
+
+
+def test_an_entry_listed_twice_is_reported(agreement, tmp_path):
+    other = MODEL.replace("ngram 2=3", "ngram 2=4").replace("-0.4\ta a\n", "-0.4\ta a\n-0.4\ta a\n")
+    line = agreement(write(tmp_path / "a", MODEL), write(tmp_path / "b", other))
+    assert "2-grams: two entries of one file with one hash (a duplicate or a collision)" in line
