@@ -27,10 +27,9 @@ from pathlib import Path
 import numpy as np
 
 
-def digest(path: Path, out: Path) -> list[int]:
+def digest(path: Path, out: Path) -> None:
     """Write out/{k}.hash.npy, {k}.logp.npy and {k}.bo.npy (sorted by hash) for every order k of
-    an ARPA file; the orders in the file."""
-    orders = []
+    an ARPA file (run in a forked process: the files are its result)."""
     with open(path, "rb") as handle:
         for line in handle:                           # the header, up to the first section
             if line.startswith(b"\\1-grams:"):
@@ -54,10 +53,8 @@ def digest(path: Path, out: Path) -> list[int]:
             for name, values, dtype in (("hash", hashes, np.int64), ("logp", logp, np.float64),
                                         ("bo", bo, np.float64)):
                 np.save(out / f"{k}.{name}.npy", np.frombuffer(values, dtype=dtype)[order])
-            orders.append(k)
             del hashes, logp, bo, order
             k += 1
-    return orders
 
 
 def agreement(a: Path, b: Path, tolerance: float = 1e-6, workdir: Path | None = None) -> str:

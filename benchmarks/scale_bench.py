@@ -60,8 +60,8 @@ def tree_rss_kb(pid: int) -> tuple[int, int]:
         except (OSError, KeyError, ValueError):
             continue
         todo.extend((child, mine) for child in children.get(p, []))
-        # a child spawned by vfork (as the JVM and Python start processes) shows its parent's memory
-        # until it executes: the same address space, counted once
+        # a child spawned by vfork (as the JVM and Python start processes) shows its parent's
+        # memory until it executes: the same address space, counted once
         if mine != parents:
             rss, anon = rss + mine[0], anon + mine[1]
     return rss, anon

@@ -493,8 +493,9 @@ def _read_order(lines: _Lines, k: int, count: int, n: int, vocab: Vocabulary, ke
     first_line = lines.number + 1
     # A plain file's size bounds the count its header announces (_check_sizes): the arrays
     # take that size at once (their pages are taken as the rows are written) rather than grow
-    # by copies, each briefly doubling them. A compressed file's announced count is not trusted: its arrays
-    # grow block by block, with the entries read. Word ids in int32 halve the largest array.
+    # by copies, each briefly doubling them. A compressed file's announced count is not
+    # trusted: its arrays grow block by block, with the entries read. Word ids in int32 halve
+    # the largest array.
     capacity = count if lines.compression is None else min(count, BLOCK_LINES)
     ids = np.empty((capacity, k), dtype=np.int32 if len(vocab) < 1 << 31 else np.int64)
     probs, backoffs = np.empty(capacity), np.zeros(capacity)

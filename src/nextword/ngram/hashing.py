@@ -93,7 +93,8 @@ def _positions(homes: np.ndarray, before: int, carry: int) -> tuple:
     return pos, carry
 
 
-BUCKET_BYTES = 48           # working bytes per key of a bucket (rows, homes, sort, slots), measured
+# working bytes per key of a bucket: rows, homes and their sort (37, measured) and its slots
+BUCKET_BYTES = 37 + math.ceil(np.dtype(SLOT_DTYPE).itemsize / LOAD)
 SCAN_KEYS = 1 << 20         # keys read at a time while a bucket is gathered
 
 
