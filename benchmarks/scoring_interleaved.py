@@ -2,7 +2,7 @@
 
     NEXTWORD_DATA=../shared/data python benchmarks/scoring_interleaved.py \\
         --corpus ptb:test --kenlm runs/ptb5.arpa runs/ptb5-old runs/ptb5 \\
-        [--src before=/path/to/an/older/checkout/src] [--times 10] [--rounds 60]
+        [--src before=/path/to/an/older/checkout/src] [--times 10] [--rounds 60] [--from-file]
 
 Every contender (each model folder with this checkout's code, the same with each `--src`, and
 `kenlm.Model.score` per sentence) lives in its own process, loaded once; each round asks every
@@ -10,6 +10,11 @@ one in turn to score the corpus once (`evaluate`, load excluded), so a machine w
 drifts (a shared VM) slows every contender alike, and two versions of the code are compared in
 the same rounds. The table gives the median of the rounds and each one's speed relative to
 kenlm's. Prints a markdown table with the machine and date.
+
+With --from-file every round starts from the text file instead of token lists in memory: nextword
+evaluates the corpus object (`evaluate(lm, load_corpus(C))`, which numbers the file's bytes
+without a string per word), kenlm's contender reads the file's lines and scores each. (Not with
+--times: the file is read as it is.)
 """
 from __future__ import annotations
 
@@ -32,11 +37,23 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 WORKER = """
 import json, sys, time
 from nextword.text.corpora import load_corpus
-test = list(load_corpus(sys.argv[2])) * int(sys.argv[3])
+from_file = sys.argv[5] == "file"
+corpus = load_corpus(sys.argv[2])
+test = corpus if from_file else list(corpus) * int(sys.argv[3])
 if sys.argv[1] == "kenlm":
     import kenlm
-    km, lines = kenlm.Model(sys.argv[4]), [" ".join(s) for s in test]
-    score = lambda: sum(km.score(line) for line in lines)
+    km = kenlm.Model(sys.argv[4])
+    if from_file:
+        from nextword.text.corpora import STANDARD, data_dir
+        name, _, split = sys.argv[2].partition(":")
+        path = (data_dir() / STANDARD[name][0] / STANDARD[name][1][split] if name in STANDARD
+                else sys.argv[2])
+        def score():
+            with open(path, encoding="utf-8") as lines:
+                return sum(km.score(line) for line in lines)
+    else:
+        lines = [" ".join(s) for s in test]
+        score = lambda: sum(km.score(line) for line in lines)
     print(json.dumps({"hash_load": "-"}), flush=True)
 else:
     from nextword.evaluate import evaluate
@@ -53,9 +70,11 @@ for _ in sys.stdin:
 """
 
 
-def start(kind: str, src: Path, corpus: str, times: int, target: str) -> subprocess.Popen:
+def start(kind: str, src: Path, corpus: str, times: int, target: str,
+          from_file: bool) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(src))
-    return subprocess.Popen([sys.executable, "-c", WORKER, kind, corpus, str(times), target],
+    return subprocess.Popen([sys.executable, "-c", WORKER, kind, corpus, str(times), target,
+                             "file" if from_file else "lists"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
 
 
@@ -75,7 +94,11 @@ def main():
                         help="also score with the code under PATH (another checkout's src)")
     parser.add_argument("--times", type=int, default=1, help="score the corpus repeated this often")
     parser.add_argument("--rounds", type=int, default=60)
+    parser.add_argument("--from-file", action="store_true",
+                        help="start every round from the text file, not token lists in memory")
     args = parser.parse_args()
+    if args.from_file and args.times != 1:
+        parser.error("--from-file reads the file as it is: no --times")
 
     sources = [("this checkout", SRC)]
     for item in args.src:
@@ -86,9 +109,11 @@ def main():
     workers = {}
     for label, src in sources:
         for folder in args.models:
-            workers[(label, folder)] = start("nextword", src, args.corpus, args.times, folder)
+            workers[(label, folder)] = start("nextword", src, args.corpus, args.times, folder,
+                                             args.from_file)
     if args.kenlm:
-        workers[("kenlm Model.score", "")] = start("kenlm", SRC, args.corpus, args.times, args.kenlm)
+        workers[("kenlm Model.score", "")] = start("kenlm", SRC, args.corpus, args.times,
+                                                   args.kenlm, args.from_file)
     info = {key: json.loads(read(w, key)) for key, w in workers.items()}
     perplexities = {round(i["perplexity"], 6) for i in info.values() if "perplexity" in i}
     if len(perplexities) > 1:
@@ -106,6 +131,7 @@ def main():
     medians = {key: statistics.median(v) for key, v in times.items()}
     peer = medians.get(("kenlm Model.score", ""))
     print(f"Machine: {machine()}; {args.corpus}" + (f" x{args.times}" if args.times > 1 else "")
+          + (", from the file" if args.from_file else "")
           + f", {tokens:,} tokens, perplexity {perplexities.pop():.4f}, medians of {args.rounds} "
           "alternating rounds\n")
     print(table(["code", "model", "hash load", "ms", "M tokens/s", "x kenlm"],

@@ -157,19 +157,13 @@ def _evaluate_flat(model: LanguageModel, sentences: Iterable[Sequence[str]],
     """`evaluate` for a model that scores a block of sentences given as one array of word ids
     and their lengths (`flat_logprobs`): no array per sentence. Blocks of FLUSH_SENTENCES
     sentences are summed exactly as `evaluate` sums them, so the totals are the same bits."""
-    index = model.vocab.index
     total = oov_logprob = 0.0
     tokens = oov = num_sentences = 0
-    iterator = iter(sentences)
-    while True:
-        block = list(islice(iterator, FLUSH_SENTENCES))
-        if not block:
-            break
-        lengths, ids, is_oov = _encode_block(index, block)
+    for lengths, ids, is_oov in _id_blocks(model.vocab, sentences):
         logprobs = model.flat_logprobs(ids, lengths)       # each word, then </s>, per sentence
         total += float(logprobs.sum())
         tokens += len(logprobs)
-        num_sentences += len(block)
+        num_sentences += len(lengths)
         if progress is not None:
             progress.update(len(logprobs))
         at = np.flatnonzero(is_oov)
@@ -184,3 +178,50 @@ def _evaluate_flat(model: LanguageModel, sentences: Iterable[Sequence[str]],
     if num_sentences == 0:
         raise NextwordError("nothing to evaluate: the corpus has no sentences")
     return Evaluation(total, tokens, num_sentences, oov, total - oov_logprob, model.normalised)
+
+
+def _id_blocks(vocab, sentences) -> Iterator[tuple]:
+    """(lengths, ids, oov) of each FLUSH_SENTENCES sentences: numbered from the corpus's bytes
+    where it gives them (`Corpus.blocks`: no string per word, `nextword.text.byteread`), else
+    from its token lists. Either way the same blocks of sentences, so the same sums."""
+    blocks = getattr(sentences, "blocks", None)
+    if blocks is None:
+        iterator = iter(sentences)
+        while block := list(islice(iterator, FLUSH_SENTENCES)):
+            yield _encode_block(vocab.index, block)
+        return
+    yield from _regroup(_number_blocks(vocab, blocks()), FLUSH_SENTENCES)
+
+
+def _number_blocks(vocab, blocks: Iterable[bytes]) -> Iterator[tuple]:
+    """(lengths, ids, oov) of each block of whole lines, one sentence a line."""
+    from nextword.text.byteread import token_lists
+
+    words = vocab.word_index()
+    for block in blocks:
+        numbered = words.ids(block)
+        if numbered is None:            # a non-ASCII space: str.split's rules, word by word
+            yield _encode_block(vocab.index, token_lists(block))
+            continue
+        ids, lengths = numbered
+        oov = ids < 0
+        ids[oov] = UNK_ID
+        yield lengths, ids.astype(ID_DTYPE), oov
+
+
+def _regroup(parts: Iterable[tuple], size: int) -> Iterator[tuple]:
+    """(lengths, ids, oov) parts of any number of sentences, regrouped `size` sentences a part."""
+    held: list = []
+    count = 0
+    for part in parts:
+        held.append(part)
+        count += len(part[0])
+        while count >= size:
+            lengths, ids, oov = (np.concatenate(column) for column in zip(*held))
+            cut = int(lengths[:size].sum())
+            yield lengths[:size], ids[:cut], oov[:cut]
+            held = [(lengths[size:], ids[cut:], oov[cut:])]
+            count = len(held[0][0])
+    if count:
+        lengths, ids, oov = (np.concatenate(column) for column in zip(*held))
+        yield lengths, ids, oov

@@ -117,6 +117,19 @@ class Counted:
             self.bar.update()
             yield sentence
 
+    @property
+    def blocks(self):
+        """The corpus's blocks of lines (`Corpus.blocks`), moving the bar by their lines."""
+        source = getattr(self.corpus, "blocks", None)
+        if source is None:
+            return None
+
+        def counted():
+            for block in source():
+                self.bar.update(block.count(b"\n") + (not block.endswith(b"\n")))
+                yield block
+        return counted
+
 
 def given_on_command_line(ctx: click.Context) -> set:
     """Names of the parameters the user typed (not left at their defaults)."""

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from nextword.errors import NextwordError
-from nextword.fileio import read_lines
+from nextword.fileio import read_blocks, read_lines
 from nextword.text.tokenize import get_tokenizer, word_tokenize
 
 DATA_ENV = "NEXTWORD_DATA"
@@ -43,10 +43,13 @@ DEFAULT_SPLITS = ("train", "valid", "test")
 
 @dataclass
 class Corpus:
-    """A named, re-iterable source of tokenised sentences."""
+    """A named, re-iterable source of tokenised sentences. `blocks`, where set, gives the same
+    sentences as checked bytes, a block of whole lines at a time, one sentence a line, split on
+    whitespace: what `nextword.text.byteread` numbers without a string per word."""
 
     name: str
     produce: Callable[[], Iterator[list[str]]] = field(repr=False)
+    blocks: Callable[[], Iterator[bytes]] | None = field(default=None, repr=False)
 
     def __iter__(self) -> Iterator[list[str]]:
         return self.produce()
@@ -94,7 +97,12 @@ def file_corpus(paths, tokenizer: str = "whitespace", stream: bool = False, name
                 for line in lines(path):
                     yield tokenize(line)
 
-    return Corpus(name or ",".join(str(p) for p in paths), produce)
+    def blocks() -> Iterator[bytes]:
+        for path in paths:
+            yield from read_blocks(path)
+
+    whole_lines = tokenizer == "whitespace" and not stream and line_range == (0.0, 1.0)
+    return Corpus(name or ",".join(str(p) for p in paths), produce, blocks if whole_lines else None)
 
 
 def standard_corpus(name: str, split: str, stream: bool = False) -> Corpus:

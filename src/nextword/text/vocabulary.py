@@ -122,6 +122,15 @@ class Vocabulary:
         """Boolean mask: which tokens are in the vocabulary (the literal "<unk>" is)."""
         return np.fromiter(map(self.index.__contains__, tokens), dtype=bool, count=len(tokens))
 
+    def word_index(self):
+        """The words as byte keys (`nextword.text.byteread.WordIndex`), made on first use (11 ms
+        for PTB's 10,000 words) and kept."""
+        if getattr(self, "_word_index", None) is None:
+            from nextword.text.byteread import WordIndex
+
+            self._word_index = WordIndex(self.tokens)
+        return self._word_index
+
     def decode(self, ids: Iterable[int]) -> list[str]:
         if isinstance(ids, np.ndarray):     # Python ints index the list without a NumPy scalar each
             ids = ids.tolist()
@@ -152,9 +161,11 @@ class CorpusIds:
     """A corpus read once into word ids, a block of sentences at a time, and its vocabulary.
 
     Without a given vocabulary each new token takes the next provisional id when first seen (a
-    dict whose default is a counter, so the lookups run in C, a block per NumPy call); once the
-    whole corpus is read, `vocabulary` orders the words by count as `Vocabulary.build` does and
-    returns the map from provisional ids to its ids. With one, ids are final from the start."""
+    dict whose default is a counter, so the lookups run in C, a block per NumPy call; a corpus
+    that gives its bytes is numbered from them, `nextword.text.byteread.FirstSeen`, with the same
+    dict); once the whole corpus is read, `vocabulary` orders the words by count as
+    `Vocabulary.build` does and returns the map from provisional ids to its ids. With one, ids
+    are final from the start."""
 
     def __init__(self, vocab: Vocabulary | None = None, min_count: int = 1,
                  max_size: int | None = None):
@@ -168,13 +179,35 @@ class CorpusIds:
             self._ids = lambda tokens: map(vocab.index.get, tokens, repeat(UNK_ID))  # noqa: E731
 
     def blocks(self, sentences: Iterable[Sequence[str]]) -> Iterator[tuple]:
-        """(ids, lengths) of each block of READ_BLOCK sentences."""
+        """(ids, lengths) of each block of READ_BLOCK sentences; of each block of bytes for a
+        corpus that gives them (`Corpus.blocks`: numbered without a string per word)."""
+        source = getattr(sentences, "blocks", None)
+        if source is not None:
+            yield from self._byte_blocks(source())
+            return
         iterator = iter(sentences)
         while block := list(islice(iterator, READ_BLOCK)):
-            lengths = np.fromiter(map(len, block), dtype=np.int64, count=len(block))
-            ids = np.fromiter(self._ids(chain.from_iterable(block)), dtype=ID_DTYPE,
-                              count=int(lengths.sum()))
-            yield ids, lengths
+            yield self._block_ids(block)
+
+    def _block_ids(self, block: list) -> tuple:
+        lengths = np.fromiter(map(len, block), dtype=np.int64, count=len(block))
+        ids = np.fromiter(self._ids(chain.from_iterable(block)), dtype=ID_DTYPE,
+                          count=int(lengths.sum()))
+        return ids, lengths
+
+    def _byte_blocks(self, blocks: Iterable[bytes]) -> Iterator[tuple]:
+        from nextword.text.byteread import FirstSeen, token_lists
+
+        reader = self.given.word_index() if self.given is not None else FirstSeen(self.first_seen)
+        for block in blocks:
+            numbered = reader.ids(block)
+            if numbered is None:        # a non-ASCII space: str.split's rules, word by word
+                yield self._block_ids(token_lists(block))
+                continue
+            ids, lengths = numbered
+            if self.given is not None:
+                ids[ids < 0] = UNK_ID
+            yield ids.astype(ID_DTYPE), lengths
 
     def vocabulary(self, seen: np.ndarray, num_sentences: int) -> tuple:
         """(vocabulary, final id of each provisional id, or None when the ids are final), from
