@@ -213,15 +213,18 @@ def _regroup(parts: Iterable[tuple], size: int) -> Iterator[tuple]:
     """(lengths, ids, oov) parts of any number of sentences, regrouped `size` sentences a part."""
     held: list = []
     count = 0
+
+    def joined() -> tuple:
+        return held[0] if len(held) == 1 else tuple(np.concatenate(c) for c in zip(*held))
+
     for part in parts:
         held.append(part)
         count += len(part[0])
         while count >= size:
-            lengths, ids, oov = (np.concatenate(column) for column in zip(*held))
+            lengths, ids, oov = joined()
             cut = int(lengths[:size].sum())
             yield lengths[:size], ids[:cut], oov[:cut]
             held = [(lengths[size:], ids[cut:], oov[cut:])]
-            count = len(held[0][0])
+            count -= size
     if count:
-        lengths, ids, oov = (np.concatenate(column) for column in zip(*held))
-        yield lengths, ids, oov
+        yield joined()
