@@ -159,7 +159,7 @@ def _evaluate_flat(model: LanguageModel, sentences: Iterable[Sequence[str]],
     sentences are summed exactly as `evaluate` sums them, so the totals are the same bits."""
     total = oov_logprob = 0.0
     tokens = oov = num_sentences = 0
-    for lengths, ids, is_oov in _id_blocks(model.vocab, sentences):
+    for lengths, ids, is_oov in id_blocks(model.vocab, sentences):
         logprobs = model.flat_logprobs(ids, lengths)       # each word, then </s>, per sentence
         total += float(logprobs.sum())
         tokens += len(logprobs)
@@ -180,8 +180,8 @@ def _evaluate_flat(model: LanguageModel, sentences: Iterable[Sequence[str]],
     return Evaluation(total, tokens, num_sentences, oov, total - oov_logprob, model.normalised)
 
 
-def _id_blocks(vocab, sentences) -> Iterator[tuple]:
-    """(lengths, ids, oov) of each FLUSH_SENTENCES sentences: numbered from the corpus's bytes
+def id_blocks(vocab, sentences) -> Iterator[tuple]:
+    """(lengths, ids, oov) of each FLUSH_SENTENCES sentences (the last block fewer): numbered from the corpus's bytes
     where it gives them (`Corpus.blocks`: no string per word, `nextword.text.byteread`), else
     from its token lists. Either way the same blocks of sentences, so the same sums."""
     blocks = getattr(sentences, "blocks", None)

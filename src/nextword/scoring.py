@@ -3,7 +3,10 @@
 For each line: its log-probability (natural log and log10, the sentence's words plus </s>), the
 number of scored tokens, of OOV tokens, and its perplexity exp(-logprob / tokens). The corpus
 figures come out of the same pass, so a corpus larger than memory is scored once, a block of
-sentences at a time (`nextword.evaluate.encode_sentences` + `sentence_logprobs`).
+sentences at a time: for an n-gram model as `evaluate` scores (`flat_logprobs` on a block of
+65,536 sentences, read from the file's bytes where it gives them), each line's sums taken with
+`np.add.reduceat`, the rows written through one format string (1-2 us a line where a dict and
+`json.dumps` per line took ~15); for other models `sentence_logprobs` sentence by sentence.
 """
 from __future__ import annotations
 
@@ -14,8 +17,10 @@ from itertools import islice
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
+import numpy as np
+
 from nextword.errors import NextwordError
-from nextword.evaluate import Evaluation, encode_sentences, exp_or_inf
+from nextword.evaluate import Evaluation, encode_sentences, exp_or_inf, id_blocks
 from nextword.fileio import atomic_path
 
 LN10 = math.log(10.0)
@@ -37,8 +42,40 @@ def score_lines(model, sentences: Iterable[Sequence[str]], first_line: int = 0) 
                "logprob_excluding_oov": known}
 
 
-def write_line_scores(model, sentences: Iterable[Sequence[str]], path: str | Path,
-                      block: int = 4096) -> Evaluation:
+def score_columns(model, sentences: Iterable[Sequence[str]], block: int = 4096) -> Iterator[dict]:
+    """The FIELDS of many lines at a time, as arrays (lines numbered from 0 through the corpus):
+    the rows of `score_lines`, computed without a Python step per line for a model with
+    `flat_logprobs` (sums in another order: equal to ~1e-15)."""
+    if not hasattr(model, "flat_logprobs"):
+        rows = score_lines(model, sentences)
+        while chunk := list(islice(rows, block)):
+            yield {name: np.array([row[name] for row in chunk]) for name in FIELDS}
+        return
+    first = 0
+    for lengths, ids, oov in id_blocks(model.vocab, sentences):
+        logprobs = model.flat_logprobs(ids, lengths)       # each word, then </s>, per sentence
+        tokens = lengths + 1
+        logprob = np.add.reduceat(logprobs, np.cumsum(tokens) - tokens)
+        at = np.flatnonzero(oov)
+        sentence = np.searchsorted(np.cumsum(lengths), at, side="right")
+        unknown = np.zeros(len(lengths))
+        np.add.at(unknown, sentence, logprobs[at + sentence])
+        with np.errstate(over="ignore", invalid="ignore"):      # -inf and its nan, as floats give
+            perplexity = np.exp(-logprob / tokens)
+            known = logprob - unknown
+        yield {"line": np.arange(first, first + len(lengths)), "tokens": tokens,
+               "oov": np.bincount(sentence, minlength=len(lengths)), "logprob": logprob,
+               "log10prob": logprob / LN10, "perplexity": perplexity,
+               "logprob_excluding_oov": known}
+        first += len(lengths)
+
+
+# a row as json.dumps writes it (floats by repr); a row holding inf or nan goes through json
+ROW = "{" + ", ".join(f'"{name}": %{"d" if name in ("line", "tokens", "oov") else "r"}'
+                      for name in FIELDS) + "}\n"
+
+
+def write_line_scores(model, sentences: Iterable[Sequence[str]], path: str | Path) -> Evaluation:
     """Write one JSON object per line to `path` (JSON lines; the file appears whole) and return
     the corpus evaluation of the same pass (perplexity including OOVs, as `evaluate`)."""
     path = Path(path)
@@ -46,18 +83,18 @@ def write_line_scores(model, sentences: Iterable[Sequence[str]], path: str | Pat
         raise NextwordError(f"{path}: Parquet output needs --engine spark; write .jsonl here")
     total = known = 0.0
     tokens = oov = count = 0
-    scores = score_lines(model, sentences)
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as out:
-        while True:
-            rows = list(islice(scores, block))
-            if not rows:
-                break
-            out.writelines(json.dumps(row) + "\n" for row in rows)
-            total += sum(r["logprob"] for r in rows)
-            tokens += sum(r["tokens"] for r in rows)
-            oov += sum(r["oov"] for r in rows)
-            known += sum(r["logprob_excluding_oov"] for r in rows)
-            count += len(rows)
+        for columns in score_columns(model, sentences):
+            rows = zip(*(columns[name].tolist() for name in FIELDS))
+            if all(np.isfinite(columns[name]).all() for name in FIELDS[3:]):
+                out.write("".join(map(ROW.__mod__, rows)))
+            else:
+                out.writelines(json.dumps(dict(zip(FIELDS, row))) + "\n" for row in rows)
+            total += float(columns["logprob"].sum())
+            known += float(columns["logprob_excluding_oov"].sum())
+            tokens += int(columns["tokens"].sum())
+            oov += int(columns["oov"].sum())
+            count += len(columns["line"])
     if count == 0:
         raise NextwordError("no sentences to score")
     return Evaluation(tokens=tokens, sentences=count, log_prob=total, oov=oov,

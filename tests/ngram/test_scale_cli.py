@@ -12,7 +12,7 @@ from nextword.evaluate import evaluate
 from nextword.model import load_model
 from nextword.ngram.kneser_ney import ModifiedKneserNey
 from nextword.ngram.model import NgramModel
-from nextword.scoring import score_lines
+from nextword.scoring import score_lines, write_line_scores
 from nextword.text.corpora import load_corpus
 
 
@@ -73,6 +73,36 @@ def test_score_lines_add_up_to_evaluate(small_text, small_test_text):
     # the first line's score by hand from the model's per-token log-probabilities
     ids = lm.vocab.encode(small_test_text[0])
     assert first["logprob"] == pytest.approx(float(next(lm.sentence_logprobs([ids])).sum()))
+
+
+@pytest.mark.parametrize("smoothing", ["modified-kneser-ney", "mle"])
+def test_written_line_scores_are_score_lines(tmp_path, small_text, smoothing, monkeypatch):
+    """The file's rows (computed a block at a time, without a step per line) are `score_lines`'
+    rows: the same line numbers, tokens and OOVs, log-probabilities equal to 1e-12 (summed in
+    another order), the text json.dumps writes; an MLE model's -inf rows go through json
+    (-Infinity). Blocks of 3 sentences, read from the file's bytes."""
+    from nextword.ngram.estimators import make_estimator
+
+    monkeypatch.setattr(__import__("nextword.evaluate", fromlist=["x"]), "FLUSH_SENTENCES", 3)
+    lm = NgramModel.fit(small_text, 3, make_estimator(smoothing, discount_fallback=True))
+    test = tmp_path / "t.txt"
+    test.write_text("the first line\n\nanother one here\nzebra crossing\n  the company said \n")
+    rows = [json.loads(line) for line in _written(lm, load_corpus(str(test)), tmp_path)]
+    expected = list(score_lines(lm, list(load_corpus(str(test)))))
+    assert [r["line"] for r in rows] == list(range(5))
+    for row, want in zip(rows, expected):
+        assert {k: row[k] for k in ("line", "tokens", "oov")} == {
+            k: want[k] for k in ("line", "tokens", "oov")}
+        for k in ("logprob", "log10prob", "perplexity", "logprob_excluding_oov"):
+            assert row[k] == pytest.approx(want[k], rel=1e-12, nan_ok=True), (k, row, want)
+    text = _written(lm, load_corpus(str(test)), tmp_path)
+    assert text[1] == json.dumps(expected[1]) + "\n"         # a blank line: one token, one sum
+    assert (smoothing == "mle") == any("Infinity" in line for line in text)
+
+
+def _written(lm, corpus, tmp_path) -> list:
+    write_line_scores(lm, corpus, tmp_path / "s.jsonl")
+    return (tmp_path / "s.jsonl").read_text().splitlines(keepends=True)
 
 
 def test_eval_per_line_jsonl(capsys, tmp_path, corpus_file, small_text):
