@@ -38,3 +38,20 @@ def test_a_short_run_writes_nothing():
     with LogProgress(total=10, desc="scoring", stream=out, every=60.0) as bar:
         bar.update(10)
     assert out.getvalue() == ""
+
+
+def test_a_counted_corpus_moves_the_bar_by_lines_of_its_blocks(tmp_path, monkeypatch):
+    """Reading a file's bytes (Corpus.blocks) moves the training bar by the sentences read, as
+    reading its token lists does; the last line may lack its newline."""
+    from nextword import fileio
+    from nextword.commands.common import Counted
+    from nextword.text.corpora import load_corpus
+
+    monkeypatch.setattr(fileio, "READ_BLOCK", 8)
+    path = tmp_path / "c.txt"
+    path.write_text("a b\n\nc d e\nf")
+    for read in (lambda c: list(c.blocks()), list):
+        bar = LogProgress(stream=io.StringIO())
+        read(Counted(load_corpus(str(path)), bar))
+        assert bar.n == 4
+    assert Counted(load_corpus(str(path), stream=True), bar).blocks is None
