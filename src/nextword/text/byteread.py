@@ -105,23 +105,27 @@ def _mix(first: np.ndarray, second: np.ndarray, salt: int) -> np.ndarray:
     return h.view(np.int64)
 
 
+def _slots_of(tokens: list) -> tuple:
+    """(words, lengths): each token's first 16 UTF-8 bytes in a slot of 16 (zero-padded; NumPy's
+    fixed-width bytes cut the rest) of a uint64 array, and its length in bytes."""
+    encoded = list(map(str.encode, tokens))
+    slots = np.array(encoded + [b""], dtype=f"S{MEDIUM}")
+    return slots.view("<u8"), np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+
+
 class WordIndex:
     """A vocabulary's words as byte keys (see module doc): `ids(block)` numbers the words of a
     block of text as `index.get(word, -1)` would."""
 
     def __init__(self, tokens: list):
-        encoded = [t.encode("utf-8") for t in tokens]
-        lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+        words, lengths = _slots_of(tokens)
         # a token holding a byte <= 32 (a space, or a NUL that would read as padding) is never
-        # a word of checked text: it is left out
-        text = np.frombuffer(b"".join(encoded) + b"!", dtype=np.uint8)
-        ends = np.cumsum(lengths)
-        spaced = np.add.reduceat((text <= 32).astype(np.int64), ends - lengths)[:len(encoded)]
-        usable = (lengths >= 1) & (spaced == 0)
-        # each word in a slot of 16 bytes (cut there; longer ones go to the dictionary)
-        words = np.frombuffer(b"".join(e[:MEDIUM].ljust(MEDIUM, b"\0") for e in encoded)
-                              + bytes(MEDIUM), dtype="<u8")
-        starts = np.arange(len(encoded), dtype=np.int64) * MEDIUM
+        # a word of checked text: it is left out (its bytes past 16 are not looked at: a token
+        # that long goes to the dictionary, which such a word never reaches either)
+        spaced = (words.view(np.uint8).reshape(-1, MEDIUM)[:len(tokens)] <= 32)
+        spaced &= np.arange(MEDIUM) < lengths[:, None]
+        usable = (lengths >= 1) & ~spaced.any(axis=1)
+        starts = np.arange(len(tokens), dtype=np.int64) * MEDIUM
         first = word_keys(words, starts, lengths)
         second = word_keys(words, starts + SHORT, np.clip(lengths - SHORT, 0, SHORT))
         short = np.flatnonzero(usable & (lengths <= SHORT))
