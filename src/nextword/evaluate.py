@@ -102,7 +102,7 @@ def evaluate(model: LanguageModel, sentences: Iterable[Sequence[str]],
 
     Log-probabilities are summed over blocks of FLUSH_SENTENCES sentences (one NumPy call
     per block, not one per sentence); the log-probability excluding OOVs is the total minus
-    what the OOV positions received."""
+    what the OOV positions received, summed by block the same way."""
     if not model.normalised and not allow_unnormalised:
         raise NextwordError(getattr(
             model, "unnormalised_reason",
@@ -114,14 +114,18 @@ def evaluate(model: LanguageModel, sentences: Iterable[Sequence[str]],
     total = oov_logprob = 0.0
     tokens = oov = num_sentences = 0
     pending: list[np.ndarray] = []
+    pending_oov: list[np.ndarray] = []          # what the block's OOV positions received
 
     def flush() -> None:
-        nonlocal total, tokens, num_sentences
+        nonlocal total, tokens, num_sentences, oov_logprob
         block = np.concatenate(pending)
         total += float(block.sum())
         tokens += len(block)
         num_sentences += len(pending)
         pending.clear()
+        if pending_oov:
+            oov_logprob += float(np.concatenate(pending_oov).sum())
+            pending_oov.clear()
         if progress is not None:
             progress.update(len(block))
 
@@ -129,7 +133,7 @@ def evaluate(model: LanguageModel, sentences: Iterable[Sequence[str]],
         mask = masks.popleft()
         pending.append(logprobs)
         if mask is not None and mask.any():
-            oov_logprob += float(logprobs[:-1][mask].sum())
+            pending_oov.append(logprobs[:-1][mask])
             oov += int(mask.sum())
         if len(pending) >= FLUSH_SENTENCES:
             flush()
@@ -170,11 +174,7 @@ def _evaluate_flat(model: LanguageModel, sentences: Iterable[Sequence[str]],
         if len(at):
             sentence = np.searchsorted(np.cumsum(lengths), at, side="right")
             oov += len(at)
-            # summed sentence by sentence as `evaluate` does (same rounding)
-            values = logprobs[at + sentence]
-            bounds = np.flatnonzero(np.diff(sentence)) + 1
-            for part in np.split(values, bounds):
-                oov_logprob += float(part.sum())
+            oov_logprob += float(logprobs[at + sentence].sum())     # in order, as `evaluate`
     if num_sentences == 0:
         raise NextwordError("nothing to evaluate: the corpus has no sentences")
     return Evaluation(total, tokens, num_sentences, oov, total - oov_logprob, model.normalised)

@@ -60,3 +60,25 @@ def test_evaluate_streams_in_blocks(small_text, small_test_text, monkeypatch):
     original = ev.encode_sentences
     monkeypatch.setattr(ev, "encode_sentences", lambda m, s, q: original(m, s, q, block_size=7))
     assert evaluate(lm, small_test_text).as_dict() == pytest.approx(whole.as_dict())
+
+
+def test_the_flat_path_gives_evaluate_s_bits(small_text, small_test_text, monkeypatch):
+    """`evaluate` of an n-gram model (a block of sentences as one array: `flat_logprobs`) gives
+    the same Evaluation, to the bit, as the path every model takes (a sentence at a time), with
+    OOVs in several blocks of FLUSH_SENTENCES sentences: the same sums in the same order."""
+    import importlib
+
+    evaluate_module = importlib.import_module("nextword.evaluate")   # the package's name is the function
+
+    class SentenceAtATime:                     # the model without flat_logprobs
+        def __init__(self, lm):
+            self.lm, self.vocab, self.normalised = lm, lm.vocab, lm.normalised
+
+        def sentence_logprobs(self, sentences):
+            return self.lm.sentence_logprobs(sentences)
+
+    monkeypatch.setattr(evaluate_module, "FLUSH_SENTENCES", 4)
+    lm = NgramModel.fit(small_text, order=3, estimator=make_estimator("modified-kneser-ney"))
+    text = (MIXED + small_test_text[:20]) * 2
+    flat, general = evaluate(lm, text), evaluate(SentenceAtATime(lm), text)
+    assert flat == general and flat.oov > 3
