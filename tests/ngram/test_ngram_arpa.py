@@ -276,3 +276,60 @@ def test_an_empty_order_keeps_its_section(tmp_path, smoothing):
     back = read_arpa(tmp_path / "m.arpa")
     np.testing.assert_allclose(sentence_log10(back, [["a"], ["a", "a"]]),
                                sentence_log10(lm, [["a"], ["a", "a"]]), rtol=1e-7)
+
+
+def _arrays(lm) -> list:
+    return ([lm.keys[k] for k in range(2, lm.order + 1)]
+            + [lm.tables.logprob[k] for k in range(1, lm.order + 1)]
+            + [lm.tables.logbackoff[k] for k in range(1, lm.order)])
+
+
+WORDS = ["a", "bb", "éé", "日本", "abcdefgh", "abcdefghi", "abcdefghijklmnop", "abcdefghijklmnopq",
+         "x" * 30]
+NUMBERS = ["-0.5", "-1e-05", "-2.0000000001", "-99", "-1.2345678901234", "-0", "-3.25E-2"]
+
+
+@pytest.mark.parametrize("variant", ["regular", "double space", "trailing space", "leading tab",
+                                     "CR", "vertical tab", "long number", "nbsp"])
+def test_the_block_parser_reads_what_the_line_reader_reads(tmp_path, monkeypatch, variant):
+    """Whatever a block holds (words of every length, numbers in every notation, irregular
+    layouts), the block parser gives the line reader's arrays: it parses the regular layout
+    and declines the rest, which is then read line by line."""
+    from nextword.ngram import arpa
+
+    unigrams = ["<unk>", "<s>", "</s>"] + WORDS
+    pairs = [(a, b) for a in unigrams[1:] for b in unigrams[2:]]
+    lines = ["\\data\\", f"ngram 1={len(unigrams)}", f"ngram 2={len(pairs)}", "", "\\1-grams:"]
+    lines += [f"{NUMBERS[i % len(NUMBERS)]}\t{w}\t{NUMBERS[(i + 3) % len(NUMBERS)]}"
+              for i, w in enumerate(unigrams)]
+    lines += ["", "\\2-grams:"]
+    lines += [f"{NUMBERS[i % len(NUMBERS)]}\t{a} {b}" for i, (a, b) in enumerate(pairs)]
+    lines += ["", "\\end\\", ""]
+    at = len(unigrams) + 8                           # an entry of every other block of 5 lines
+    change = {"double space": lambda l: l.replace(" ", "  "), "trailing space": lambda l: l + " ",
+              "leading tab": lambda l: "\t" + l.lstrip(), "CR": lambda l: l + "\r",
+              "vertical tab": lambda l: l.replace(" ", "\x0b"),
+              "long number": lambda l: "-1.234567890123456789" + l[l.index("\t"):],
+              "nbsp": lambda l: l.replace("a", "a\u00a0b")}
+    if variant != "regular":
+        for i in range(at, len(lines) - 4, 10):
+            lines[i] = change[variant](lines[i])
+    (tmp_path / "m.arpa").write_text("\n".join(lines), encoding="utf-8")
+    monkeypatch.setattr(arpa, "BLOCK_LINES", 5)
+    parsed = []
+    block_parser = arpa._parse_block
+    monkeypatch.setattr(arpa, "_parse_block", lambda *a: parsed.append(block_parser(*a)) or parsed[-1])
+    try:
+        by_blocks = _arrays(read_arpa(tmp_path / "m.arpa"))
+    except NextwordError as error:
+        by_blocks = str(error)
+    monkeypatch.setattr(arpa, "_parse_block", lambda *a: False)
+    try:
+        by_lines = _arrays(read_arpa(tmp_path / "m.arpa"))
+    except NextwordError as error:
+        by_lines = str(error)
+    if isinstance(by_lines, str):                # NBSP: str.split makes a third field of "b"
+        assert by_blocks == by_lines and variant == "nbsp"
+    else:
+        assert all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(by_blocks, by_lines))
+        assert any(parsed) and all(parsed) == (variant == "regular")

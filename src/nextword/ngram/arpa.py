@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import re
-from itertools import islice, repeat
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +37,7 @@ from nextword.ngram.backoff import backoff_logprobs, ngram_ids
 from nextword.ngram.counts import NOT_FOUND, lookup
 from nextword.ngram.tables import Tables
 from nextword.parallel import in_pairs
+from nextword.text.byteread import WordIndex, split_words, word_keys
 from nextword.text.vocabulary import BOS, BOS_ID, EOS, RESERVED, UNK, Vocabulary
 
 LN10 = math.log(10.0)
@@ -500,7 +501,6 @@ def _read_order(lines: _Lines, k: int, count: int, n: int, vocab: Vocabulary, ke
     ids = np.empty((capacity, k), dtype=np.int32 if len(vocab) < 1 << 31 else np.int64)
     probs, backoffs = np.empty(capacity), np.zeros(capacity)
     index = vocab.index
-    index_bytes = {token.encode("utf-8"): i for token, i in index.items()}
     done = 0
     while done < count:                 # a block of lines at a time: the text is never whole
         size = min(BLOCK_LINES, count - done)
@@ -511,7 +511,8 @@ def _read_order(lines: _Lines, k: int, count: int, n: int, vocab: Vocabulary, ke
             backoffs[done:] = 0.0
         raw = lines.raw_block(size)
         part = slice(done, done + size)
-        if not _parse_block(raw, size, k, n, index_bytes, ids[part], probs[part], backoffs[part]):
+        if not _parse_block(raw, size, k, n, vocab.word_index(), ids[part], probs[part],
+                            backoffs[part]):
             # not the regular layout (or an error): line by line, with exact messages
             replay = lines.replay(raw, lines.number + 1)
             for i in range(done, done + size):
@@ -586,36 +587,49 @@ def _sorted_order(lines: _Lines, vocab: Vocabulary, keys: list, ids: np.ndarray,
 BLOCK_LINES = 1 << 16
 
 
-def _parse_block(raw: list, size: int, k: int, n: int, index: dict, ids: np.ndarray,
+def _parse_block(raw: list, size: int, k: int, n: int, words: WordIndex, ids: np.ndarray,
                  probs: np.ndarray, backoffs: np.ndarray) -> bool:
     """Parse `size` entry lines laid out as lmplz and SRILM write them (tab-separated fields,
-    one space between words, the same number of fields on every line) with a few calls over
-    the whole block; False (nothing trusted) when the block is anything else."""
+    one space between words, the same number of fields on every line) with array operations
+    over the whole block (`nextword.text.byteread`: no string per field); False (nothing
+    trusted) when the block is anything else."""
     if len(raw) != size or not raw[-1].endswith(b"\n"):
         return False
     block = b"".join(raw)
-    buffer = np.frombuffer(block, dtype=np.uint8)
-    ends = np.flatnonzero(buffer == 10)                                               # (size,)
-    if len(ends) != size:
+    if b"\r" in block:
         return False
-    starts = np.concatenate([[0], ends[:-1] + 1])
-    tabs = np.add.reduceat((buffer == 9).view(np.uint8), starts, dtype=np.int64)      # per line
-    spaces = np.add.reduceat((buffer == 32).view(np.uint8), starts, dtype=np.int64)
-    fields = int(tabs[0]) + 1
-    if not (fields in (2, 3) and (tabs == fields - 1).all() and (spaces == k - 1).all()):
+    split = split_words(block)          # fields: runs of bytes > 32 (any other byte <= 32 fails
+    if split is None:                   # the separators' test below: line by line then)
         return False
-    if fields == 3 and k == n or (buffer == 13).any():
+    data, starts, lengths, per_line = split
+    fields = int(per_line[0]) if len(per_line) == size else 0
+    if fields not in (k + 1, k + 2) or fields == k + 2 and k == n or (per_line != fields).any():
         return False
-    parts = block.replace(b"\n", b"\t").split(b"\t")[:-1]                           # (size·f,)
-    words = b" ".join(parts[1::fields]).split(b" ")                                   # (size·k,)
+    # one separator after each field, the one the layout puts there, and nothing before a line
+    ends = starts + lengths
+    after = data.view(np.uint8).take(ends).reshape(size, fields)
+    expected = np.full(fields, ord(" "), dtype=np.uint8)
+    expected[[0, -1]] = ord("\t"), ord("\n")
+    if fields == k + 2:
+        expected[-2] = ord("\t")
+    if starts[0] != 0 or (starts[1:] != ends[:-1] + 1).any() or (after != expected).any():
+        return False
+    columns = np.arange(len(starts)).reshape(size, fields)
+    number = columns[:, 0::k + 1].ravel() if fields == k + 2 else columns[:, 0]
+    if (lengths.take(number) > 16).any():
+        return False
+    first = word_keys(data, starts.take(number), lengths.take(number))
+    second = word_keys(data, starts.take(number) + 8, np.clip(lengths.take(number) - 8, 0, 8))
+    text = np.stack([first, second], axis=1).view("S16").ravel()          # each number's bytes
     try:
-        probs[:] = np.array(parts[0::fields]).astype(np.float64)
-        if fields == 3:
-            backoffs[:] = np.array(parts[2::fields]).astype(np.float64)
+        values = text.astype(np.float64).reshape(size, -1)
     except ValueError:
         return False
-    ids[:] = np.fromiter(map(index.get, words, repeat(-1)), dtype=ids.dtype,
-                         count=len(words)).reshape(size, k)
+    probs[:] = values[:, 0]
+    if fields == k + 2:
+        backoffs[:] = values[:, 1]
+    at = columns[:, 1:k + 1].ravel()
+    ids[:] = words.lookup(block, data, starts.take(at), lengths.take(at)).reshape(size, k)
     return bool((ids >= 0).all() and (probs <= 0).all() and np.isfinite(backoffs).all())
 
 

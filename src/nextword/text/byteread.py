@@ -151,6 +151,12 @@ class WordIndex:
         if split is None:
             return None
         words, starts, lengths, per_line = split
+        return self.lookup(block, words, starts, lengths), per_line
+
+    def lookup(self, block: bytes, words: np.ndarray, starts: np.ndarray,
+               lengths: np.ndarray) -> np.ndarray:
+        """Ids of the words at `starts` (of `lengths` bytes) of a block split by `split_words`
+        (`words`: its uint64 words), -1 where the vocabulary lacks one."""
         first = word_keys(words, starts, lengths)
         rows = hashing.find(self.short_slots, self.short_keys, first.view(np.int64))
         ids = self.short_ids.take(np.maximum(rows, 0)) if len(self.short_ids) else rows
@@ -165,7 +171,7 @@ class WordIndex:
                 start = int(starts[at])
                 word = block[start:start + int(lengths[at])].decode("utf-8")
                 ids[at] = self.long.get(word, -1)
-        return ids, per_line
+        return ids
 
     def _medium_ids(self, words, starts, lengths, first) -> np.ndarray:
         if not len(self.medium_keys):
