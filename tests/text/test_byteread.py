@@ -162,3 +162,18 @@ def test_a_control_character_in_a_later_block_names_its_line(tmp_path, monkeypat
 
 if __name__ == "__main__":       # pragma: no cover
     sys.exit(pytest.main([__file__]))
+
+
+def test_compressed_files_and_lines_longer_than_a_block(model, tmp_path, monkeypatch):
+    """A gzip file's bytes and a line longer than the read block (it waits for its newline)
+    give the token lists' evaluation; blank lines only are sentences too."""
+    import gzip
+
+    monkeypatch.setattr(fileio, "READ_BLOCK", 16)
+    text = "the cat sat on the mat " * 20 + "\n\n\na dog ran\n"
+    (tmp_path / "t.txt.gz").write_bytes(gzip.compress(text.encode()))
+    (tmp_path / "blank.txt").write_text("\n\n\n")
+    for name in ("t.txt.gz", "blank.txt"):
+        corpus = load_corpus(str(tmp_path / name))
+        assert evaluate(model, corpus) == evaluate(model, list(corpus))
+    assert evaluate(model, load_corpus(str(tmp_path / "blank.txt"))).sentences == 3
