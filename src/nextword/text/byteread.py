@@ -16,6 +16,8 @@ array operations:
 The ids are the same as `str.split` and `Vocabulary.index` give (tests compare them), except
 that a line holding a non-ASCII space (U+00A0, U+2028, ...; `str.split` splits there) is not
 handled here: `WordIndex.ids` returns None for its block and the caller reads it as strings.
+`evaluate` and `eval --per-line` number with a vocabulary (`WordIndex`), the training reader
+without one yet (`FirstSeen`), and the ARPA reader splits its entries' fields the same way.
 """
 from __future__ import annotations
 
