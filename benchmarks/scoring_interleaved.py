@@ -3,6 +3,7 @@
     NEXTWORD_DATA=../shared/data python benchmarks/scoring_interleaved.py \\
         --corpus ptb:test --kenlm runs/ptb5.arpa runs/ptb5-old runs/ptb5 \\
         [--src before=/path/to/an/older/checkout/src] [--times 10] [--rounds 60] [--from-file]
+        [--per-sentence]
 
 Every contender (each model folder with this checkout's code, the same with each `--src`, and
 `kenlm.Model.score` per sentence) lives in its own process, loaded once; each round asks every
@@ -14,7 +15,9 @@ kenlm's. Prints a markdown table with the machine and date.
 With --from-file every round starts from the text file instead of token lists in memory: nextword
 evaluates the corpus object (`evaluate(lm, load_corpus(C))`, which numbers the file's bytes
 without a string per word), kenlm's contender reads the file's lines and scores each. (Not with
---times: the file is read as it is.)
+--times: the file is read as it is.) With --per-sentence every contender returns each
+sentence's score: nextword's `score_columns` (arrays of per-line log-probabilities, no Python
+step per line), kenlm's `Model.score` per line into a list.
 """
 from __future__ import annotations
 
@@ -38,6 +41,7 @@ WORKER = """
 import json, sys, time
 from nextword.text.corpora import load_corpus
 from_file = sys.argv[5] == "file"
+per_sentence = sys.argv[6] == "per-sentence"
 corpus = load_corpus(sys.argv[2])
 test = corpus if from_file else list(corpus) * int(sys.argv[3])
 if sys.argv[1] == "kenlm":
@@ -50,17 +54,22 @@ if sys.argv[1] == "kenlm":
                 else sys.argv[2])
         def score():
             with open(path, encoding="utf-8") as lines:
-                return sum(km.score(line) for line in lines)
+                return list(map(km.score, lines)) if per_sentence else sum(map(km.score, lines))
     else:
         lines = [" ".join(s) for s in test]
-        score = lambda: sum(km.score(line) for line in lines)
+        score = (lambda: list(map(km.score, lines))) if per_sentence else (
+            lambda: sum(km.score(line) for line in lines))
     print(json.dumps({"hash_load": "-"}), flush=True)
 else:
     from nextword.evaluate import evaluate
     from nextword.model import load_model
     lm = load_model(sys.argv[4])
-    score = lambda: evaluate(lm, test)
-    r = score()
+    if per_sentence:
+        from nextword.scoring import score_columns
+        per_line = lambda: [c["logprob"] for c in score_columns(lm, test)]
+        per_line()
+    score = per_line if per_sentence else (lambda: evaluate(lm, test))
+    r = evaluate(lm, test)
     print(json.dumps({"hash_load": getattr(lm, "hash_load", "-"), "tokens": r.tokens,
                       "perplexity": r.perplexity}), flush=True)
 for _ in sys.stdin:
@@ -70,11 +79,12 @@ for _ in sys.stdin:
 """
 
 
-def start(kind: str, src: Path, corpus: str, times: int, target: str,
-          from_file: bool) -> subprocess.Popen:
+def start(kind: str, src: Path, corpus: str, times: int, target: str, from_file: bool,
+          per_sentence: bool) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(src))
     return subprocess.Popen([sys.executable, "-c", WORKER, kind, corpus, str(times), target,
-                             "file" if from_file else "lists"],
+                             "file" if from_file else "lists",
+                             "per-sentence" if per_sentence else "total"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
 
 
@@ -96,6 +106,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=60)
     parser.add_argument("--from-file", action="store_true",
                         help="start every round from the text file, not token lists in memory")
+    parser.add_argument("--per-sentence", action="store_true",
+                        help="every contender returns each sentence's score, not the total")
     args = parser.parse_args()
     if args.from_file and args.times != 1:
         parser.error("--from-file reads the file as it is: no --times")
@@ -110,10 +122,10 @@ def main():
     for label, src in sources:
         for folder in args.models:
             workers[(label, folder)] = start("nextword", src, args.corpus, args.times, folder,
-                                             args.from_file)
+                                             args.from_file, args.per_sentence)
     if args.kenlm:
         workers[("kenlm Model.score", "")] = start("kenlm", SRC, args.corpus, args.times,
-                                                   args.kenlm, args.from_file)
+                                                   args.kenlm, args.from_file, args.per_sentence)
     info = {key: json.loads(read(w, key)) for key, w in workers.items()}
     perplexities = {round(i["perplexity"], 6) for i in info.values() if "perplexity" in i}
     if len(perplexities) > 1:
@@ -132,6 +144,7 @@ def main():
     peer = medians.get(("kenlm Model.score", ""))
     print(f"Machine: {machine()}; {args.corpus}" + (f" x{args.times}" if args.times > 1 else "")
           + (", from the file" if args.from_file else "")
+          + (", a score per sentence" if args.per_sentence else "")
           + f", {tokens:,} tokens, perplexity {perplexities.pop():.4f}, medians of {args.rounds} "
           "alternating rounds\n")
     print(table(["code", "model", "hash load", "ms", "M tokens/s", "x kenlm"],
