@@ -126,10 +126,20 @@ def read_lines(path: str | os.PathLike) -> Iterator[str]:
     one C call per megabyte, not per line (the vocabulary of a saved model is read this way
     at every load)."""
     for _, text in _blocks(path, decode=True):
-        lines = text.split("\n")
-        if text.endswith("\n"):
-            lines.pop()
-        yield from (line.rstrip("\r") for line in lines)
+        yield from (line.rstrip("\r") for line in block_lines(text))
+
+
+def block_lines(text: str) -> list:
+    """The lines of a block of whole lines (the last may lack its newline), without newlines."""
+    lines = text.split("\n")
+    if text.endswith("\n"):
+        lines.pop()
+    return lines
+
+
+def line_count(block: bytes) -> int:
+    """How many lines a block of whole lines holds (the last may lack its newline)."""
+    return block.count(b"\n") + (not block.endswith(b"\n"))
 
 
 def read_blocks(path: str | os.PathLike) -> Iterator[bytes]:
@@ -158,7 +168,7 @@ def _blocks(path: str | os.PathLike, decode: bool) -> Iterator[tuple]:
                     note(f"{path}: skipped the UTF-8 byte-order mark at its start")
                 if block:
                     yield block, _check_block(path, done, block, decode)
-                    done += block.count(b"\n") + (not block.endswith(b"\n"))
+                    done += line_count(block)
                 if not chunk:
                     return
     except READ_ERRORS as error:

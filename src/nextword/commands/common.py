@@ -120,13 +120,15 @@ class Counted:
     @property
     def blocks(self):
         """The corpus's blocks of lines (`Corpus.blocks`), moving the bar by their lines."""
+        from nextword.fileio import line_count
+
         source = getattr(self.corpus, "blocks", None)
         if source is None:
             return None
 
         def counted():
             for block in source():
-                self.bar.update(block.count(b"\n") + (not block.endswith(b"\n")))
+                self.bar.update(line_count(block))
                 yield block
         return counted
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nextword.fileio import block_lines
 from nextword.ngram import hashing
 
 SHORT, MEDIUM = 8, 16           # bytes: a word's key is exact up to SHORT, checked up to MEDIUM
@@ -57,10 +58,7 @@ def split_words(block: bytes) -> tuple | None:
 def token_lists(block: bytes) -> list:
     """The lines of a checked block as token lists, as `read_lines` and `str.split` give them
     (for a block `split_words` leaves to strings)."""
-    lines = block.decode("utf-8").split("\n")
-    if block.endswith(b"\n"):
-        lines.pop()
-    return [line.split() for line in lines]
+    return [line.split() for line in block_lines(block.decode("utf-8"))]
 
 
 def unicode_spaces(data: np.ndarray) -> bool:
