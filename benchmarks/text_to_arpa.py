@@ -77,10 +77,12 @@ def main():
     peer = statistics.median(wall for wall, _ in runs["lmplz -o 5 -S 100M"])
     print(f"Machine: {machine()}; {args.corpus} to a 5-gram ARPA file, medians of "
           f"{args.rounds} alternating rounds\n")
-    print(table(["contender", "wall (s)", "peak RSS (MiB)", "x lmplz"],
-                [[label, f"{statistics.median(w for w, _ in r):.2f}",
-                  f"{statistics.median(m for _, m in r):.1f}",
-                  f"{statistics.median(w for w, _ in r) / peer:.2f}"] for label, r in runs.items()]))
+    rows = []
+    for label, r in runs.items():
+        wall = statistics.median(w for w, _ in r)
+        rows.append([label, f"{wall:.2f}", f"{statistics.median(m for _, m in r):.1f}",
+                     f"{wall / peer:.2f}"])
+    print(table(["contender", "wall (s)", "peak RSS (MiB)", "x lmplz"], rows))
 
 
 if __name__ == "__main__":

@@ -181,9 +181,10 @@ def _evaluate_flat(model: LanguageModel, sentences: Iterable[Sequence[str]],
 
 
 def id_blocks(vocab, sentences) -> Iterator[tuple]:
-    """(lengths, ids, oov) of each FLUSH_SENTENCES sentences (the last block fewer): numbered from the corpus's bytes
-    where it gives them (`Corpus.blocks`: no string per word, `nextword.text.byteread`), else
-    from its token lists. Either way the same blocks of sentences, so the same sums."""
+    """(lengths, ids, oov) of each FLUSH_SENTENCES sentences (the last block fewer): numbered
+    from the corpus's bytes where it gives them (`Corpus.blocks`: no string per word,
+    `nextword.text.byteread`), else from its token lists. Either way the same blocks of
+    sentences, so the same sums."""
     blocks = getattr(sentences, "blocks", None)
     if blocks is None:
         iterator = iter(sentences)

@@ -284,8 +284,8 @@ def _arrays(lm) -> list:
             + [lm.tables.logbackoff[k] for k in range(1, lm.order)])
 
 
-WORDS = ["a", "bb", "éé", "日本", "abcdefgh", "abcdefghi", "abcdefghijklmnop", "abcdefghijklmnopq",
-         "x" * 30]
+WORDS = ["a", "bb", "éé", "日本", "abcdefgh", "abcdefghi", "abcdefghijklmnop",
+         "abcdefghijklmnopq", "x" * 30]
 NUMBERS = ["-0.5", "-1e-05", "-2.0000000001", "-99", "-1.2345678901234", "-0", "-3.25E-2"]
 
 
@@ -318,7 +318,8 @@ def test_the_block_parser_reads_what_the_line_reader_reads(tmp_path, monkeypatch
     monkeypatch.setattr(arpa, "BLOCK_LINES", 5)
     parsed = []
     block_parser = arpa._parse_block
-    monkeypatch.setattr(arpa, "_parse_block", lambda *a: parsed.append(block_parser(*a)) or parsed[-1])
+    monkeypatch.setattr(arpa, "_parse_block",
+                        lambda *a: parsed.append(block_parser(*a)) or parsed[-1])
     try:
         by_blocks = _arrays(read_arpa(tmp_path / "m.arpa"))
     except NextwordError as error:

@@ -68,7 +68,8 @@ def test_the_flat_path_gives_evaluate_s_bits(small_text, small_test_text, monkey
     OOVs in several blocks of FLUSH_SENTENCES sentences: the same sums in the same order."""
     import importlib
 
-    evaluate_module = importlib.import_module("nextword.evaluate")   # the package's name is the function
+    # the module: `nextword.evaluate`, the package's attribute, is the function
+    evaluate_module = importlib.import_module("nextword.evaluate")
 
     class SentenceAtATime:                     # the model without flat_logprobs
         def __init__(self, lm):
