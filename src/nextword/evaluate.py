@@ -196,15 +196,9 @@ def id_blocks(vocab, sentences) -> Iterator[tuple]:
 
 def _number_blocks(vocab, blocks: Iterable[bytes]) -> Iterator[tuple]:
     """(lengths, ids, oov) of each block of whole lines, one sentence a line."""
-    from nextword.text.byteread import token_lists
-
     words = vocab.word_index()
     for block in blocks:
-        numbered = words.ids(block)
-        if numbered is None:            # a non-ASCII space: str.split's rules, word by word
-            yield _encode_block(vocab.index, token_lists(block))
-            continue
-        ids, lengths = numbered
+        ids, lengths = words.ids(block)
         oov = ids < 0
         ids[oov] = UNK_ID
         yield lengths, ids.astype(ID_DTYPE), oov

@@ -13,6 +13,7 @@ from nextword import fileio
 from nextword.evaluate import evaluate
 from nextword.ngram.estimators import make_estimator
 from nextword.ngram.model import NgramModel
+from nextword.text import byteread
 from nextword.text.byteread import WordIndex, split_words, unicode_spaces
 from nextword.text.corpora import load_corpus
 from nextword.text.vocabulary import Vocabulary, read_corpus
@@ -106,10 +107,10 @@ def test_evaluating_a_file_equals_evaluating_its_token_lists(model, tmp_path, mo
     path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode("utf-8"))
     corpus = load_corpus(str(path))
     assert corpus.blocks is not None
-    numbered = []                               # what each block's byte reading gave
-    ids = WordIndex.ids
-    monkeypatch.setattr(WordIndex, "ids", lambda self, block: numbered.append(
-        ids(self, block)) or numbered[-1])
+    numbered = []                               # what each block's split gave (None: strings)
+    split = byteread.split_words
+    monkeypatch.setattr(byteread, "split_words", lambda block: numbered.append(
+        split(block)) or numbered[-1])
     from_bytes = evaluate(model, corpus)
     from_lists = evaluate(model, list(corpus))
     assert from_bytes == from_lists

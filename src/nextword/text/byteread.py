@@ -13,13 +13,15 @@ array operations:
     longer words    9 to 16 bytes: a 64-bit mix of both 8-byte halves finds a candidate,
                     accepted only where both halves are equal; over 16 bytes: a dictionary
 
-The ids are the same as `str.split` and `Vocabulary.index` give (tests compare them), except
-that a line holding a non-ASCII space (U+00A0, U+2028, ...; `str.split` splits there) is not
-handled here: `WordIndex.ids` returns None for its block and the caller reads it as strings.
+The ids are the same as `str.split` and `Vocabulary.index` give (tests compare them). A block
+holding a non-ASCII space (U+00A0, U+2028, ...; `str.split` splits there) is read as strings,
+by `str.split` and the dictionary, inside `ids` (`token_lists`).
 `evaluate` and `eval --per-line` number with a vocabulary (`WordIndex`), the training reader
 without one yet (`FirstSeen`), and the ARPA reader splits its entries' fields the same way.
 """
 from __future__ import annotations
+
+from itertools import chain, repeat
 
 import numpy as np
 
@@ -55,10 +57,13 @@ def split_words(block: bytes) -> tuple | None:
     return np.frombuffer(padded, dtype="<u8"), starts, lengths, per_line
 
 
-def token_lists(block: bytes) -> list:
-    """The lines of a checked block as token lists, as `read_lines` and `str.split` give them
-    (for a block `split_words` leaves to strings)."""
-    return [line.split() for line in block_lines(block.decode("utf-8"))]
+def token_lists(block: bytes) -> tuple:
+    """(words, per_line) of a checked block read as strings, as `read_lines` and `str.split` read
+    it (for a block `split_words` leaves to strings): its words in order and how many each line
+    holds."""
+    lines = [line.split() for line in block_lines(block.decode("utf-8"))]
+    return (list(chain.from_iterable(lines)),
+            np.fromiter(map(len, lines), dtype=np.int64, count=len(lines)))
 
 
 def unicode_spaces(data: np.ndarray) -> bool:
@@ -115,9 +120,11 @@ def _slots_of(tokens: list) -> tuple:
 
 class WordIndex:
     """A vocabulary's words as byte keys (see module doc): `ids(block)` numbers the words of a
-    block of text as `index.get(word, -1)` would."""
+    block of text as `index.get(word, -1)` would (`index`: the vocabulary's dictionary, for the
+    blocks read as strings)."""
 
-    def __init__(self, tokens: list):
+    def __init__(self, tokens: list, index: dict):
+        self.index = index
         words, lengths = _slots_of(tokens)
         # a token holding a byte <= 32 (a space, or a NUL that would read as padding) is never
         # a word of checked text: it is left out (its bytes past 16 are not looked at: a token
@@ -143,13 +150,14 @@ class WordIndex:
         self.medium_slots = hashing.build(self.medium_keys)
         self.long = {tokens[i]: i for i in np.flatnonzero(usable & (lengths > MEDIUM)).tolist()}
 
-    def ids(self, block: bytes) -> tuple | None:
+    def ids(self, block: bytes) -> tuple:
         """(ids, per_line) of a checked block of whole lines: the id of every word (int64, -1
-        where the vocabulary lacks it) and how many words each line holds; None when a line
-        holds a non-ASCII space (read it as strings)."""
+        where the vocabulary lacks it) and how many words each line holds."""
         split = split_words(block)
-        if split is None:
-            return None
+        if split is None:                       # a non-ASCII space: read as strings
+            words, per_line = token_lists(block)
+            return np.fromiter(map(self.index.get, words, repeat(-1)), dtype=np.int64,
+                               count=len(words)), per_line
         words, starts, lengths, per_line = split
         return self.lookup(block, words, starts, lengths), per_line
 
@@ -199,11 +207,13 @@ class FirstSeen:
         self.slots = hashing.build(self.keys)
         self.recent: dict = {}                          # key -> id, seen since the table was made
 
-    def ids(self, block: bytes) -> tuple | None:
+    def ids(self, block: bytes) -> tuple:
         """(ids, per_line) of a checked block of whole lines, as `WordIndex.ids`."""
         split = split_words(block)
-        if split is None:
-            return None
+        if split is None:                       # a non-ASCII space: read as strings
+            words, per_line = token_lists(block)
+            return np.fromiter(map(self.numbers.__getitem__, words), dtype=np.int64,
+                               count=len(words)), per_line
         words, starts, lengths, per_line = split
         first = word_keys(words, starts, lengths).view(np.int64)
         ids = np.empty(len(starts), dtype=np.int64)

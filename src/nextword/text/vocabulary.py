@@ -128,7 +128,7 @@ class Vocabulary:
         if getattr(self, "_word_index", None) is None:
             from nextword.text.byteread import WordIndex
 
-            self._word_index = WordIndex(self.tokens)
+            self._word_index = WordIndex(self.tokens, self.index)
         return self._word_index
 
     def decode(self, ids: Iterable[int]) -> list[str]:
@@ -196,15 +196,11 @@ class CorpusIds:
         return ids, lengths
 
     def _byte_blocks(self, blocks: Iterable[bytes]) -> Iterator[tuple]:
-        from nextword.text.byteread import FirstSeen, token_lists
+        from nextword.text.byteread import FirstSeen
 
         reader = self.given.word_index() if self.given is not None else FirstSeen(self.first_seen)
         for block in blocks:
-            numbered = reader.ids(block)
-            if numbered is None:        # a non-ASCII space: str.split's rules, word by word
-                yield self._block_ids(token_lists(block))
-                continue
-            ids, lengths = numbered
+            ids, lengths = reader.ids(block)
             if self.given is not None:
                 ids[ids < 0] = UNK_ID
             yield ids.astype(ID_DTYPE), lengths
