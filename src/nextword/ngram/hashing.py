@@ -168,8 +168,9 @@ def _npy_header(dtype: np.dtype, size: int) -> bytes:
 def find(slots: np.ndarray, keys: np.ndarray, query: np.ndarray, load: float = LOAD) -> np.ndarray:
     """Row of each query key in `keys`, or -1 where absent. The first probe settles most
     queries; each later round gathers the next slot of those still open. An EMPTY slot (-1)
-    reads the last key, as Python indexing does, and fails the `row >= 0` test; a row out of
-    range (a damaged file) is a NextwordError."""
+    reads the last key, as Python indexing does; where that key equals the query the row
+    returned is still the slot's -1, so no test of occupancy precedes the comparison. A row
+    out of range (a damaged file) is a NextwordError."""
     query = np.asarray(query, dtype=np.int64)
     if not len(keys) or not len(query):
         return np.full(len(query), -1, dtype=np.int64)
@@ -177,24 +178,20 @@ def find(slots: np.ndarray, keys: np.ndarray, query: np.ndarray, load: float = L
     h = home(query, m)
     try:
         row = slots.take(h).astype(np.int64)
-        stored = keys.take(row)
-        occupied = row >= 0
-        miss = stored != query
-        # go on past a different key of an earlier-or-equal home; stop at a later home or a gap
-        open_ = np.flatnonzero(miss & occupied)
-        open_ = open_[home(stored.take(open_), m) <= h.take(open_)]
-        miss |= ~occupied
+        miss = keys.take(row) != query
+        # go on past a different key: the key in a home slot never has a later home
+        open_ = np.flatnonzero(miss & (row >= 0))
         row |= -miss.view(np.int8)          # -1 where missed: no branch per key (np.where's cost 2x)
         q, h = query.take(open_), h.take(open_)
         pos = h + 1
         while len(open_):           # a few hundred keys after the second round: few calls a round
             r = slots.take(pos).astype(np.int64)
             stored = keys.take(r)
-            occupied = r >= 0
-            hit = (stored == q) & occupied
+            hit = stored == q
             found = np.flatnonzero(hit)
             row[open_.take(found)] = r.take(found)
-            go_on = np.flatnonzero(occupied & ~hit & (home(stored, m) <= h))
+            # stop at a gap or at a key of a later home
+            go_on = np.flatnonzero(~hit & (r >= 0) & (home(stored, m) <= h))
             open_, q, h, pos = open_.take(go_on), q.take(go_on), h.take(go_on), pos.take(go_on) + 1
     except IndexError:
         raise NextwordError(f"a hash table names rows beyond its {len(keys):,} keys: the "

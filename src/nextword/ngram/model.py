@@ -277,13 +277,19 @@ class NgramModel(LanguageModel):
         depth = np.ones(L, dtype=np.int8) if unseen else None        # D(t)
         logprob = t.logprob[1].take(ids).astype(np.float64, copy=False)   # ln p(h_{D(t)}, w_t) at the end
         backoffs = [None]                                # [j] = (positions t, ln bo(h_j)) to add
-        at, rows = np.arange(L), ids                     # stored (k-1)-grams: end positions, rows
+        # stored (k-1)-grams: end positions (None: every position, the unigrams) and rows
+        at, rows = None, ids
         for k in range(2, n + 1):
-            extended = self._rows_of(k, rows * V + after.take(at))   # the k-gram ending at + 1
-            miss = np.flatnonzero(extended < 0)
-            backoffs.append((at.take(miss) + 1, t.logbackoff[k - 1].take(rows.take(miss))))
-            hit = np.flatnonzero(extended >= 0)
-            at, rows = at.take(hit) + 1, extended.take(hit)
+            query = rows * V                             # the k-gram ending at + 1
+            query += after if at is None else after.take(at)
+            extended = self._rows_of(k, query)
+            found = extended >= 0
+            miss = np.flatnonzero(~found)
+            backoffs.append((miss + 1 if at is None else at.take(miss) + 1,
+                             t.logbackoff[k - 1].take(rows.take(miss))))
+            hit = np.flatnonzero(found)
+            at = hit + 1 if at is None else at.take(hit) + 1
+            rows = extended.take(hit)
             logprob[at] = t.logprob[k].take(rows)
             if unseen:
                 depth[at] = k
