@@ -3,14 +3,16 @@
     NEXTWORD_DATA=../shared/data python benchmarks/scoring_interleaved.py \\
         --corpus ptb:test --kenlm runs/ptb5.arpa runs/ptb5-old runs/ptb5 \\
         [--src before=/path/to/an/older/checkout/src] [--times 10] [--rounds 60] [--from-file]
-        [--per-sentence]
+        [--per-sentence] [--kenlm-joins]
 
 Every contender (each model folder with this checkout's code, the same with each `--src`, and
-`kenlm.Model.score` per sentence) lives in its own process, loaded once; each round asks every
-one in turn to score the corpus once (`evaluate`, load excluded), so a machine whose speed
-drifts (a shared VM) slows every contender alike, and two versions of the code are compared in
-the same rounds. The table gives the median of the rounds and each one's speed relative to
-kenlm's. Prints a markdown table with the machine and date.
+`kenlm.Model.score` per sentence, given lines joined from the token lists before the rounds; with
+--kenlm-joins also given the token lists themselves, each joined inside the timing) lives in its
+own process, loaded once; each round asks every one in turn to score the corpus once
+(`evaluate`, load excluded), so a machine whose speed drifts (a shared VM) slows every
+contender alike, and two versions of the code are compared in the same rounds. The table gives
+the median of the rounds and each one's speed relative to kenlm's (given the lines). Prints a
+markdown table with the machine and date.
 
 With --from-file every round starts from the text file instead of token lists in memory: nextword
 evaluates the corpus object (`evaluate(lm, load_corpus(C))`, which numbers the file's bytes
@@ -44,7 +46,7 @@ from_file = sys.argv[5] == "file"
 per_sentence = sys.argv[6] == "per-sentence"
 corpus = load_corpus(sys.argv[2])
 test = corpus if from_file else list(corpus) * int(sys.argv[3])
-if sys.argv[1] == "kenlm":
+if sys.argv[1].startswith("kenlm"):
     import kenlm
     km = kenlm.Model(sys.argv[4])
     if from_file:
@@ -55,6 +57,9 @@ if sys.argv[1] == "kenlm":
         def score():
             with open(path, encoding="utf-8") as lines:
                 return list(map(km.score, lines)) if per_sentence else sum(map(km.score, lines))
+    elif sys.argv[1] == "kenlm-join":      # the same token lists: a line made per sentence
+        score = (lambda: [km.score(" ".join(s)) for s in test]) if per_sentence else (
+            lambda: sum(km.score(" ".join(s)) for s in test))
     else:
         lines = [" ".join(s) for s in test]
         score = (lambda: list(map(km.score, lines))) if per_sentence else (
@@ -108,6 +113,9 @@ def main():
                         help="start every round from the text file, not token lists in memory")
     parser.add_argument("--per-sentence", action="store_true",
                         help="every contender returns each sentence's score, not the total")
+    parser.add_argument("--kenlm-joins", action="store_true",
+                        help="also time kenlm given the same token lists (each joined into its "
+                             "line inside the timing), not lines made before")
     args = parser.parse_args()
     if args.from_file and args.times != 1:
         parser.error("--from-file reads the file as it is: no --times")
@@ -126,6 +134,9 @@ def main():
     if args.kenlm:
         workers[("kenlm Model.score", "")] = start("kenlm", SRC, args.corpus, args.times,
                                                    args.kenlm, args.from_file, args.per_sentence)
+        if args.kenlm_joins and not args.from_file:
+            workers[("kenlm, joining each token list", "")] = start(
+                "kenlm-join", SRC, args.corpus, args.times, args.kenlm, False, args.per_sentence)
     info = {key: json.loads(read(w, key)) for key, w in workers.items()}
     perplexities = {round(i["perplexity"], 6) for i in info.values() if "perplexity" in i}
     if len(perplexities) > 1:

@@ -51,6 +51,36 @@ def test_an_empty_slot_never_reads_as_a_row():
     assert list(hashing.find(hashing.build(keys[:0]), keys[:0], np.array([5]))) == [-1]
 
 
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(-2**63, 2**63 - 1).filter(bool), max_size=300, unique=True),
+       st.lists(st.integers(-2**63, 2**63 - 1), max_size=100))
+def test_a_key_table_gives_what_a_dictionary_gives(keys, extra):
+    values = list(range(7, 7 + 3 * len(keys), 3))
+    table = hashing.KeyTable(np.array(keys, dtype=np.int64), np.array(values, dtype=np.int64))
+    query = keys[::2] + extra + [0]
+    expected = [dict(zip(keys, values)).get(q, -1) for q in query]
+    assert table.get(np.array(query, dtype=np.int64)).tolist() == expected
+
+
+def test_a_crowded_key_table_finds_every_key_past_its_home():
+    # random keys: some share a home slot and go on past it; a free slot ends each search
+    keys = np.unique(np.random.default_rng(5).integers(1, 2**62, 20_000))
+    table = hashing.KeyTable(keys, np.arange(len(keys)))
+    assert len(table.keys) >= len(keys) / hashing.KEY_LOAD and table.keys[-1] == 0
+    assert (np.sort(table.keys[table.keys != 0]) == keys).all()
+    assert (table.get(keys) == np.arange(len(keys))).all()
+    past_home = table.keys[hashing.home(keys, table.m)] != keys
+    assert past_home.any()                                  # the rounds were exercised
+    absent = np.setdiff1d(keys + 3, keys)
+    assert (table.get(absent) == -1).all()
+    assert hashing.KeyTable(keys[:0], keys[:0]).get(keys[:5]).tolist() == [-1] * 5
+
+
+def test_a_key_table_refuses_a_zero_key():
+    with pytest.raises(ValueError, match="non-zero"):
+        hashing.KeyTable(np.array([3, 0]), np.array([0, 1]))
+
 def test_home_is_in_range():
     keys = np.array([0, 1, 2**40, 2**62], dtype=np.int64)
     for m in (1, 3, 1000):

@@ -66,13 +66,24 @@ def build(keys: np.ndarray, load: float = LOAD) -> np.ndarray:
     """The slot array of a key table (see module doc): rows by slot, EMPTY where free."""
     n = len(keys)
     m = slot_count(n, load)
-    h = home(keys, m)
-    rows = radix.argsort(h, int(m - 1).bit_length())
-    pos, _ = _positions(h[rows], 0, NO_CARRY)
+    rows, pos = place(home(keys, m), m)
     dtype = SLOT_DTYPE if n < np.iinfo(SLOT_DTYPE).max else np.int64
-    slots = np.full(max(m, int(pos[-1]) + 1 if n else 0) + 1, EMPTY, dtype=dtype)
+    slots = np.full(table_size(m, pos), EMPTY, dtype=dtype)
     slots[pos] = rows
     return slots
+
+
+def place(homes: np.ndarray, m: int) -> tuple:
+    """(rows, pos): the keys' rows in home order and the slot of each (ordered linear probing)."""
+    rows = radix.argsort(homes, int(m - 1).bit_length())
+    pos, _ = _positions(homes[rows], 0, NO_CARRY)
+    return rows, pos
+
+
+def table_size(m: int, pos: np.ndarray) -> int:
+    """Slots of a table whose keys lie at `pos`: the m home slots, the overflow past them, and
+    the free slot that ends every table."""
+    return max(m, int(pos[-1]) + 1 if len(pos) else 0) + 1
 
 
 NO_CARRY = np.iinfo(np.int64).min
@@ -206,3 +217,49 @@ def check(slots: np.ndarray, size: int, load: float = LOAD) -> str | None:
     if len(slots) < slot_count(size, load) + 1 or slots[-1] != EMPTY:
         return f"{len(slots):,} slots do not fit a table of {size:,} keys"
     return None
+
+
+KEY_LOAD = 0.15                 # keys per home slot of a KeyTable
+KEY_SLOTS = 1 << 22             # ... unless that takes more slots than this (64 MB)
+
+
+class KeyTable:
+    """A fixed map from distinct non-zero int64 keys to values >= 0, for the small tables of
+    the text readers (a vocabulary's words as byte keys, `nextword.text.byteread`). The keys and
+    values sit in the slots themselves (0: a free slot), placed as `build` places rows, so a
+    lookup gathers the key and the value at the home slot with no row in between; the trie's
+    tables above keep rows instead, so that their keys stay sorted. At KEY_LOAD ~8% of lookups
+    go on past the home slot, each to the next until its key or a free slot: the vocabulary of
+    PTB test's words (7,149 keys) took 0.43 ms for 78,669 words against `find`'s 0.90 at LOAD
+    with its rows' ids gathered after."""
+
+    def __init__(self, keys: np.ndarray, values: np.ndarray):
+        keys = np.asarray(keys, dtype=np.int64)
+        if len(keys) and not keys.all():
+            raise ValueError("a KeyTable's keys must be non-zero (0 marks a free slot)")
+        self.m = slot_count(len(keys), max(KEY_LOAD, len(keys) / KEY_SLOTS))
+        rows, pos = place(home(keys, self.m), self.m)
+        size = table_size(self.m, pos)
+        self.keys = np.zeros(size, dtype=np.int64)
+        self.keys[pos] = keys.take(rows)
+        self.values = np.full(size, -1, dtype=np.int64)
+        self.values[pos] = np.asarray(values, dtype=np.int64).take(rows)
+
+    def get(self, query: np.ndarray) -> np.ndarray:
+        """The value of each query key, -1 where absent (a query of 0 meets a free slot's -1)."""
+        query = np.asarray(query, dtype=np.int64)
+        at = home(query, self.m)
+        stored = self.keys.take(at)
+        values = self.values.take(at)
+        miss = stored != query
+        open_ = np.flatnonzero(miss & (stored != 0))
+        values |= -miss.view(np.int8)                       # -1 where missed
+        q, at = query.take(open_), at.take(open_) + 1
+        while len(open_):                                   # the table ends with a free slot
+            stored = self.keys.take(at)
+            hit = stored == q
+            found = np.flatnonzero(hit)
+            values[open_.take(found)] = self.values.take(at.take(found))
+            go_on = np.flatnonzero(~hit & (stored != 0))
+            open_, q, at = open_.take(go_on), q.take(go_on), at.take(go_on) + 1
+        return values

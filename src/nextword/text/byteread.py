@@ -136,18 +136,18 @@ class WordIndex:
         first = word_keys(words, starts, lengths)
         second = word_keys(words, starts + SHORT, np.clip(lengths - SHORT, 0, SHORT))
         short = np.flatnonzero(usable & (lengths <= SHORT))
-        self.short_keys = first.take(short).view(np.int64)
-        self.short_ids = short.astype(np.int64)
-        self.short_slots = hashing.build(self.short_keys)
+        self.short = hashing.KeyTable(first.take(short).view(np.int64), short)     # key -> id
         medium = np.flatnonzero(usable & (lengths > SHORT) & (lengths <= MEDIUM))
         self.medium_first, self.medium_second = first.take(medium), second.take(medium)
         self.medium_ids = medium.astype(np.int64)
-        # a salt under which no two of the vocabulary's medium words share a key (distinct
-        # words have distinct halves: one fails only with a 64-bit collision, 4 in a row never)
-        self.salt = next(s for s in range(len(_MIX)) if len(np.unique(
-            _mix(self.medium_first, self.medium_second, s))) == len(medium))
-        self.medium_keys = _mix(self.medium_first, self.medium_second, self.salt)
-        self.medium_slots = hashing.build(self.medium_keys)
+        # a salt under which no two of the vocabulary's medium words share a key and none is 0
+        # (distinct words have distinct halves: one fails only with a 64-bit collision, 4 in a
+        # row never)
+        self.salt = next(s for s in range(len(_MIX)) if self._distinct(_mix(
+            self.medium_first, self.medium_second, s)))
+        # mixed key -> the word's place among the medium words
+        self.medium = hashing.KeyTable(_mix(self.medium_first, self.medium_second, self.salt),
+                                       np.arange(len(medium)))
         self.long = {tokens[i]: i for i in np.flatnonzero(usable & (lengths > MEDIUM)).tolist()}
 
     def ids(self, block: bytes) -> tuple:
@@ -166,9 +166,7 @@ class WordIndex:
         """Ids of the words at `starts` (of `lengths` bytes) of a block split by `split_words`
         (`words`: its uint64 words), -1 where the vocabulary lacks one."""
         first = word_keys(words, starts, lengths)
-        rows = hashing.find(self.short_slots, self.short_keys, first.view(np.int64))
-        ids = self.short_ids.take(np.maximum(rows, 0)) if len(self.short_ids) else rows
-        ids[rows < 0] = -1
+        ids = self.short.get(first.view(np.int64))
         longer = np.flatnonzero(lengths > SHORT)
         if len(longer):
             medium = longer[lengths.take(longer) <= MEDIUM]
@@ -181,11 +179,15 @@ class WordIndex:
                 ids[at] = self.long.get(word, -1)
         return ids
 
+    @staticmethod
+    def _distinct(keys: np.ndarray) -> bool:
+        return len(np.unique(keys)) == len(keys) and bool(keys.all())
+
     def _medium_ids(self, words, starts, lengths, first) -> np.ndarray:
-        if not len(self.medium_keys):
+        if not len(self.medium_ids):
             return np.full(len(starts), -1, dtype=np.int64)
         second = word_keys(words, starts + SHORT, lengths - SHORT)
-        rows = hashing.find(self.medium_slots, self.medium_keys, _mix(first, second, self.salt))
+        rows = self.medium.get(_mix(first, second, self.salt))
         safe = np.maximum(rows, 0)
         same = ((rows >= 0) & (self.medium_first.take(safe) == first)
                 & (self.medium_second.take(safe) == second))
@@ -202,9 +204,9 @@ class FirstSeen:
 
     def __init__(self, numbers: dict):
         self.numbers = numbers
-        self.keys = np.empty(0, dtype=np.int64)         # the table: keys, their ids, its slots
+        self.keys = np.empty(0, dtype=np.int64)         # the keys in the table, their ids
         self.key_ids = np.empty(0, dtype=np.int64)
-        self.slots = hashing.build(self.keys)
+        self.table = hashing.KeyTable(self.keys, self.key_ids)
         self.recent: dict = {}                          # key -> id, seen since the table was made
 
     def ids(self, block: bytes) -> tuple:
@@ -226,10 +228,8 @@ class FirstSeen:
         return ids, per_line
 
     def _short_ids(self, keys: np.ndarray) -> np.ndarray:
-        rows = hashing.find(self.slots, self.keys, keys)
-        ids = self.key_ids.take(np.maximum(rows, 0)) if len(self.keys) else np.empty(len(keys),
-                                                                                      np.int64)
-        unknown = np.flatnonzero(rows < 0)
+        ids = self.table.get(keys)
+        unknown = np.flatnonzero(ids < 0)
         if not len(unknown):
             return ids
         new, inverse = np.unique(keys.take(unknown), return_inverse=True)
@@ -239,7 +239,7 @@ class FirstSeen:
             self.keys = np.concatenate([self.keys, np.fromiter(self.recent, np.int64)])
             self.key_ids = np.concatenate([self.key_ids,
                                            np.fromiter(self.recent.values(), np.int64)])
-            self.slots = hashing.build(self.keys)
+            self.table = hashing.KeyTable(self.keys, self.key_ids)
             self.recent.clear()
         return ids
 
