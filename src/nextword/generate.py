@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import islice
 from typing import Iterator
 
 import numpy as np
@@ -16,6 +17,7 @@ from nextword.text.vocabulary import BOS_ID, EOS_ID
 # holds a (B, V) distribution per step, so it takes far fewer.
 BATCH_SENTENCES = 65536
 NETWORK_BATCH_SENTENCES = 256
+DECODE_SENTENCES = 4096        # sentences of a batched sampler decoded together
 
 
 @dataclass(frozen=True)
@@ -173,8 +175,8 @@ def sample_sentences(model: LanguageModel, count: int, seed: int | None = None,
         sampler = batched(config)
         sentences = (sampler.sentences(count, seed) if batch_size is None else
                      sampler.sentences(count, seed, batch_size))
-        for ids in sentences:
-            yield model.vocab.decode(ids)
+        while block := list(islice(sentences, DECODE_SENTENCES)):
+            yield from model.vocab.decode_all(block)
         return
     rng = np.random.default_rng(seed)
     for _ in range(count):

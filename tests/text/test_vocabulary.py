@@ -38,6 +38,16 @@ def test_encode_is_one_int32_array(two_sentences):
     assert v.decode(ids) == ["a", "b", "<unk>", "c"]
 
 
+
+def test_many_sentences_decode_as_each_alone(two_sentences):
+    v = Vocabulary.build(two_sentences)
+    sentences = [np.array([3, 4], dtype=np.int32), np.array([], dtype=np.int32),
+                 np.array([5, 0, 5, 2], dtype=np.int64)]
+    assert v.decode_all(sentences) == [["a", "b"], [], ["c", "<unk>", "c", "</s>"]]
+    assert v.decode_all(sentences) == [v.decode(s) for s in sentences]
+    assert v.decode_all([]) == []
+
+
 def test_round_trip_is_plain_text(tmp_path, two_sentences):
     v = Vocabulary.build(two_sentences)
     path = tmp_path / "vocab.txt"

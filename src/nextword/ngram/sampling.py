@@ -76,7 +76,8 @@ class NgramSampler:
             self.end[j] = np.cumsum(count)                   # children: rows first..end-1 of j+1
             self.first[j] = self.end[j] - count
             self.children[j] = count
-            self.explicit[j] = np.bincount(parents, weights=self.weight[j + 1], minlength=size)
+            self.explicit[j] = _absent_rows(
+                np.bincount(parents, weights=self.weight[j + 1], minlength=size), 0.0)
             if not self.uniform:
                 shadow = self.weight[j][suffix[j + 1]]
                 self.shadow[j] = np.bincount(parents, weights=shadow, minlength=size)
@@ -91,9 +92,13 @@ class NgramSampler:
         net[j+1][c] = S_j(suffix(c)) − X_j(c), 0 when c's children are all of its suffix's
         (E_{j+1} = E_j), and unsure[j+1][c] when that difference lost its digits (see
         _backoff_levels). A history whose h_{j+1} is not stored keeps all of S_j(h_j), unsure
-        only if those words' weights all underflowed (lost[j][h_j])."""
-        n = self.n
+        only if those words' weights all underflowed (lost[j][h_j]). Like `explicit` and
+        `log_bo`, each ends with the entries that the rows NO_HISTORY and NOT_FOUND read."""
+        n, t = self.n, self.model.tables
         self.net, self.unsure, self.lost = ([None] * n for _ in range(3))
+        # ln bo(h_j) by row: 0 before <s>, the unseen-context value where h_j is not stored
+        self.log_bo = [None] + [_absent_rows(np.asarray(t.logbackoff[j], np.float64), 0.0,
+                                             t.unseen_context_logbackoff) for j in range(1, n)]
         for j in range(0, n - 1):
             if j == 0:
                 lower, here = self.explicit0, self.stored0
@@ -101,10 +106,12 @@ class NgramSampler:
                 lower, here = self.explicit[j][suffix[j + 1]], self.children[j][suffix[j + 1]]
             above, shadow = self.children[j + 1], self.shadow[j + 1]
             net = np.where(above == here, 0.0, lower - shadow)
-            self.net[j + 1] = net
-            self.unsure[j + 1] = (above != here) & (net <= CANCELLATION * (net + shadow))
+            self.net[j + 1] = _absent_rows(net, 0.0)
+            self.unsure[j + 1] = _absent_rows(
+                (above != here) & (net <= CANCELLATION * (net + shadow)), False)
             if j:
-                self.lost[j] = (self.children[j] > 0) & (self.explicit[j] <= 0)
+                self.lost[j] = _absent_rows(
+                    (self.children[j] > 0) & (self.explicit[j][:-2] <= 0), False)
 
     # ---- states --------------------------------------------------------------------------
     def start(self, size: int) -> list:
@@ -140,32 +147,27 @@ class NgramSampler:
         are unsure: S_j − X_j lost its digits to cancellation (level j+1 took nearly all of
         level j's words), so that a large bo^(1/T) would magnify rounding into mass; those
         get no levels (all zero), hence the exact draw. Per level, one gather of the
-        precomputed tables (_level_tables) for the stored h_{j+1}, S_j(h_j) for the rest."""
+        precomputed tables (_level_tables) for the stored h_{j+1}, S_j(h_j) for the rest; a
+        row NOT_FOUND or NO_HISTORY reads the entries past each table's end."""
         n, T = self.n, self.config.temperature
         size = len(contexts[1])
         levels = np.empty((size, n))
         unsure = np.zeros(size, dtype=bool)
         log_bo = np.zeros(size)                  # ln bo(h_{n-1}) + ... + ln bo(h_{j+1})
         for j in range(n - 1, -1, -1):
-            if j:
-                c = contexts[j]
-                seen = c >= 0
-                safe = np.where(seen, c, 0)
-                lower = np.where(seen, self.explicit[j][safe], 0.0)
-            else:
-                lower = np.full(size, self.explicit0)
+            c = contexts[j]
+            lower = self.explicit[j].take(c) if j else np.full(size, self.explicit0)
             if j == n - 1:
                 mass = lower
             else:
                 above = contexts[j + 1]
                 stored = above >= 0
-                safe_above = np.where(stored, above, 0)
-                mass = np.where(stored, self.net[j + 1][safe_above], lower)
-                unsure |= np.where(stored, self.unsure[j + 1][safe_above],
-                                   (seen & self.lost[j][safe]) if j else self.explicit0 <= 0)
+                mass = np.where(stored, self.net[j + 1].take(above), lower)
+                unsure |= np.where(stored, self.unsure[j + 1].take(above),
+                                   self.lost[j].take(c) if j else self.explicit0 <= 0)
             levels[:, n - 1 - j] = np.exp(log_bo / T) * np.maximum(mass, 0.0)
             if j > 0:
-                log_bo += self.model._context_logbackoff(j, c)
+                log_bo += self.log_bo[j].take(c)
         levels[unsure] = 0.0
         return levels
 
@@ -430,6 +432,13 @@ class NgramSampler:
                 yield from blocks
                 emitted = done
 
+
+
+def _absent_rows(values: np.ndarray, no_history, not_found=None) -> np.ndarray:
+    """`values` (by context row) followed by what the rows NO_HISTORY (-2) and NOT_FOUND (-1)
+    read as negative indices: one gather serves every history, no mask."""
+    tail = [no_history, no_history if not_found is None else not_found]
+    return np.concatenate([values, np.array(tail, dtype=values.dtype)])
 
 
 def _inverse_cdf(cum: np.ndarray, target: np.ndarray, lo: np.ndarray, hi: np.ndarray,

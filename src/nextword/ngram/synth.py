@@ -10,8 +10,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from nextword.errors import NextwordError
 from nextword.fileio import atomic_path
 from nextword.generate import BATCH_SENTENCES, SamplingConfig
@@ -32,7 +30,6 @@ def synthesize(model, tokens: int, path: str | Path, seed: int = 0, batch: int =
     # a short corpus does not wait for a large batch: rows for about the sentences needed
     sentences = make(SamplingConfig(max_length=MAX_WORDS)).sentences(
         sys.maxsize >> 2, seed, min(batch, max(64, tokens // 16)))
-    decode = np.array(model.vocab.tokens, dtype=object)
     written = {"sentences": 0, "words": 0}
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as out:
         block: list = []
@@ -41,7 +38,7 @@ def synthesize(model, tokens: int, path: str | Path, seed: int = 0, batch: int =
             block.append(ids)
             size += len(ids)
             if written["words"] + size >= tokens or size >= WRITE_WORDS:
-                _write(out, decode, block)
+                _write(out, model.vocab, block)
                 written["sentences"] += len(block)
                 written["words"] += size
                 block, size = [], 0
@@ -52,8 +49,6 @@ def synthesize(model, tokens: int, path: str | Path, seed: int = 0, batch: int =
     return written
 
 
-def _write(out, decode: np.ndarray, block: list) -> None:
+def _write(out, vocab, block: list) -> None:
     """Sentences of ids as lines of words: one lookup for the whole block."""
-    words = decode[np.concatenate(block)].tolist() if block else []
-    bounds = np.cumsum([0] + [len(ids) for ids in block]).tolist()
-    out.write("".join(" ".join(words[a:b]) + "\n" for a, b in zip(bounds[:-1], bounds[1:])))
+    out.write("".join(" ".join(words) + "\n" for words in vocab.decode_all(block)))
