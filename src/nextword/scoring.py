@@ -105,14 +105,14 @@ def write_line_scores(model, sentences: Iterable[Sequence[str]], path: str | Pat
 def score_with_spark(spark, model_path: str | Path, paths, output: str | Path | None = None,
                      batch_lines: int = 4096) -> Evaluation:
     """Score every line of text files on Spark: each executor loads the model folder (shipped
-    with SparkContext.addFile) once per partition and scores its lines in NumPy batches; the
-    scores (FIELDS + the line's text) are written by Spark to `output` (a folder of JSON lines,
-    or Parquet when it ends in .parquet; none when None); returns the corpus evaluation."""
+    with SparkContext.addFile) once per partition and scores its lines `batch_lines` at a time
+    with `score_columns` (split by `str.split`, the in-process reader's rule, which Spark's own
+    expression for the build, ngram.spark.WHITESPACE, spells for Java); the scores (FIELDS +
+    the line's text) are written by Spark to `output` (a folder of JSON lines, or Parquet when
+    it ends in .parquet; none when None); returns the corpus evaluation."""
     from pyspark import SparkFiles
     from pyspark.sql import functions as F
     from pyspark.sql.types import (DoubleType, LongType, StringType, StructField, StructType)
-
-    from nextword.ngram.spark import WHITESPACE
 
     model_path = Path(model_path).resolve()
     if not (model_path / "model.json").exists():
@@ -121,34 +121,30 @@ def score_with_spark(spark, model_path: str | Path, paths, output: str | Path | 
     ship_package(spark)
     name = model_path.name
     lines = spark.read.text([str(p) for p in paths]).rdd.map(lambda row: row[0]).zipWithIndex()
-    pattern = WHITESPACE.replace("(?U)", "")
 
     def score_partition(rows):
-        import re
-
+        """Rows of (FIELDS..., text), the line numbered through the whole input."""
         from nextword.model import load_model
 
         model = load_model(SparkFiles.get(name))
-        split = re.compile(pattern).split
         rows = iter(rows)
-        while True:
-            block = list(islice(rows, batch_lines))
-            if not block:
-                return
+        while block := list(islice(rows, batch_lines)):
             texts = [text for text, _ in block]
-            sentences = [[w for w in split(text) if w] for text in texts]
-            for (text, number), row in zip(block, score_lines(model, sentences)):
-                row["line"] = number
-                row["text"] = text
-                yield row
+            numbers = [number for _, number in block]
+            done = 0
+            for columns in score_columns(model, [text.split() for text in texts], len(block)):
+                size = len(columns["line"])
+                yield from zip(numbers[done:done + size],
+                               *(columns[f].tolist() for f in FIELDS[1:]),
+                               texts[done:done + size])
+                done += size
 
     schema = StructType([StructField("line", LongType()), StructField("tokens", LongType()),
                          StructField("oov", LongType()), StructField("logprob", DoubleType()),
                          StructField("log10prob", DoubleType()), StructField("perplexity", DoubleType()),
                          StructField("logprob_excluding_oov", DoubleType()),
                          StructField("text", StringType())])
-    scored = spark.createDataFrame(lines.mapPartitions(score_partition)
-                                   .map(lambda r: tuple(r[f] for f in schema.names)), schema)
+    scored = spark.createDataFrame(lines.mapPartitions(score_partition), schema)
     scored = scored.persist()
     if output is not None:
         output = str(output)
