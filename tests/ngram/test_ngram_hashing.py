@@ -77,6 +77,20 @@ def test_a_crowded_key_table_finds_every_key_past_its_home():
     assert hashing.KeyTable(keys[:0], keys[:0]).get(keys[:5]).tolist() == [-1] * 5
 
 
+def test_a_large_key_table_fills_up_to_its_most_and_no_further(monkeypatch):
+    # past KEY_SLOTS a table fills beyond KEY_LOAD, never beyond MAX_KEY_LOAD (a search would
+    # otherwise run through long stretches of occupied slots)
+    monkeypatch.setattr(hashing, "KEY_SLOTS", 1000)
+    keys = np.unique(np.random.default_rng(6).integers(1, 2**62, 5000))
+    table = hashing.KeyTable(keys, np.arange(len(keys)))
+    assert table.m == hashing.slot_count(len(keys), hashing.MAX_KEY_LOAD) == 2 * len(keys)
+    assert (table.get(keys) == np.arange(len(keys))).all()
+    monkeypatch.setattr(hashing, "KEY_SLOTS", 2 * len(keys) + 1000)
+    assert hashing.KeyTable(keys, np.arange(len(keys))).m == 2 * len(keys) + 1000
+    small = hashing.KeyTable(keys[:100], np.arange(100))
+    assert small.m == hashing.slot_count(100, hashing.KEY_LOAD)
+
+
 def test_a_key_table_refuses_a_zero_key():
     with pytest.raises(ValueError, match="non-zero"):
         hashing.KeyTable(np.array([3, 0]), np.array([0, 1]))

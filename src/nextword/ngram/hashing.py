@@ -220,7 +220,8 @@ def check(slots: np.ndarray, size: int, load: float = LOAD) -> str | None:
 
 
 KEY_LOAD = 0.15                 # keys per home slot of a KeyTable
-KEY_SLOTS = 1 << 22             # ... unless that takes more slots than this (64 MB)
+KEY_SLOTS = 1 << 22             # ... unless that takes more slots than this (64 MB): then fuller,
+MAX_KEY_LOAD = 0.5              # up to this (a vocabulary of 2 M words and more)
 
 
 class KeyTable:
@@ -237,7 +238,7 @@ class KeyTable:
         keys = np.asarray(keys, dtype=np.int64)
         if len(keys) and not keys.all():
             raise ValueError("a KeyTable's keys must be non-zero (0 marks a free slot)")
-        self.m = slot_count(len(keys), max(KEY_LOAD, len(keys) / KEY_SLOTS))
+        self.m = slot_count(len(keys), min(MAX_KEY_LOAD, max(KEY_LOAD, len(keys) / KEY_SLOTS)))
         rows, pos = place(home(keys, self.m), self.m)
         size = table_size(self.m, pos)
         self.keys = np.zeros(size, dtype=np.int64)
