@@ -51,7 +51,6 @@ def test_an_empty_slot_never_reads_as_a_row():
     assert list(hashing.find(hashing.build(keys[:0]), keys[:0], np.array([5]))) == [-1]
 
 
-
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.integers(-2**63, 2**63 - 1).filter(bool), max_size=300, unique=True),
        st.lists(st.integers(-2**63, 2**63 - 1), max_size=100))
@@ -94,6 +93,7 @@ def test_a_large_key_table_fills_up_to_its_most_and_no_further(monkeypatch):
 def test_a_key_table_refuses_a_zero_key():
     with pytest.raises(ValueError, match="non-zero"):
         hashing.KeyTable(np.array([3, 0]), np.array([0, 1]))
+
 
 def test_home_is_in_range():
     keys = np.array([0, 1, 2**40, 2**62], dtype=np.int64)

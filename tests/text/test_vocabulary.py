@@ -38,7 +38,6 @@ def test_encode_is_one_int32_array(two_sentences):
     assert v.decode(ids) == ["a", "b", "<unk>", "c"]
 
 
-
 def test_many_sentences_decode_as_each_alone(two_sentences):
     v = Vocabulary.build(two_sentences)
     sentences = [np.array([3, 4], dtype=np.int32), np.array([], dtype=np.int32),

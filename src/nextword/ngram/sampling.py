@@ -433,7 +433,6 @@ class NgramSampler:
                 emitted = done
 
 
-
 def _absent_rows(values: np.ndarray, no_history, not_found=None) -> np.ndarray:
     """`values` (by context row) followed by what the rows NO_HISTORY (-2) and NOT_FOUND (-1)
     read as negative indices: one gather serves every history, no mask."""
