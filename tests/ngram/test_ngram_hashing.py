@@ -69,6 +69,8 @@ def test_a_crowded_key_table_finds_every_key_past_its_home():
     assert len(table.keys) >= len(keys) / hashing.KEY_LOAD and table.keys[-1] == 0
     assert (np.sort(table.keys[table.keys != 0]) == keys).all()
     assert (table.get(keys) == np.arange(len(keys))).all()
+    held, values = table.items()
+    assert len(table) == len(keys) and (keys.take(values) == held).all()
     past_home = table.keys[hashing.home(keys, table.m)] != keys
     assert past_home.any()                                  # the rounds were exercised
     absent = np.setdiff1d(keys + 3, keys)

@@ -246,6 +246,15 @@ class KeyTable:
         self.keys[pos] = keys.take(rows)
         self.values = np.full(size, -1, dtype=np.int64)
         self.values[pos] = np.asarray(values, dtype=np.int64).take(rows)
+        self.size = len(keys)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def items(self) -> tuple:
+        """(keys, values) of the table, in slot order."""
+        held = np.flatnonzero(self.keys)
+        return self.keys.take(held), self.values.take(held)
 
     def get(self, query: np.ndarray) -> np.ndarray:
         """The value of each query key, -1 where absent (a query of 0 meets a free slot's -1)."""

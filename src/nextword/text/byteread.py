@@ -204,9 +204,7 @@ class FirstSeen:
 
     def __init__(self, numbers: dict):
         self.numbers = numbers
-        self.keys = np.empty(0, dtype=np.int64)         # the keys in the table, their ids
-        self.key_ids = np.empty(0, dtype=np.int64)
-        self.table = hashing.KeyTable(self.keys, self.key_ids)
+        self.table = hashing.KeyTable(np.empty(0, np.int64), np.empty(0, np.int64))  # key -> id
         self.recent: dict = {}                          # key -> id, seen since the table was made
 
     def ids(self, block: bytes) -> tuple:
@@ -235,11 +233,11 @@ class FirstSeen:
         new, inverse = np.unique(keys.take(unknown), return_inverse=True)
         ids[unknown] = np.fromiter(map(self._id_of_key, new.tolist()), dtype=np.int64,
                                    count=len(new)).take(inverse)
-        if len(self.recent) > max(1024, len(self.keys) // 4):      # grown: make the table again
-            self.keys = np.concatenate([self.keys, np.fromiter(self.recent, np.int64)])
-            self.key_ids = np.concatenate([self.key_ids,
-                                           np.fromiter(self.recent.values(), np.int64)])
-            self.table = hashing.KeyTable(self.keys, self.key_ids)
+        if len(self.recent) > max(1024, len(self.table) // 4):     # grown: make the table again
+            keys, key_ids = self.table.items()
+            self.table = hashing.KeyTable(
+                np.concatenate([keys, np.fromiter(self.recent, np.int64)]),
+                np.concatenate([key_ids, np.fromiter(self.recent.values(), np.int64)]))
             self.recent.clear()
         return ids
 
