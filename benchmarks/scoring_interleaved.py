@@ -3,7 +3,7 @@
     NEXTWORD_DATA=../shared/data python benchmarks/scoring_interleaved.py \\
         --corpus ptb:test --kenlm runs/ptb5.arpa runs/ptb5-old runs/ptb5 \\
         [--src before=/path/to/an/older/checkout/src] [--times 10] [--rounds 60] [--from-file]
-        [--per-sentence] [--kenlm-joins]
+        [--per-sentence] [--kenlm-joins] [--lines]
 
 Every contender (each model folder with this checkout's code, the same with each `--src`, and
 `kenlm.Model.score` per sentence, given lines joined from the token lists before the rounds; with
@@ -13,6 +13,10 @@ own process, loaded once; each round asks every one in turn to score the corpus 
 contender alike, and two versions of the code are compared in the same rounds. The table gives
 the median of the rounds and each one's speed relative to kenlm's (given the lines). Prints a
 markdown table with the machine and date.
+
+With --lines both are given the same lines in memory (joined from the token lists before the
+rounds): kenlm scores each, nextword evaluates `lines_corpus(lines)`, which numbers them from
+their bytes as it numbers a file's.
 
 With --from-file every round starts from the text file instead of token lists in memory: nextword
 evaluates the corpus object (`evaluate(lm, load_corpus(C))`, which numbers the file's bytes
@@ -42,7 +46,8 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 WORKER = """
 import json, sys, time
 from nextword.text.corpora import load_corpus
-from_file = sys.argv[5] == "file"
+mode = sys.argv[5]
+from_file = mode == "file"
 per_sentence = sys.argv[6] == "per-sentence"
 corpus = load_corpus(sys.argv[2])
 test = corpus if from_file else list(corpus) * int(sys.argv[3])
@@ -69,6 +74,9 @@ else:
     from nextword.evaluate import evaluate
     from nextword.model import load_model
     lm = load_model(sys.argv[4])
+    if mode == "lines":
+        from nextword.text.corpora import lines_corpus
+        test = lines_corpus([" ".join(s) for s in test])
     if per_sentence:
         from nextword.scoring import score_columns
         per_line = lambda: [c["logprob"] for c in score_columns(lm, test)]
@@ -84,11 +92,10 @@ for _ in sys.stdin:
 """
 
 
-def start(kind: str, src: Path, corpus: str, times: int, target: str, from_file: bool,
+def start(kind: str, src: Path, corpus: str, times: int, target: str, mode: str,
           per_sentence: bool) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(src))
-    return subprocess.Popen([sys.executable, "-c", WORKER, kind, corpus, str(times), target,
-                             "file" if from_file else "lists",
+    return subprocess.Popen([sys.executable, "-c", WORKER, kind, corpus, str(times), target, mode,
                              "per-sentence" if per_sentence else "total"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
 
@@ -113,12 +120,17 @@ def main():
                         help="start every round from the text file, not token lists in memory")
     parser.add_argument("--per-sentence", action="store_true",
                         help="every contender returns each sentence's score, not the total")
+    parser.add_argument("--lines", action="store_true",
+                        help="give nextword the lines kenlm scores (lines_corpus), not token lists")
     parser.add_argument("--kenlm-joins", action="store_true",
                         help="also time kenlm given the same token lists (each joined into its "
                              "line inside the timing), not lines made before")
     args = parser.parse_args()
     if args.from_file and args.times != 1:
         parser.error("--from-file reads the file as it is: no --times")
+    if args.from_file and args.lines:
+        parser.error("--from-file or --lines, not both")
+    mode = "file" if args.from_file else "lines" if args.lines else "lists"
 
     sources = [("this checkout", SRC)]
     for item in args.src:
@@ -130,13 +142,13 @@ def main():
     for label, src in sources:
         for folder in args.models:
             workers[(label, folder)] = start("nextword", src, args.corpus, args.times, folder,
-                                             args.from_file, args.per_sentence)
+                                             mode, args.per_sentence)
     if args.kenlm:
         workers[("kenlm Model.score", "")] = start("kenlm", SRC, args.corpus, args.times,
-                                                   args.kenlm, args.from_file, args.per_sentence)
+                                                   args.kenlm, mode, args.per_sentence)
         if args.kenlm_joins and not args.from_file:
             workers[("kenlm, joining each token list", "")] = start(
-                "kenlm-join", SRC, args.corpus, args.times, args.kenlm, False, args.per_sentence)
+                "kenlm-join", SRC, args.corpus, args.times, args.kenlm, "lists", args.per_sentence)
     info = {key: json.loads(read(w, key)) for key, w in workers.items()}
     perplexities = {round(i["perplexity"], 6) for i in info.values() if "perplexity" in i}
     if len(perplexities) > 1:
@@ -154,7 +166,7 @@ def main():
     medians = {key: statistics.median(v) for key, v in times.items()}
     peer = medians.get(("kenlm Model.score", ""))
     print(f"Machine: {machine()}; {args.corpus}" + (f" x{args.times}" if args.times > 1 else "")
-          + (", from the file" if args.from_file else "")
+          + (", from the file" if args.from_file else ", lines in memory" if args.lines else "")
           + (", a score per sentence" if args.per_sentence else "")
           + f", {tokens:,} tokens, perplexity {perplexities.pop():.4f}, medians of {args.rounds} "
           "alternating rounds\n")

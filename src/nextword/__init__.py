@@ -13,11 +13,12 @@ from nextword.errors import NextwordError
 from nextword.evaluate import Evaluation, evaluate
 from nextword.generate import SamplingConfig, generate
 from nextword.model import LanguageModel, load_model
-from nextword.text.corpora import Corpus, load_corpus
+from nextword.text.corpora import Corpus, lines_corpus, load_corpus
 from nextword.text.vocabulary import Vocabulary
 
 keep_freed_memory()
 
 __version__ = "0.1.0"
 __all__ = ["NextwordError", "Evaluation", "evaluate", "SamplingConfig", "generate",
-           "LanguageModel", "load_model", "Corpus", "load_corpus", "Vocabulary"]
+           "LanguageModel", "load_model", "Corpus", "lines_corpus", "load_corpus",
+           "Vocabulary"]

@@ -175,6 +175,13 @@ def _blocks(path: str | os.PathLike, decode: bool) -> Iterator[tuple]:
         raise read_error(path, done + 1, error) from None
 
 
+def refuse_control(name, before: int, block: bytes) -> None:
+    """Refuse a control character in a block of whole lines that is UTF-8 already (encoded from
+    strings), naming its line (counted from `before`) as `read_lines` names a file's."""
+    if block.translate(None, _NOT_CONTROL):
+        _check_block(name, before, block)
+
+
 def _check_block(path, before: int, block: bytes, decode: bool = True) -> str | None:
     """Decode whole lines (None without `decode`: a block of ASCII is then only searched); a
     failure names the line (counted from `before`) as check_text does. Control characters are

@@ -106,8 +106,10 @@ def score_with_spark(spark, model_path: str | Path, paths, output: str | Path | 
                      batch_lines: int = 4096) -> Evaluation:
     """Score every line of text files on Spark: each executor loads the model folder (shipped
     with SparkContext.addFile) once per partition and scores its lines `batch_lines` at a time
-    with `score_columns` (split by `str.split`, the in-process reader's rule, which Spark's own
-    expression for the build, ngram.spark.WHITESPACE, spells for Java); the scores (FIELDS +
+    with `score_columns`, from their bytes (`lines_corpus`; split as `str.split` splits, the
+    in-process reader's rule, which Spark's own expression for the build,
+    ngram.spark.WHITESPACE, spells for Java; a batch holding a control character, which the
+    in-process reader refuses, is split by `str.split` itself); the scores (FIELDS +
     the line's text) are written by Spark to `output` (a folder of JSON lines, or Parquet when
     it ends in .parquet; none when None); returns the corpus evaluation."""
     from pyspark import SparkFiles
@@ -125,6 +127,7 @@ def score_with_spark(spark, model_path: str | Path, paths, output: str | Path | 
     def score_partition(rows):
         """Rows of (FIELDS..., text), the line numbered through the whole input."""
         from nextword.model import load_model
+        from nextword.text.corpora import lines_corpus
 
         model = load_model(SparkFiles.get(name))
         rows = iter(rows)
@@ -132,7 +135,11 @@ def score_with_spark(spark, model_path: str | Path, paths, output: str | Path | 
             texts = [text for text, _ in block]
             numbers = [number for _, number in block]
             done = 0
-            for columns in score_columns(model, [text.split() for text in texts], len(block)):
+            try:                # numbered from the lines' bytes, unless a line holds a control
+                scored = list(score_columns(model, lines_corpus(texts), len(block)))
+            except NextwordError:   # character: the in-process reader refuses those; Spark splits
+                scored = list(score_columns(model, [text.split() for text in texts], len(block)))
+            for columns in scored:
                 size = len(columns["line"])
                 yield from zip(numbers[done:done + size],
                                *(columns[f].tolist() for f in FIELDS[1:]),

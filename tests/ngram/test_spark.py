@@ -305,6 +305,21 @@ def test_spark_scores_every_line_as_in_process(spark, corpus_file, tmp_path, suf
     assert result.sentences == len(sentences) == 62
 
 
+def test_spark_splits_lines_the_in_process_reader_refuses(spark, corpus_file, tmp_path):
+    """The executors score lines from their bytes; a batch holding a control character, which
+    the in-process reader refuses, is scored from `str.split`'s token lists instead."""
+    from nextword.scoring import score_lines, score_with_spark
+
+    model = in_process(corpus_file[1:], 3, estimator=ModifiedKneserNey(discount_fallback=True))
+    model.save(tmp_path / "m")
+    lines = ["the company\x01said it", "the\x1ccompany said", "the company said"]
+    (tmp_path / "c.txt").write_text("\n".join(lines) + "\n")
+    result = score_with_spark(spark, tmp_path / "m", [tmp_path / "c.txt"])
+    expected = list(score_lines(model, [line.split() for line in lines]))
+    assert result.tokens == sum(r["tokens"] for r in expected) == 4 + 4 + 4
+    assert result.log_prob == pytest.approx(sum(r["logprob"] for r in expected), rel=1e-12)
+
+
 def test_the_shipped_package_is_removed_at_exit(monkeypatch):
     """The zip of nextword that executors import lies in a temporary folder that the process
     removes when it exits (Spark serves it from there until then)."""

@@ -10,12 +10,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from nextword import fileio
+from nextword.errors import NextwordError
 from nextword.evaluate import evaluate
 from nextword.ngram.estimators import make_estimator
 from nextword.ngram.model import NgramModel
 from nextword.text import byteread
 from nextword.text.byteread import WordIndex, split_words, unicode_spaces
-from nextword.text.corpora import load_corpus
+from nextword.scoring import score_columns
+from nextword.text.corpora import lines_corpus, load_corpus
 from nextword.text.vocabulary import Vocabulary, read_corpus
 
 
@@ -161,10 +163,6 @@ def test_a_control_character_in_a_later_block_names_its_line(tmp_path, monkeypat
         list(fileio.read_lines(path))
 
 
-if __name__ == "__main__":       # pragma: no cover
-    sys.exit(pytest.main([__file__]))
-
-
 def test_compressed_files_and_lines_longer_than_a_block(model, tmp_path, monkeypatch):
     """A gzip file's bytes and a line longer than the read block (it waits for its newline)
     give the token lists' evaluation; blank lines only are sentences too."""
@@ -178,3 +176,54 @@ def test_compressed_files_and_lines_longer_than_a_block(model, tmp_path, monkeyp
         corpus = load_corpus(str(tmp_path / name))
         assert evaluate(model, corpus) == evaluate(model, list(corpus))
     assert evaluate(model, load_corpus(str(tmp_path / "blank.txt"))).sentences == 3
+
+
+LINES = ["the cat sat on the mat", "", "a zebra sat\u00a0on the mat", "the  dog\tran ",
+         "unknown words\nhere", "the mat\x0bwas\x0cred\r", "a cat", ""]
+
+
+def test_lines_in_memory_equal_their_token_lists(model, monkeypatch):
+    """Lines joined into blocks of bytes (several, READ_BLOCK being small) give the sentences
+    str.split gives, the same Evaluation to the bit and the same per-line scores: blank lines
+    (the last one too), a newline inside a line (a space to str.split), a non-ASCII space (that
+    block read as strings), tab, VT, FF and CR."""
+    monkeypatch.setattr(fileio, "READ_BLOCK", 64)
+    monkeypatch.setattr(importlib.import_module("nextword.evaluate"), "FLUSH_SENTENCES", 3)
+    lines = LINES * 5
+    sentences = [line.split() for line in lines]
+    corpus = lines_corpus(lines)
+    assert list(corpus) == sentences and list(corpus) == sentences        # re-iterable
+    numbered = []                               # what each block's split gave (None: strings)
+    split = byteread.split_words
+    monkeypatch.setattr(byteread, "split_words", lambda block: numbered.append(
+        split(block)) or numbered[-1])
+    assert evaluate(model, corpus) == evaluate(model, sentences)
+    assert any(n is None for n in numbered) and sum(n is not None for n in numbered) >= 3
+    assert evaluate(model, corpus).sentences == len(lines) == 40
+    for got, expected in zip(score_columns(model, corpus), score_columns(model, sentences)):
+        for name in got:
+            assert np.array_equal(got[name], expected[name]), name
+    assert read_corpus(corpus)[0].counts == read_corpus(sentences)[0].counts
+    once = lines_corpus(iter(lines))                    # an iterator is read once
+    assert list(once) == sentences and list(once) == []
+
+
+def test_lines_in_memory_are_checked_as_a_file_is(monkeypatch):
+    """A control character, a lone surrogate or an item that is not a string is an error naming
+    its line (counted through every block) and column; one string is not a list of lines."""
+    monkeypatch.setattr(fileio, "READ_BLOCK", 16)
+    good = ["one line"] * 7
+    cases = [(good + ["bad \x01 here"], r"lines:8:5: control character U\+0001"),
+             (good + ["a\ud800b"], r"lines:8:2: U\+D800, a lone surrogate"),
+             (good + [b"bytes"], r"lines:8: expected a line of text \(str\), got bytes")]
+    for lines, message in cases:
+        with pytest.raises(NextwordError, match=message):
+            list(lines_corpus(lines))
+        with pytest.raises(NextwordError, match=message):
+            list(lines_corpus(lines).blocks())
+    with pytest.raises(NextwordError, match="lines: expected a list of lines, got one str"):
+        lines_corpus("the cat sat")
+
+
+if __name__ == "__main__":       # pragma: no cover
+    sys.exit(pytest.main([__file__]))
