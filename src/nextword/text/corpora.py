@@ -115,8 +115,8 @@ def lines_corpus(lines: Iterable[str], name: str = "lines") -> Corpus:
     `Model.score` takes a line. The lines are checked as a file's are (a control character is
     an error naming its line, counted from 1) and given as bytes too (`Corpus.blocks`, joined
     ~READ_BLOCK bytes at a time), so that evaluating them numbers their words without a
-    string per word: PTB test's 3,761 lines in 8.3 ms against 9.5 for the same sentences as
-    token lists (docs/benchmarks.md)."""
+    string per word (against the kenlm module given the same lines, PTB test 0.97-1.02x its
+    speed, 0.90-0.93x from token lists: docs/benchmarks.md)."""
     if isinstance(lines, (str, bytes)):
         raise NextwordError(f"{name}: expected a list of lines, got one {type(lines).__name__}")
 
