@@ -20,7 +20,7 @@ import numpy as np
 
 from nextword.errors import NextwordError
 from nextword.model import LanguageModel
-from nextword.text.vocabulary import ID_DTYPE, UNK_ID
+from nextword.text.vocabulary import ID_DTYPE, UNK_ID, check_token_lists
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,8 @@ def encode_sentences(model: LanguageModel, sentences: Iterable[Sequence[str]],
 
 def evaluate(model: LanguageModel, sentences: Iterable[Sequence[str]],
              progress=None, allow_unnormalised: bool = False) -> Evaluation:
-    """Score a corpus (an iterable of token lists), streaming: memory does not grow with it.
+    """Score a corpus (an iterable of token lists; `lines_corpus(lines)` for lines of text),
+    streaming: memory does not grow with it.
 
     Log-probabilities are summed over blocks of FLUSH_SENTENCES sentences (one NumPy call
     per block, not one per sentence); the log-probability excluding OOVs is the total minus
@@ -148,6 +149,7 @@ def _encode_block(index: dict, block: list) -> tuple[np.ndarray, np.ndarray, np.
     """A block of token lists -> (lengths, ids, oov): one dictionary pass in C over the whole
     block. A word not in the vocabulary gets <unk>'s id and is marked OOV (the literal "<unk>"
     is in the vocabulary: not OOV)."""
+    check_token_lists(block)
     lengths = np.fromiter(map(len, block), dtype=np.int64, count=len(block))
     ids = np.fromiter(map(index.get, chain.from_iterable(block), repeat(-1)), dtype=ID_DTYPE,
                       count=int(lengths.sum()))

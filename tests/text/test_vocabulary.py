@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from nextword.errors import NextwordError
-from nextword.text.vocabulary import BOS_ID, EOS_ID, UNK_ID, Vocabulary
+from nextword.text.vocabulary import BOS_ID, EOS_ID, UNK_ID, Vocabulary, read_corpus
 
 
 def test_reserved_entries_come_first_then_by_count(two_sentences):
@@ -96,3 +96,23 @@ def test_read_corpus_with_a_given_vocabulary_maps_unknown_words_to_unk(two_sente
     assert vocab is given and words.tolist() == [3, 0, 5] and lengths.tolist() == [2, 1]
     with pytest.raises(NextwordError, match="min-count"):
         read_corpus([["a"]], min_count=0)
+
+
+def test_sentences_given_as_strings_are_refused(two_sentences):
+    """A list of strings would be read one character a token (a str is a sequence of str):
+    every reader of token lists says so instead of scoring or counting characters."""
+    from nextword.evaluate import evaluate
+    from nextword.ngram import NgramModel, make_estimator
+    from nextword.ngram.counts import PaddedStream
+    from nextword.scoring import score_columns
+
+    model = NgramModel.fit(two_sentences, 2, make_estimator("mle"))
+    lines = ["a b c", "a"]
+    for read in (lambda: evaluate(model, lines), lambda: list(score_columns(model, lines)),
+                 lambda: Vocabulary.build(lines), lambda: read_corpus(lines),
+                 lambda: read_corpus(lines, vocab=model.vocab),
+                 lambda: PaddedStream.from_tokens(lines, model.vocab.index),
+                 lambda: NgramModel.fit(lines, 2, make_estimator("mle"))):
+        with pytest.raises(NextwordError, match="the sentences are strings.*lines_corpus"):
+            read()
+    assert evaluate(model, [line.split() for line in lines]).tokens == 6

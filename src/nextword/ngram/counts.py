@@ -21,7 +21,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from nextword.ngram import radix
-from nextword.text.vocabulary import BOS_ID, EOS_ID
+from nextword.text.vocabulary import BOS_ID, EOS_ID, check_token_lists
 
 KEY_DTYPE = np.int64
 ROW_DTYPE = np.int64
@@ -55,6 +55,7 @@ class PaddedStream:
     def from_tokens(cls, sentences: list, index: dict) -> "PaddedStream":
         """Encode token lists (unknown -> <unk> = 0) straight into the padded stream: one
         dictionary pass in C over all tokens, the markers written around them by slicing."""
+        check_token_lists(sentences)
         lengths = np.fromiter(map(len, sentences), dtype=np.int64, count=len(sentences))
         words = np.fromiter(map(index.get, chain.from_iterable(sentences), repeat(0)),
                             dtype=np.int32, count=int(lengths.sum()))
