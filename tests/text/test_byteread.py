@@ -14,9 +14,9 @@ from nextword.errors import NextwordError
 from nextword.evaluate import evaluate
 from nextword.ngram.estimators import make_estimator
 from nextword.ngram.model import NgramModel
+from nextword.scoring import score_columns
 from nextword.text import byteread
 from nextword.text.byteread import WordIndex, split_words, unicode_spaces
-from nextword.scoring import score_columns
 from nextword.text.corpora import lines_corpus, load_corpus
 from nextword.text.vocabulary import Vocabulary, read_corpus
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from itertools import islice
+from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from nextword import fileio
