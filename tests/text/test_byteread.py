@@ -208,6 +208,34 @@ def test_lines_in_memory_equal_their_token_lists(model, monkeypatch):
     assert list(once) == sentences and list(once) == []
 
 
+LINE_PIECES = st.sampled_from(["a", "b", "é", "日", "abcdefghij", "abcdefghijklmnopqrstu", " ",
+                                "  ", "\t", "\r", "\x0b", "\x0c", "\n", "\u00a0", "\u2028"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(LINE_PIECES, max_size=8).map("".join), max_size=25),
+       st.integers(0, 2 ** 32), st.sampled_from([16, 64, 1 << 20]))
+def test_any_lines_numbered_as_their_token_lists(monkeypatch, lines, seed, read_block):
+    """Lines of any words and spaces (ASCII and not, newlines inside lines, blank lines), in
+    blocks of any size: the same sentences and the same ids, lengths and OOV marks as
+    `line.split()` numbered through the dictionary."""
+    from nextword.evaluate import id_blocks
+
+    monkeypatch.setattr(fileio, "READ_BLOCK", read_block)
+    sentences = [line.split() for line in lines]
+    found = sorted({w for sentence in sentences for w in sentence})
+    rng = np.random.default_rng(seed)
+    vocab = Vocabulary(["<unk>", "<s>", "</s>"] + [w for w in found if rng.random() < 0.6])
+    corpus = lines_corpus(lines)
+    assert list(corpus) == sentences
+    got, expected = list(id_blocks(vocab, corpus)), list(id_blocks(vocab, sentences))
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected):
+        for x, y in zip(a, b):
+            assert np.array_equal(x, y) and x.dtype == y.dtype
+
+
 def test_lines_in_memory_are_checked_as_a_file_is(monkeypatch):
     """A control character, a lone surrogate or an item that is not a string is an error naming
     its line (counted through every block) and column; one string is not a list of lines."""
