@@ -2,26 +2,33 @@
 token by token (one sentence, one `next_logprobs` per token), in one run.
 
     python benchmarks/sampling_speed.py MODEL [MODEL ...] [--sentences 100000] [--slow 20]
+        [--filtered 200] [--src OTHER/src]
 
 Tokens are words plus one </s> per sentence. The batched count is sampled at each model's default
 batch (65,536 sentences for n-gram models, 256 for networks); --network-sentences sets the count
 for networks, whose every step computes a (B, V) distribution. Load time is excluded. Threads:
 one (torch and OpenBLAS), the project's default on shared machines. Prints a markdown table with
 the machine and date.
+
+--filtered N also times N sentences drawn with top-k 50 and with top-p 0.9 (each draw then reads
+the whole distribution over the vocabulary) and prints a hash of their text, so that two versions
+of the code (--src: another checkout's src) can be checked to draw the same sentences.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import machine, table  # noqa: E402
+
+FILTERS = ({"top_k": 50}, {"top_p": 0.9})        # configurations timed with --filtered
 
 
 def tokens_per_second(sentences) -> tuple[float, int]:
@@ -36,13 +43,18 @@ def main():
     parser.add_argument("--sentences", type=int, default=100000, help="batched, n-gram models")
     parser.add_argument("--network-sentences", type=int, default=2048, help="batched, networks")
     parser.add_argument("--slow", type=int, default=20, help="sentences drawn token by token")
+    parser.add_argument("--filtered", type=int, default=0,
+                        help="also this many sentences with top-k 50 and with top-p 0.9")
+    parser.add_argument("--src", default=str(Path(__file__).resolve().parents[1] / "src"),
+                        help="the nextword source to time (default: this checkout's)")
     args = parser.parse_args()
+    sys.path.insert(0, args.src)
     try:
         import torch
         torch.set_num_threads(1)
     except ImportError:
         pass
-    from nextword.generate import sample_sentences
+    from nextword.generate import SamplingConfig, sample_sentences
     from nextword.model import load_model
 
     rows = []
@@ -52,12 +64,22 @@ def main():
         count = args.sentences if kind == "ngram" else args.network_sentences
         batched, tokens = tokens_per_second(sample_sentences(lm, count, seed=1))
         slow, _ = tokens_per_second(_token_by_token(lm, args.slow))
-        rows.append([path, kind, f"{batched:,.0f} ({count:,} sent., {tokens:,} tokens)",
-                     f"{slow:,.0f} ({args.slow} sent.)", f"{batched / slow:,.1f}x"])
+        row = [path, kind, f"{batched:,.0f} ({count:,} sent., {tokens:,} tokens)",
+               f"{slow:,.0f} ({args.slow} sent.)", f"{batched / slow:,.1f}x"]
+        for config in FILTERS if args.filtered else ():
+            sentences = []
+            speed, _ = tokens_per_second(sentences.append(s) or s for s in sample_sentences(
+                lm, args.filtered, seed=1, config=SamplingConfig(**config)))
+            text = "\n".join(" ".join(s) for s in sentences).encode()
+            row.append(f"{speed:,.0f} (text {hashlib.sha256(text).hexdigest()[:12]})")
+        rows.append(row)
         print(f"  {path}: {batched:,.0f} tokens/s batched, {slow:,.0f} token by token",
               file=sys.stderr)
-    print(f"{machine()}\n")
-    print(table(["model", "kind", "batched, tokens/s", "token by token, tokens/s", "ratio"], rows))
+    print(f"{machine()}; nextword from {args.src}\n")
+    header = ["model", "kind", "batched, tokens/s", "token by token, tokens/s", "ratio"]
+    if args.filtered:
+        header += [f"{name}, {args.filtered:,} sent., tokens/s" for name in ("top-k 50", "top-p 0.9")]
+    print(table(header, rows))
 
 
 def _token_by_token(lm, count: int):

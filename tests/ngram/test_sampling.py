@@ -3,8 +3,10 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
-from nextword.generate import SamplingConfig, generate, sample_sentences, sampling_distribution
+from nextword.generate import (SamplingConfig, generate, sample_sentences, sampling_distribution,
+                               sampling_distributions)
 from nextword.ngram.estimators import AddDelta, make_estimator
 from nextword.ngram.model import NgramModel
 from nextword.ngram.sampling import NgramSampler, seed_key, uniforms
@@ -112,3 +114,82 @@ def test_add_delta_top_k_sampling_keeps_k_words(corpus):
     lm = NgramModel.fit(corpus, order=2, estimator=AddDelta(0.25))
     observed, _ = draw_counts(lm, SamplingConfig(top_k=3), ["w17"])
     assert np.count_nonzero(observed) == 3
+
+
+PRUNED_ARPA = """\\data\\
+ngram 1=5
+ngram 2=2
+ngram 3=1
+
+\\1-grams:
+-1.0 </s>
+-99 <s> -0.3
+-0.7 a -0.2
+-0.8 b -0.1
+-0.9 c
+
+\\2-grams:
+-0.4 <s> a -0.05
+-0.5 a b -0.02
+
+\\3-grams:
+-0.2 <s> a c
+
+\\end\\
+"""
+
+
+@pytest.mark.parametrize("smoothing", ["modified-kneser-ney", "katz", "witten-bell",
+                                       "stupid-backoff", "add-delta", "pruned-arpa"])
+def test_whole_distributions_from_the_children_equal_the_probes(corpus, smoothing, tmp_path):
+    """The exact draws' ln P(w | h) over the vocabulary (`_full_logprobs`: level 0, then each
+    stored context's children) equal `_logprobs`' probes of every (history, word) to the bit,
+    for histories met while sampling and for the unstored and before-<s> rows; a model whose
+    trigram lacks its suffix bigram (a pruned ARPA file) too."""
+    from nextword.ngram.arpa import read_arpa
+
+    if smoothing == "pruned-arpa":
+        (tmp_path / "p.arpa").write_text(PRUNED_ARPA)
+        lm = read_arpa(tmp_path / "p.arpa")
+    else:
+        lm = NgramModel.fit(corpus, order=3,
+                            estimator=make_estimator(smoothing, discount_fallback=True))
+    sampler = NgramSampler(lm, SamplingConfig(top_k=3))
+    assert sampler.full
+    size, V = 64, lm.vocab_size
+    contexts = sampler.start(size)
+    rng = np.random.default_rng(0)
+    seen = [contexts]
+    for _ in range(4):
+        contexts = sampler.advance(contexts, rng.integers(3, V, size=size))
+        seen.append(contexts)
+    seen.append([None] + [np.full(size, row) for row in (-1, -2)[:lm.order - 1]])
+    for contexts in seen:
+        repeated = [None] + [np.repeat(c, V) for c in contexts[1:]]
+        probed = lm._logprobs(repeated, np.tile(np.arange(V), size)).reshape(size, V)
+        assert np.array_equal(sampler._full_logprobs(contexts), probed)
+
+
+def stable_sort_top_k(probs: np.ndarray, k: int) -> np.ndarray:
+    """The definition: the first k of a stable sort by decreasing probability."""
+    keep = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+    mask = np.zeros(probs.shape, dtype=bool)
+    mask[np.arange(len(probs))[:, None], keep] = True
+    return mask
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.lists(st.sampled_from([-np.inf, -3.0, -2.0, -1.5, -1.0, -0.5]), min_size=6,
+                         max_size=6), min_size=1, max_size=5),
+       st.integers(1, 7))
+def test_top_k_keeps_what_a_stable_sort_keeps(rows, k):
+    """Exactly k tokens, ties with the k-th broken by the lower id, whatever the ties (rows of
+    few distinct values, many tied; rows with fewer than k tokens of any mass)."""
+    logprobs = np.array(rows)
+    logprobs[:, 0] = np.maximum(logprobs[:, 0], -1.0)             # every row has some mass
+    probs = sampling_distributions(logprobs, SamplingConfig(top_k=k))
+    weights = np.exp(logprobs - logprobs.max(axis=1, keepdims=True))      # as it computes them
+    if k < logprobs.shape[1]:
+        weights = np.where(stable_sort_top_k(weights, k), weights, 0.0)
+    assert np.array_equal(probs, weights / weights.sum(axis=1, keepdims=True))
+    assert (np.count_nonzero(probs, axis=1) <= k).all()
