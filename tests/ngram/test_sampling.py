@@ -142,10 +142,11 @@ ngram 3=1
 @pytest.mark.parametrize("smoothing", ["modified-kneser-ney", "katz", "witten-bell",
                                        "stupid-backoff", "add-delta", "pruned-arpa"])
 def test_whole_distributions_from_the_children_equal_the_probes(corpus, smoothing, tmp_path):
-    """The exact draws' ln P(w | h) over the vocabulary (`_full_logprobs`: level 0, then each
-    stored context's children) equal `_logprobs`' probes of every (history, word) to the bit,
-    for histories met while sampling and for the unstored and before-<s> rows; a model whose
-    trigram lacks its suffix bigram (a pruned ARPA file) too."""
+    """The whole distributions after many histories (`NgramModel.distributions`: level 0, then
+    each stored context's children), which the exact draws and `next_logprobs` read, equal
+    `_logprobs`' probes of every (history, word) to the bit, for histories met while sampling
+    and for the unstored and before-<s> rows; a model whose trigram lacks its suffix bigram (a
+    pruned ARPA file) too."""
     from nextword.ngram.arpa import read_arpa
 
     if smoothing == "pruned-arpa":
@@ -167,7 +168,13 @@ def test_whole_distributions_from_the_children_equal_the_probes(corpus, smoothin
     for contexts in seen:
         repeated = [None] + [np.repeat(c, V) for c in contexts[1:]]
         probed = lm._logprobs(repeated, np.tile(np.arange(V), size)).reshape(size, V)
-        assert np.array_equal(sampler._full_logprobs(contexts), probed)
+        assert np.array_equal(lm.distributions(contexts, size), probed)
+    for context in ([], [3], [4, 3], [V - 1, 3, 4]):
+        state = lm.state_for(np.array(context[:V]) % V)
+        rows = [None] + [np.full(V, row) for row in lm.context_rows(state)[1:]]
+        probed = lm._logprobs(rows, np.arange(V))
+        probed[1] = -np.inf                                               # <s>
+        assert np.array_equal(lm.next_logprobs(state), probed)
 
 
 def stable_sort_top_k(probs: np.ndarray, k: int) -> np.ndarray:

@@ -19,10 +19,9 @@ Add-δ's "uniform" fallback is two levels: the stored words of the longest seen 
 the rest of the vocabulary, each with bo(h) / |V|.
 
 Top-k and top-p need the whole distribution: those draws compute it for the batch
-(`_full_logprobs`, (B, V): every word at level 0, then the children of each stored context,
-equal to the bit to what `NgramModel._logprobs` probes; then `sampling_distributions`); so do the
-rare draws whose redraws keep failing, and models where a suffix is missing (a pruned ARPA
-file).
+(`NgramModel.distributions`, (B, V), from the children of each history's stored contexts; then
+`sampling_distributions`); so do the rare draws whose redraws keep failing, and models where a
+suffix is missing (a pruned ARPA file).
 
 Random numbers are a hash of (seed, sentence number, step, draw), not a stream: sentence i is
 the same text whatever the batch size or how many sentences come before it in a batch.
@@ -59,15 +58,16 @@ class NgramSampler:
         if not self.full and not self.uniform and self.n > 1:
             suffix = model.suffix_rows()
             self.full = any((suffix[k] < 0).any() for k in range(2, self.n + 1))
+        if self.full:
+            return
         T = config.temperature
         n, V = self.n, self.V
-        if not self.full:
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                # weight[k][row] = p^(1/T) of table k's entries; cum[k] its running sum from 0
-                self.weight = [None] + [np.nan_to_num(np.exp(np.asarray(t.logprob[k], np.float64)
-                                                             / T)) for k in range(1, n + 1)]
-            self.weight[1][BOS_ID] = 0.0
-            self.cum = [None] + [np.concatenate([[0.0], np.cumsum(w)]) for w in self.weight[1:]]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            # weight[k][row] = p^(1/T) of table k's entries; cum[k] its running sum from 0
+            self.weight = [None] + [np.nan_to_num(np.exp(np.asarray(t.logprob[k], np.float64) / T))
+                                    for k in range(1, n + 1)]
+        self.weight[1][BOS_ID] = 0.0
+        self.cum = [None] + [np.concatenate([[0.0], np.cumsum(w)]) for w in self.weight[1:]]
         self.first, self.end, self.explicit, self.shadow, self.shadow_cum, self.children = (
             [None] * n for _ in range(6))
         for j in range(1, n):               # contexts of length j: rows of table j
@@ -77,16 +77,12 @@ class NgramSampler:
             self.end[j] = np.cumsum(count)                   # children: rows first..end-1 of j+1
             self.first[j] = self.end[j] - count
             self.children[j] = count
-            if self.full:                   # the whole distribution is drawn from: no levels
-                continue
             self.explicit[j] = _absent_rows(
                 np.bincount(parents, weights=self.weight[j + 1], minlength=size), 0.0)
             if not self.uniform:
                 shadow = self.weight[j][suffix[j + 1]]
                 self.shadow[j] = np.bincount(parents, weights=shadow, minlength=size)
                 self.shadow_cum[j] = np.concatenate([[0.0], np.cumsum(shadow)])
-        if self.full:
-            return
         self.explicit0 = float(self.weight[1].sum())
         self.stored0 = int(np.count_nonzero(np.asarray(t.logprob[1]) > -np.inf))   # all but <s>
         if not self.uniform and n > 1:
@@ -379,7 +375,8 @@ class NgramSampler:
         for at in range(0, len(distinct), per):
             r = first[at:at + per]
             b = len(r)
-            logprobs = self._full_logprobs([None] + [contexts[j][r] for j in range(1, self.n)])
+            logprobs = self.model.distributions(
+                [None] + [contexts[j][r] for j in range(1, self.n)], b)
             logprobs[:, BOS_ID] = -np.inf
             probs = sampling_distributions(logprobs, self.config)
             if within is not None:
@@ -392,42 +389,6 @@ class NgramSampler:
             flat = (cdf + 2.0 * np.arange(b)[:, None]).ravel()
             pick = np.searchsorted(flat, u[mine] * cdf[i, -1] + 2.0 * i, side="right") - i * V
             out[mine] = np.minimum(pick, last[i])
-        return out
-
-    def _full_logprobs(self, contexts: list) -> np.ndarray:
-        """ln P(w | h) of every word after each history (context rows [None, h_1, ..., h_{n-1}]),
-        (B, V): what `NgramModel._logprobs` gives for every (history, word) pair, to the bit,
-        without a probe. Under the backoff rule every word starts at level 0, ln p(w) plus
-        B_1, and the words stored after a stored context h_j (its children: contiguous rows
-        of table j+1) take ln p(h_j, w) + B_{j+1}, level j over level j-1, where
-
-            B_j = ln bo(h_{n-1}) + ... + ln bo(h_j)     (summed in that order, as _logprobs)
-
-        so the cost is B·V for level 0 plus the children read, not (n-1)·B·V probes (the PTB
-        5-gram, 400 histories: 13 ms against 625). Add-δ's uniform rule is left to
-        `_logprobs`."""
-        n, V, model = self.n, self.V, self.model
-        size = len(contexts[1])
-        words = np.arange(V, dtype=np.int64)
-        if self.uniform:
-            repeated = [None] + [np.repeat(contexts[j], V) for j in range(1, n)]
-            return model._logprobs(repeated, np.tile(words, size)).reshape(size, V)
-        t = model.tables
-        backed = [None] * n + [np.zeros(size)]             # backed[j] = B_j, B_n = 0
-        for j in range(n - 1, 0, -1):
-            backed[j] = backed[j + 1] + model._context_logbackoff(j, contexts[j])
-        out = np.asarray(t.logprob[1], np.float64)[None, :] + backed[1][:, None]
-        for j in range(1, n):
-            has = np.flatnonzero(contexts[j] >= 0)
-            c = contexts[j][has]
-            lo, count = self.first[j][c], self.children[j][c]
-            total = int(count.sum())
-            if not total:
-                continue
-            history = np.repeat(has, count)
-            rows = np.repeat(lo - (np.cumsum(count) - count), count) + np.arange(total)
-            out[history, model.keys[j + 1][rows] % V] = (
-                np.asarray(t.logprob[j + 1][rows], np.float64) + backed[j + 1][history])
         return out
 
     # ---- whole sentences -----------------------------------------------------------------
