@@ -341,6 +341,7 @@ class NgramModel(LanguageModel):
         rows [None, h_1, ..., h_{n-1}] (NOT_FOUND and NO_HISTORY allowed), as a (size, V)
         array: what `_logprobs` gives for every (history, word) pair, to the bit, without a
         probe per pair.
+
         Under the backoff rule every word starts at level 0, ln p(w) + B_1, and the words stored
         after a stored context h_j (its children: the rows of table j+1 whose keys lie in
         [h_j·V, (h_j+1)·V), found by two binary searches) take ln p(h_j, w) + B_{j+1}, level j
