@@ -38,6 +38,20 @@ class SamplingConfig:
         check_number("--max-length", self.max_length, 1, whole=True)
 
 
+def _stable_first(probs: np.ndarray, last: np.ndarray, count) -> np.ndarray:
+    """Mask of the first `count` tokens of each row (B, V) in a stable sort by decreasing
+    probability, `last` (B, 1) being the count-th value: every token above it, then the ties
+    with it by lower id, as many as fit."""
+    above, tied = probs > last, probs == last
+    room = count - np.count_nonzero(above, axis=1)
+    keep = above | tied
+    crowded = np.flatnonzero(np.count_nonzero(tied, axis=1) > room)    # more ties than room
+    if len(crowded):
+        first_ties = np.cumsum(tied[crowded], axis=1) <= room[crowded, None]
+        keep[crowded] = above[crowded] | (tied[crowded] & first_ties)
+    return keep
+
+
 def sampling_distribution(logprobs: np.ndarray, config: SamplingConfig) -> np.ndarray:
     """Turn ln P(w | history) into the distribution actually sampled from.
 
@@ -52,30 +66,23 @@ def sampling_distributions(logprobs: np.ndarray, config: SamplingConfig) -> np.n
     finite = np.isfinite(scaled)
     scaled = scaled - np.where(finite, scaled, -np.inf).max(axis=1, keepdims=True)
     probs = np.exp(scaled)                                   # exp(-inf) = 0 for <s>
-    rows = np.arange(len(probs))[:, None]
     if config.top_k is not None and config.top_k < probs.shape[1]:
-        # exactly k tokens, those a stable sort puts first: every one above the k-th largest
-        # value, then the ties with it by lower id (a partition, not a sort: 15 ms against 238
-        # for 400 rows of 10,001 words); a row with k or fewer non-zero tokens keeps them all,
-        # zeros add nothing
+        # exactly k tokens, ties with the k-th broken by the lower id; the k-th largest value
+        # by a partition, not a sort (15 ms against 238 for 400 rows of 10,001 words); a row
+        # with k or fewer non-zero tokens keeps them all, zeros add nothing
         k = config.top_k
         kth = -np.partition(-probs, k - 1, axis=1)[:, k - 1:k]
-        above, tied = probs > kth, probs == kth
-        room = k - np.count_nonzero(above, axis=1)
-        keep = above | tied
-        crowded = np.flatnonzero(np.count_nonzero(tied, axis=1) > room)    # more ties than room
-        if len(crowded):
-            first_ties = np.cumsum(tied[crowded], axis=1) <= room[crowded, None]
-            keep[crowded] = above[crowded] | (tied[crowded] & first_ties)
-        probs = np.where(keep, probs, 0.0)
+        probs = np.where(_stable_first(probs, kth, k), probs, 0.0)
     if config.top_p is not None and config.top_p < 1:
-        order = np.argsort(-probs, axis=1, kind="stable")
-        cumulative = np.cumsum(np.take_along_axis(probs, order, axis=1), axis=1)
+        # the most probable tokens until their mass reaches p, inclusive: the running mass in
+        # decreasing order needs only the values sorted (equal values add up the same in any
+        # order; 10 ms against 117 for a stable argsort of 200 rows of 10,001 words)
+        ordered = np.sort(probs, axis=1)[:, ::-1]
+        cumulative = np.cumsum(ordered, axis=1)
         cumulative /= cumulative[:, -1:]
-        kept = (cumulative < config.top_p).sum(axis=1, keepdims=True) + 1   # reach p, inclusive
-        mask = np.zeros(probs.shape, dtype=bool)
-        mask[rows, order] = np.arange(probs.shape[1])[None, :] < kept
-        probs = np.where(mask, probs, 0.0)
+        kept = (cumulative < config.top_p).sum(axis=1) + 1
+        last = np.take_along_axis(ordered, kept[:, None] - 1, axis=1)
+        probs = np.where(_stable_first(probs, last, kept), probs, 0.0)
     return probs / probs.sum(axis=1, keepdims=True)
 
 

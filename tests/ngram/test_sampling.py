@@ -177,26 +177,39 @@ def test_whole_distributions_from_the_children_equal_the_probes(corpus, smoothin
         assert np.array_equal(lm.next_logprobs(state), probed)
 
 
-def stable_sort_top_k(probs: np.ndarray, k: int) -> np.ndarray:
-    """The definition: the first k of a stable sort by decreasing probability."""
-    keep = np.argsort(-probs, axis=1, kind="stable")[:, :k]
-    mask = np.zeros(probs.shape, dtype=bool)
-    mask[np.arange(len(probs))[:, None], keep] = True
-    return mask
+def stable_sort_filters(weights: np.ndarray, k: int | None, p: float | None) -> np.ndarray:
+    """The definitions, by a stable sort of every row by decreasing weight: the first k; then
+    the first tokens whose running share of the row's mass (summed in that order) reaches p."""
+    rows = np.arange(len(weights))[:, None]
+    if k is not None and k < weights.shape[1]:
+        keep = np.argsort(-weights, axis=1, kind="stable")[:, :k]
+        mask = np.zeros(weights.shape, dtype=bool)
+        mask[rows, keep] = True
+        weights = np.where(mask, weights, 0.0)
+    if p is not None and p < 1:
+        order = np.argsort(-weights, axis=1, kind="stable")
+        cumulative = np.cumsum(np.take_along_axis(weights, order, axis=1), axis=1)
+        cumulative /= cumulative[:, -1:]
+        kept = (cumulative < p).sum(axis=1, keepdims=True) + 1
+        mask = np.zeros(weights.shape, dtype=bool)
+        mask[rows, order] = np.arange(weights.shape[1])[None, :] < kept
+        weights = np.where(mask, weights, 0.0)
+    return weights
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(st.lists(st.lists(st.sampled_from([-np.inf, -3.0, -2.0, -1.5, -1.0, -0.5]), min_size=6,
                          max_size=6), min_size=1, max_size=5),
-       st.integers(1, 7))
-def test_top_k_keeps_what_a_stable_sort_keeps(rows, k):
-    """Exactly k tokens, ties with the k-th broken by the lower id, whatever the ties (rows of
-    few distinct values, many tied; rows with fewer than k tokens of any mass)."""
+       st.one_of(st.none(), st.integers(1, 7)),
+       st.one_of(st.none(), st.sampled_from([0.1, 0.3, 0.5, 0.62, 0.9, 0.99])))
+def test_top_k_and_top_p_keep_what_a_stable_sort_keeps(rows, k, p):
+    """Exactly k tokens, ties with the k-th broken by the lower id; then the nucleus of mass p
+    with its boundary ties by lower id too: whatever the ties (rows of few distinct values, many
+    tied; rows with fewer than k tokens of any mass), the same numbers to the bit."""
     logprobs = np.array(rows)
     logprobs[:, 0] = np.maximum(logprobs[:, 0], -1.0)             # every row has some mass
-    probs = sampling_distributions(logprobs, SamplingConfig(top_k=k))
-    weights = np.exp(logprobs - logprobs.max(axis=1, keepdims=True))      # as it computes them
-    if k < logprobs.shape[1]:
-        weights = np.where(stable_sort_top_k(weights, k), weights, 0.0)
+    probs = sampling_distributions(logprobs, SamplingConfig(top_k=k, top_p=p))
+    weights = stable_sort_filters(np.exp(logprobs - logprobs.max(axis=1, keepdims=True)), k, p)
     assert np.array_equal(probs, weights / weights.sum(axis=1, keepdims=True))
-    assert (np.count_nonzero(probs, axis=1) <= k).all()
+    if k is not None:
+        assert (np.count_nonzero(probs, axis=1) <= k).all()
