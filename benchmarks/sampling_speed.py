@@ -2,7 +2,7 @@
 token by token (one sentence, one `next_logprobs` per token), in one run.
 
     python benchmarks/sampling_speed.py MODEL [MODEL ...] [--sentences 100000] [--slow 20]
-        [--filtered 200] [--src OTHER/src]
+        [--filtered 200] [--top-k-sentences 10000] [--src OTHER/src]
 
 Tokens are words plus one </s> per sentence. The batched count is sampled at each model's default
 batch (65,536 sentences for n-gram models, 256 for networks); --network-sentences sets the count
@@ -10,9 +10,11 @@ for networks, whose every step computes a (B, V) distribution. Load time is excl
 one (torch and OpenBLAS), the project's default on shared machines. Prints a markdown table with
 the machine and date.
 
---filtered N also times N sentences drawn with top-k 50 and with top-p 0.9 (each draw then reads
-the whole distribution over the vocabulary) and prints a hash of their text, so that two versions
-of the code (--src: another checkout's src) can be checked to draw the same sentences.
+--filtered N also times N sentences drawn with top-k 50 and with top-p 0.9 and prints a hash of
+their text, so that two versions of the code (--src: another checkout's src) can be checked to
+draw the same sentences; --top-k-sentences M times M sentences with top-k 50 as well (an n-gram
+model's top-k reads about k words of each backoff level per draw, top-p the whole vocabulary, so
+top-k is worth timing on a batch of the size it is used at).
 """
 from __future__ import annotations
 
@@ -45,6 +47,8 @@ def main():
     parser.add_argument("--slow", type=int, default=20, help="sentences drawn token by token")
     parser.add_argument("--filtered", type=int, default=0,
                         help="also this many sentences with top-k 50 and with top-p 0.9")
+    parser.add_argument("--top-k-sentences", type=int, default=0,
+                        help="also this many sentences with top-k 50")
     parser.add_argument("--src", default=str(Path(__file__).resolve().parents[1] / "src"),
                         help="the nextword source to time (default: this checkout's)")
     args = parser.parse_args()
@@ -66,10 +70,12 @@ def main():
         slow, _ = tokens_per_second(_token_by_token(lm, args.slow))
         row = [path, kind, f"{batched:,.0f} ({count:,} sent., {tokens:,} tokens)",
                f"{slow:,.0f} ({args.slow} sent.)", f"{batched / slow:,.1f}x"]
-        for config in FILTERS if args.filtered else ():
+        timed = [(config, args.filtered) for config in FILTERS if args.filtered]
+        timed += [(FILTERS[0], args.top_k_sentences)] if args.top_k_sentences else []
+        for config, number in timed:
             sentences = []
             speed, _ = tokens_per_second(sentences.append(s) or s for s in sample_sentences(
-                lm, args.filtered, seed=1, config=SamplingConfig(**config)))
+                lm, number, seed=1, config=SamplingConfig(**config)))
             text = "\n".join(" ".join(s) for s in sentences).encode()
             row.append(f"{speed:,.0f} (text {hashlib.sha256(text).hexdigest()[:12]})")
         rows.append(row)
@@ -79,6 +85,8 @@ def main():
     header = ["model", "kind", "batched, tokens/s", "token by token, tokens/s", "ratio"]
     if args.filtered:
         header += [f"{name}, {args.filtered:,} sent., tokens/s" for name in ("top-k 50", "top-p 0.9")]
+    if args.top_k_sentences:
+        header += [f"top-k 50, {args.top_k_sentences:,} sent., tokens/s"]
     print(table(header, rows))
 
 

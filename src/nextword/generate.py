@@ -67,12 +67,12 @@ def sampling_distributions(logprobs: np.ndarray, config: SamplingConfig) -> np.n
     scaled = scaled - np.where(finite, scaled, -np.inf).max(axis=1, keepdims=True)
     probs = np.exp(scaled)                                   # exp(-inf) = 0 for <s>
     if config.top_k is not None and config.top_k < probs.shape[1]:
-        # exactly k tokens, ties with the k-th broken by the lower id; the k-th largest value
-        # by a partition, not a sort (15 ms against 238 for 400 rows of 10,001 words); a row
-        # with k or fewer non-zero tokens keeps them all, zeros add nothing
+        # exactly k tokens: the k largest ln P, ties with the k-th broken by the lower id (ln P,
+        # not p_T: the temperature keeps their order, but its rounding could tie two); the k-th
+        # largest by a partition, not a sort (15 ms against 238 for 400 rows of 10,001 words)
         k = config.top_k
-        kth = -np.partition(-probs, k - 1, axis=1)[:, k - 1:k]
-        probs = np.where(_stable_first(probs, kth, k), probs, 0.0)
+        kth = -np.partition(-logprobs, k - 1, axis=1)[:, k - 1:k]
+        probs = np.where(_stable_first(logprobs, kth, k), probs, 0.0)
     if config.top_p is not None and config.top_p < 1:
         # the most probable tokens until their mass reaches p, inclusive: the running mass in
         # decreasing order needs only the values sorted (equal values add up the same in any

@@ -155,7 +155,7 @@ def test_whole_distributions_from_the_children_equal_the_probes(corpus, smoothin
     else:
         lm = NgramModel.fit(corpus, order=3,
                             estimator=make_estimator(smoothing, discount_fallback=True))
-    sampler = NgramSampler(lm, SamplingConfig(top_k=3))
+    sampler = NgramSampler(lm, SamplingConfig(top_p=0.5))
     assert sampler.full
     size, V = 64, lm.vocab_size
     contexts = sampler.start(size)
@@ -213,3 +213,109 @@ def test_top_k_and_top_p_keep_what_a_stable_sort_keeps(rows, k, p):
     assert np.array_equal(probs, weights / weights.sum(axis=1, keepdims=True))
     if k is not None:
         assert (np.count_nonzero(probs, axis=1) <= k).all()
+
+
+@pytest.mark.parametrize("smoothing,order", [("modified-kneser-ney", 1), ("modified-kneser-ney", 3),
+                                             ("modified-kneser-ney", 5), ("katz", 3),
+                                             ("witten-bell", 4), ("stupid-backoff", 3),
+                                             ("pruned-arpa", 3)])
+def test_top_k_read_level_by_level_is_the_whole_distributions_top_k(corpus, smoothing, order,
+                                                                     tmp_path):
+    """The k best words found from the first words of each level (`_top_k`) are those of the
+    whole distribution after the history (the k largest ln P, ties by lower id), with the same
+    values to the bit, for histories met while sampling and unstored or before-<s> ones; the
+    histories it is unsure of are few; and every draw is the whole distribution's draw."""
+    from nextword.ngram.arpa import read_arpa
+
+    if smoothing == "pruned-arpa":
+        (tmp_path / "p.arpa").write_text(PRUNED_ARPA)
+        lm = read_arpa(tmp_path / "p.arpa")
+    else:
+        lm = NgramModel.fit(corpus, order=order,
+                            estimator=make_estimator(smoothing, discount_fallback=True))
+    size, V = 300, lm.vocab_size
+    rng = np.random.default_rng(order)
+    for config in (SamplingConfig(top_k=1), SamplingConfig(top_k=2, temperature=0.5),
+                   SamplingConfig(top_k=3), SamplingConfig(top_k=5, top_p=0.6),
+                   SamplingConfig(top_k=min(12, V - 1), temperature=1.7)):
+        sampler = NgramSampler(lm, config)
+        assert sampler.ranked and not sampler.full
+        k = config.top_k
+        contexts = sampler.start(size)
+        seen = [contexts]
+        for _ in range(5):
+            contexts = sampler.advance(contexts, rng.integers(2, V, size=size))
+            seen.append(contexts)
+        seen.append([None] + [np.full(size, (-1, -2)[j % 2]) for j in range(lm.order - 1)])
+        sure = 0
+        for step, contexts in enumerate(seen):
+            ids, logprobs, unsure = sampler._top_k(contexts, size)
+            whole = lm.distributions(contexts, size)
+            whole[:, 1] = -np.inf                                          # <s>
+            best = np.sort(np.argsort(-whole, axis=1, kind="stable")[:, :k], axis=1)
+            assert np.array_equal(ids[~unsure], best[~unsure]), (config, step)
+            assert np.array_equal(logprobs[~unsure],
+                                  np.take_along_axis(whole, best, axis=1)[~unsure])
+            sure += int((~unsure).sum())
+            sentence, steps = np.arange(size), np.full(size, step)
+            key = seed_key(step)
+            assert np.array_equal(sampler.draw(contexts, key, sentence, steps),
+                                  sampler._draw_full(contexts, key, sentence, steps,
+                                                     np.arange(size)))
+        assert sure > 0.5 * size * len(seen), (config, sure)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.sampled_from([-np.inf, -4.0, -2.5, -1.0, -0.5, 0.0]), min_size=0,
+                         max_size=9), min_size=1, max_size=6),
+       st.integers(1, 5), st.randoms(use_true_random=False))
+def test_the_k_best_of_each_group(groups, k, random):
+    """`_best`: the k largest values of each group, ties by lower word, in word order, and the
+    k-th value (-inf and the `none` word filling a group of fewer), against Python's sort;
+    the candidates of the groups given mixed together."""
+    from nextword.ngram.sampling import _best
+
+    group, word, value = [], [], []
+    for g, values in enumerate(groups):
+        words = random.sample(range(100), len(values))
+        group += [g] * len(values)
+        word += words
+        value += values
+    mixed = list(range(len(group)))
+    random.shuffle(mixed)
+    ids, values, kth = _best(np.array(group, dtype=np.int64)[mixed],
+                             np.array(word, dtype=np.int64)[mixed], np.array(value)[mixed],
+                             len(groups), k, 1000)
+    for g, row in enumerate(groups):
+        mine = sorted((-v, w) for gg, w, v in zip(group, word, value) if gg == g)[:k]
+        expected = sorted((w, -v) for v, w in mine) + [(1000, -np.inf)] * (k - len(mine))
+        assert ids[g].tolist() == [w for w, _ in expected]
+        assert values[g].tolist() == [v for _, v in expected]
+        assert kth[g] == (-mine[k - 1][0] if len(mine) >= k else -np.inf)
+
+
+def test_top_k_leaves_a_tie_made_by_rounding_to_the_whole_distribution():
+    """Two words whose ln p differ by one ulp read in that order, but whose ln P after a context
+    of ln bo = -1000 round to the same value: the k-th best is a tie that the lower id wins,
+    and the lower id was left unread. `_top_k` says it is unsure, and the draw is the whole
+    distribution's, which keeps the lower id."""
+    lm = NgramModel.fit([["w3", "w4", "w5", "w6"], ["w6", "w5"]], order=2,
+                        estimator=make_estimator("modified-kneser-ney", discount_fallback=True))
+    index, t = lm.vocab.index, lm.tables
+    low, high = sorted([index["w4"], index["w5"]])
+    t.logprob[1][:] = -50.0 - np.arange(lm.vocab_size)          # ranked by id, far below
+    t.logprob[1][1] = -np.inf                                    # <s>
+    t.logprob[1][index["w3"]] = -1.0
+    t.logprob[1][high] = -3.0                                    # read before `low` ...
+    t.logprob[1][low] = np.nextafter(-3.0, -np.inf)
+    t.logbackoff[1][0] = -1000.0                                 # ... but equal after <unk>
+    assert -3.0 - 1000.0 == np.nextafter(-3.0, -np.inf) - 1000.0
+    sampler = NgramSampler(lm, SamplingConfig(top_k=2))
+    size = 2000
+    contexts = [None, np.zeros(size, dtype=np.int64)]            # <unk>: no word stored after it
+    ids, _, unsure = sampler._top_k([None, contexts[1][:1]], 1)
+    assert ids[0].tolist() == sorted([index["w3"], high]) and unsure[0]
+    whole = lm.distributions(contexts, size)
+    assert whole[0, low] == whole[0, high]
+    words = sampler.draw(contexts, seed_key(1), np.arange(size), np.zeros(size, dtype=np.int64))
+    assert set(words.tolist()) == {index["w3"], low}

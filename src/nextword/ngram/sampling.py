@@ -18,10 +18,13 @@ raises every p and bo to 1/T, so the same decomposition holds with p^(1/T) and b
 Add-δ's "uniform" fallback is two levels: the stored words of the longest seen context, and
 the rest of the vocabulary, each with bo(h) / |V|.
 
-Top-k and top-p need the whole distribution: those draws compute it for the batch
-(`NgramModel.distributions`, (B, V), from the children of each history's stored contexts; then
-`sampling_distributions`); so do the rare draws whose redraws keep failing, and models where a
-suffix is missing (a pruned ARPA file).
+Top-k reads the levels too (`_top_k`): the k most probable words are among the first words of
+each level in decreasing order of p, the children of h_j sorted once per context, so a history
+reads about k words of each level, not the vocabulary; the draw is then among those k (with
+top-p among them if asked). Top-p alone needs the whole distribution: those draws compute it
+for the batch (`NgramModel.distributions`, (B, V), from the children of each history's stored
+contexts; then `sampling_distributions`); so do the rare draws whose redraws keep failing, and
+models where a suffix is missing (a pruned ARPA file), without top-k.
 
 Random numbers are a hash of (seed, sentence number, step, draw), not a stream: sentence i is
 the same text whatever the batch size or how many sentences come before it in a batch.
@@ -42,6 +45,9 @@ REDRAWS = 3                 # rejection rounds; then an exact search of the leve
 FULL_BATCH_CELLS = 1 << 22  # (B, V) cells of one full-distribution batch
 CANCELLATION = 1e-9         # S_j − X_j below this share of S_j: too few digits left to trust
 SCAN = 8                    # contexts with at most this many children: their CDF is counted
+TOP_K_HISTORIES = 4096      # histories whose k best words are found together
+TOP_K_CELLS = 1 << 21       # cells of one padded matrix of their candidates (_best)
+MARGIN = 1e-9               # level 0 is read this far (relatively) below the k-th value: rounding
 LOOKAHEAD = 4               # batches of sentences started past the first one not yet finished
 
 
@@ -54,11 +60,17 @@ class NgramSampler:
         self.n, self.V = model.order, model.vocab_size
         t = model.tables
         self.uniform = t.fallback != "backoff"
-        self.full = config.top_k is not None or (config.top_p is not None and config.top_p < 1)
-        if not self.full and not self.uniform and self.n > 1:
+        self.top_k = config.top_k if config.top_k is not None and config.top_k < self.V else None
+        # top-k under the backoff rule: the k best words read level by level (_top_k)
+        self.ranked = self.top_k is not None and not self.uniform
+        self.full = not self.ranked and (self.top_k is not None or
+                                         (config.top_p is not None and config.top_p < 1))
+        if not self.full and not self.ranked and not self.uniform and self.n > 1:
             suffix = model.suffix_rows()
             self.full = any((suffix[k] < 0).any() for k in range(2, self.n + 1))
-        if self.full:
+        if self.ranked:
+            self._rank_tables()
+        if self.full or self.ranked:
             return
         T = config.temperature
         n, V = self.n, self.V
@@ -132,6 +144,8 @@ class NgramSampler:
         """One token for each history (rows of `contexts`), sentence/step numbering the draws."""
         if self.full:
             return self._draw_full(contexts, key, sentence, step, np.arange(len(sentence)))
+        if self.ranked:
+            return self._draw_top_k(contexts, key, sentence, step)
         if self.n == 1:
             levels = np.zeros((len(sentence), 1))
             levels[:, 0] = self.explicit0
@@ -359,15 +373,8 @@ class NgramSampler:
         FULL_BATCH_CELLS cells; `within(rows, level, ids)` -> mask keeps the ids of a level
         already chosen."""
         V = self.V
-        # number the distinct histories (context rows, and the level if any) column by column
-        which = np.zeros(len(rows), dtype=np.int64)
-        for column in [contexts[j][rows] for j in range(1, self.n)] + (
-                [level[rows]] if level is not None else []):
-            shifted = column - column.min()
-            _, which = np.unique(which * (int(shifted.max()) + 1) + shifted, return_inverse=True)
-        distinct = np.unique(which) if len(rows) else which
-        first = np.zeros(len(distinct), dtype=np.int64)
-        first[which[::-1]] = rows[::-1]              # a row of `contexts` holding each history
+        which, first = self._histories(contexts, rows, level)
+        distinct = np.arange(len(first))
         u = uniforms(key, sentence[rows], step[rows], REDRAWS + 1)
         out = np.empty(len(rows), dtype=np.int64)
         per = max(1, FULL_BATCH_CELLS // V)
@@ -389,6 +396,165 @@ class NgramSampler:
             flat = (cdf + 2.0 * np.arange(b)[:, None]).ravel()
             pick = np.searchsorted(flat, u[mine] * cdf[i, -1] + 2.0 * i, side="right") - i * V
             out[mine] = np.minimum(pick, last[i])
+        return out
+
+    def _histories(self, contexts, rows, level=None) -> tuple:
+        """(which, first): the distinct histories of `rows` (their context rows, and the level
+        if any), numbered 0.. in sorted order, and a row of `contexts` holding each."""
+        which = np.zeros(len(rows), dtype=np.int64)
+        for column in [contexts[j][rows] for j in range(1, self.n)] + (
+                [level[rows]] if level is not None else []):
+            shifted = column - column.min()
+            _, which = np.unique(which * (int(shifted.max()) + 1) + shifted, return_inverse=True)
+        first = np.zeros(int(which.max()) + 1 if len(rows) else 0, dtype=np.int64)
+        first[which[::-1]] = rows[::-1]
+        return which, first
+
+    # ---- top-k, level by level -----------------------------------------------------------
+    def _rank_tables(self) -> None:
+        """The words of level 0 (all but <s>) by decreasing ln p(w), ties by id; and for each
+        table k >= 2 an array of its rows in which a context's block of children, once
+        `_ranked` has sorted it, lies by decreasing ln p(h, w) (ties by id). Blocks are sorted
+        when a history first reads them, so that sampling a few sentences sorts a few blocks,
+        not the tables (all of WikiText-2's 5-gram: ~1 s)."""
+        lp1 = np.asarray(self.model.tables.logprob[1], np.float64)
+        ranked = np.argsort(-lp1, kind="stable")
+        self.ranked0 = ranked[ranked != BOS_ID]
+        self.ranked0_logprob = lp1[self.ranked0]
+        self.ranked = [None, None] + [None] * (self.n - 1)       # made on first use
+        self.sorted_blocks = [None] * self.n
+
+    def _ranked(self, j: int, contexts: np.ndarray, lo: np.ndarray,
+                count: np.ndarray) -> np.ndarray:
+        """Table j+1's rows with the blocks of these j-word contexts sorted (see _rank_tables)."""
+        k = j + 1
+        if self.ranked[k] is None:
+            size = len(self.model.keys[k])
+            self.ranked[k] = np.arange(size, dtype=np.int32 if size < 2 ** 31 else np.int64)
+            self.sorted_blocks[j] = np.zeros(self.V if j == 1 else len(self.model.keys[j]),
+                                             dtype=bool)
+        todo = np.flatnonzero(~self.sorted_blocks[j][contexts] & (count > 1))
+        if len(todo):
+            contexts, first = np.unique(contexts[todo], return_index=True)
+            lo, count = lo[todo][first], count[todo][first]
+            rows = _ragged(lo, count)
+            block = np.repeat(np.arange(len(lo)), count)
+            lp = np.asarray(self.model.tables.logprob[k])[rows]
+            self.ranked[k][rows] = rows[np.lexsort((-lp, block))]
+            self.sorted_blocks[j][contexts] = True
+        return self.ranked[k]
+
+    def _top_k(self, contexts: list, size: int) -> tuple:
+        """The k words of largest ln P(w | h) after each of `size` histories (context rows),
+        ties by lower id, as (ids, ln P), each (size, k) in increasing id order, with the same
+        values as `NgramModel.distributions`; and `unsure`, the histories whose k-th value a
+        word left unread might equal (they take the whole distribution instead).
+
+        A word's ln P is that of its highest level: ln p(h_j, w) + B_{j+1} for a child w of
+        the stored h_j not stored after any h_{j'}, j' > j (a probe per higher stored context),
+        and ln p(w) + B_1 at level 0. Each level is read from the top of its ranked words (the
+        children of h_j by decreasing ln p; the vocabulary at level 0) down to whichever comes
+        first: the end, a value below tau (less a margin for the rounding of the sums), or
+        k more words than the levels above store (only those can be taken by a higher level).
+        tau, a lower bound of the k-th value, is the k-th value of the words kept at a level
+        above, the largest such. The first word left unread bounds the rest of its level: where
+        it is not below the k-th value chosen, `unsure`."""
+        model, t, n, V, k = self.model, self.model.tables, self.n, self.V, self.top_k
+        backed = [None] * n + [np.zeros(size)]
+        for j in range(n - 1, 0, -1):
+            backed[j] = backed[j + 1] + model._context_logbackoff(j, contexts[j])
+        hist, word, value = [], [], []
+        above = np.zeros(size, dtype=np.int64)       # words stored after the contexts read
+        tau = np.full(size, -np.inf)                 # a lower bound of the k-th value
+        edge = np.full(size, -np.inf)                # the best value left unread
+        for j in range(n - 1, -1, -1):
+            if j == 0:
+                has = np.arange(size)
+                lo = np.zeros(size, dtype=np.int64)
+                count = np.full(size, len(self.ranked0))
+                logprob = self.ranked0_logprob
+                enough = np.searchsorted(-logprob, -(tau - backed[1]) + MARGIN * (1 + np.abs(tau)),
+                                         side="right")
+                ranked = None
+            else:
+                c = contexts[j]
+                has = np.flatnonzero(c >= 0)
+                if not len(has):
+                    continue
+                keys = model.keys[j + 1]
+                lo = np.searchsorted(keys, c[has] * V)
+                count = np.searchsorted(keys, (c[has] + 1) * V) - lo
+                ranked = self._ranked(j, c[has], lo, count)
+                logprob = np.asarray(t.logprob[j + 1])
+                enough = _count_at_least(logprob, ranked, lo, count,
+                                         tau[has] - backed[j + 1][has]
+                                         - MARGIN * (1 + np.abs(tau[has])))
+            take = np.minimum(np.minimum(enough, k + above[has]), count)
+            place = _ragged(lo, take)
+            rows = place if ranked is None else ranked[place]
+            h = np.repeat(has, take)
+            cut = np.flatnonzero(take < count)
+            if len(cut):
+                unread = lo[cut] + take[cut]
+                unread = unread if ranked is None else ranked[unread]
+                at = has[cut]
+                edge[at] = np.maximum(edge[at], logprob[unread] + backed[j + 1][at])
+            if j == 0:
+                w = self.ranked0[rows]
+                v = self.ranked0_logprob[rows] + backed[1][h]
+            else:
+                w = model.keys[j + 1][rows] % V
+                v = np.asarray(logprob[rows], np.float64) + backed[j + 1][h]
+                above[has] += count
+            mine = w != BOS_ID                       # and not stored after a higher context,
+            for higher in range(j + 1, n):           # asked of those not found stored so far
+                at = np.flatnonzero(mine)
+                c = contexts[higher][h[at]]
+                stored = np.flatnonzero(c >= 0)
+                at = at[stored]
+                mine[at] = model.extend(higher + 1, c[stored], w[at]) < 0
+            # tau: the k-th word kept at this level (read in decreasing order), where there is one
+            nth = np.cumsum(mine)
+            nth -= np.repeat(np.concatenate([[0], nth])[np.cumsum(take) - take], take)
+            kth = np.flatnonzero(mine & (nth == k))
+            tau[h[kth]] = np.maximum(tau[h[kth]], v[kth])
+            hist.append(h[mine])
+            word.append(w[mine])
+            value.append(v[mine])
+        hist, word, value = np.concatenate(hist), np.concatenate(word), np.concatenate(value)
+        sure = np.flatnonzero(value >= tau[hist])       # below tau: not among the k best
+        ids, logprobs, kth = _best(hist[sure], word[sure], value[sure], size, k, V)
+        return ids, logprobs, ~(edge < kth)          # nan-safe: a tie, or fewer than k
+
+    def _draw_top_k(self, contexts, key, sentence, step) -> np.ndarray:
+        """Draws among the k best words of each history (`_top_k`, once per distinct history),
+        then top-p among them if asked: what `_draw_full` draws, with the same numbers, without
+        the whole distribution; histories `_top_k` is unsure of go to `_draw_full`."""
+        rows = np.arange(len(sentence))
+        which, first = self._histories(contexts, rows)
+        u = uniforms(key, sentence, step, REDRAWS + 1)
+        out = np.empty(len(rows), dtype=np.int64)
+        config = SamplingConfig(self.config.temperature, None, self.config.top_p)
+        unsure = []
+        order = np.argsort(which, kind="stable")
+        bounds = np.searchsorted(which[order], np.arange(0, len(first) + TOP_K_HISTORIES,
+                                                         TOP_K_HISTORIES))
+        for chunk, at in enumerate(range(0, len(first), TOP_K_HISTORIES)):
+            r = first[at:at + TOP_K_HISTORIES]
+            ids, logprobs, doubt = self._top_k([None] + [c[r] for c in contexts[1:]], len(r))
+            probs = sampling_distributions(logprobs, config)
+            cdf = np.cumsum(probs, axis=1)
+            last = self.top_k - 1 - np.argmax(probs[:, ::-1] > 0, axis=1)
+            mine = order[bounds[chunk]:bounds[chunk + 1]]
+            i = which[mine] - at
+            flat = (cdf + 2.0 * np.arange(len(r))[:, None]).ravel()
+            pick = np.searchsorted(flat, u[mine] * cdf[i, -1] + 2.0 * i, side="right")
+            pick = np.minimum(pick - i * self.top_k, last[i])
+            out[mine] = ids[i, pick]
+            unsure.append(mine[doubt[i]])
+        unsure = np.concatenate(unsure) if unsure else np.empty(0, dtype=np.int64)
+        if len(unsure):
+            out[unsure] = self._draw_full(contexts, key, sentence, step, unsure)
         return out
 
     # ---- whole sentences -----------------------------------------------------------------
@@ -432,6 +598,71 @@ class NgramSampler:
                 owner, drawn, blocks = _split_finished(owner, drawn, emitted, done)
                 yield from blocks
                 emitted = done
+
+
+def _ragged(start: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """start[i], start[i] + 1, ..., start[i] + length[i] - 1, for every i in turn."""
+    offsets = np.cumsum(length) - length
+    return np.repeat(start - offsets, length) + np.arange(int(length.sum()))
+
+
+def _count_at_least(values: np.ndarray, ranked: np.ndarray, lo: np.ndarray, count: np.ndarray,
+                    floor: np.ndarray) -> np.ndarray:
+    """How many of values[ranked[lo_i]], values[ranked[lo_i + 1]], ... (count_i of them, in
+    decreasing order) are >= floor_i: a binary search in every block at once."""
+    a, b = np.zeros(len(lo), dtype=np.int64), count.astype(np.int64)    # the answer in [a, b]
+    while True:
+        open_ = np.flatnonzero(a < b)
+        if not len(open_):
+            return a
+        mid = (a[open_] + b[open_]) // 2
+        high = values[ranked[lo[open_] + mid]] >= floor[open_]
+        a[open_] = np.where(high, mid + 1, a[open_])
+        b[open_] = np.where(high, b[open_], mid)
+
+
+def _best(group: np.ndarray, word: np.ndarray, value: np.ndarray, size: int, k: int,
+          none: int) -> tuple:
+    """(ids, values, kth): the k largest values of each group 0..size-1, ties with the k-th by
+    lower word, as (size, k) arrays in increasing word order, and the k-th value (size,); `none`
+    (above every word) and -inf fill a group of fewer than k. Each group (a few dozen
+    candidates) is a row of a padded matrix, in slabs of at most TOP_K_CELLS cells, whose k-th
+    value a partition finds; the padding's words are none, none + 1, ..., so that every word
+    of a row is distinct for the ties' rule."""
+    order = np.argsort(group.astype(np.uint16 if size <= 1 << 16 else np.int64), kind="stable")
+    group, word, value = group[order], word[order], value[order]
+    starts = np.searchsorted(group, np.arange(size + 1))
+    width = max(int(np.diff(starts).max()) if size else 0, k)
+    ids = np.full((size, k), none, dtype=np.int64)
+    values = np.full((size, k), -np.inf)
+    kth = np.full(size, -np.inf)
+    step = max(1, TOP_K_CELLS // width)
+    for first in range(0, size, step):
+        last = min(first + step, size)
+        a, b = starts[first], starts[last]
+        row = group[a:b] - first
+        column = np.arange(a, b) - starts[group[a:b]]
+        slab = np.full((last - first, width), -np.inf)
+        slab[row, column] = value[a:b]
+        named = np.tile(none + np.arange(width), (last - first, 1))     # padding: each its own
+        named[row, column] = word[a:b]
+        kth_value = -np.partition(-slab, k - 1, axis=1)[:, k - 1:k]
+        keep = slab > kth_value
+        tied = slab == kth_value
+        room = k - np.count_nonzero(keep, axis=1)
+        crowded = np.flatnonzero(np.count_nonzero(tied, axis=1) > room)
+        if len(crowded):                  # more ties than room: the lower words
+            tied_ids = np.sort(np.where(tied[crowded], named[crowded], np.iinfo(np.int64).max),
+                               axis=1)
+            last_id = np.take_along_axis(tied_ids, room[crowded, None] - 1, axis=1)
+            tied[crowded] &= named[crowded] <= last_id
+        keep |= tied                      # exactly k a row (padding tied at -inf if need be)
+        chosen, valued = named[keep].reshape(-1, k), slab[keep].reshape(-1, k)
+        by_id = np.argsort(chosen, axis=1)
+        ids[first:last] = np.minimum(np.take_along_axis(chosen, by_id, axis=1), none)
+        values[first:last] = np.take_along_axis(valued, by_id, axis=1)
+        kth[first:last] = kth_value[:, 0]
+    return ids, values, kth
 
 
 def _absent_rows(values: np.ndarray, no_history, not_found=None) -> np.ndarray:
