@@ -220,12 +220,16 @@ def test_top_k_and_top_p_keep_what_a_stable_sort_keeps(rows, k, p):
                                              ("witten-bell", 4), ("stupid-backoff", 3),
                                              ("pruned-arpa", 3)])
 def test_top_k_read_level_by_level_is_the_whole_distributions_top_k(corpus, smoothing, order,
-                                                                     tmp_path):
+                                                                     tmp_path, monkeypatch):
     """The k best words found from the first words of each level (`_top_k`) are those of the
     whole distribution after the history (the k largest ln P, ties by lower id), with the same
     values to the bit, for histories met while sampling and unstored or before-<s> ones; the
-    histories it is unsure of are few; and every draw is the whole distribution's draw."""
+    histories it is unsure of are few; and every draw is the whole distribution's draw. (The
+    vocabulary is small, so the share of it up to which top-k reads the levels is lifted.)"""
+    from nextword.ngram import sampling
     from nextword.ngram.arpa import read_arpa
+
+    monkeypatch.setattr(sampling, "TOP_K_SHARE", 1)
 
     if smoothing == "pruned-arpa":
         (tmp_path / "p.arpa").write_text(PRUNED_ARPA)
@@ -239,7 +243,7 @@ def test_top_k_read_level_by_level_is_the_whole_distributions_top_k(corpus, smoo
                    SamplingConfig(top_k=3), SamplingConfig(top_k=5, top_p=0.6),
                    SamplingConfig(top_k=min(12, V - 1), temperature=1.7)):
         sampler = NgramSampler(lm, config)
-        assert sampler.ranked and not sampler.full
+        assert sampler.top_k_levels and not sampler.full
         k = config.top_k
         contexts = sampler.start(size)
         seen = [contexts]
@@ -294,11 +298,14 @@ def test_the_k_best_of_each_group(groups, k, random):
         assert kth[g] == (-mine[k - 1][0] if len(mine) >= k else -np.inf)
 
 
-def test_top_k_leaves_a_tie_made_by_rounding_to_the_whole_distribution():
+def test_top_k_leaves_a_tie_made_by_rounding_to_the_whole_distribution(monkeypatch):
     """Two words whose ln p differ by one ulp read in that order, but whose ln P after a context
     of ln bo = -1000 round to the same value: the k-th best is a tie that the lower id wins,
     and the lower id was left unread. `_top_k` says it is unsure, and the draw is the whole
     distribution's, which keeps the lower id."""
+    from nextword.ngram import sampling
+
+    monkeypatch.setattr(sampling, "TOP_K_SHARE", 1)
     lm = NgramModel.fit([["w3", "w4", "w5", "w6"], ["w6", "w5"]], order=2,
                         estimator=make_estimator("modified-kneser-ney", discount_fallback=True))
     index, t = lm.vocab.index, lm.tables
@@ -311,6 +318,7 @@ def test_top_k_leaves_a_tie_made_by_rounding_to_the_whole_distribution():
     t.logbackoff[1][0] = -1000.0                                 # ... but equal after <unk>
     assert -3.0 - 1000.0 == np.nextafter(-3.0, -np.inf) - 1000.0
     sampler = NgramSampler(lm, SamplingConfig(top_k=2))
+    assert sampler.top_k_levels
     size = 2000
     contexts = [None, np.zeros(size, dtype=np.int64)]            # <unk>: no word stored after it
     ids, _, unsure = sampler._top_k([None, contexts[1][:1]], 1)
@@ -319,3 +327,19 @@ def test_top_k_leaves_a_tie_made_by_rounding_to_the_whole_distribution():
     assert whole[0, low] == whole[0, high]
     words = sampler.draw(contexts, seed_key(1), np.arange(size), np.zeros(size, dtype=np.int64))
     assert set(words.tolist()) == {index["w3"], low}
+
+
+def test_top_k_reads_the_levels_only_for_a_small_share_of_the_vocabulary(corpus):
+    """k <= V / TOP_K_SHARE: the levels; a larger k: the whole distribution, which is faster
+    there; add-δ (no backoff levels) and top-p alone: the whole distribution."""
+    from nextword.ngram.sampling import TOP_K_SHARE
+
+    lm = NgramModel.fit(corpus, order=3, estimator=make_estimator("modified-kneser-ney",
+                                                                  discount_fallback=True))
+    V = lm.vocab_size
+    assert NgramSampler(lm, SamplingConfig(top_k=V // TOP_K_SHARE or 1)).top_k_levels == (
+        TOP_K_SHARE <= V)
+    assert NgramSampler(lm, SamplingConfig(top_k=V // TOP_K_SHARE + 1)).full
+    assert NgramSampler(lm, SamplingConfig(top_p=0.5)).full
+    assert NgramSampler(NgramModel.fit(corpus, order=2, estimator=AddDelta(0.25)),
+                        SamplingConfig(top_k=1)).full

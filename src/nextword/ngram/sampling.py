@@ -21,10 +21,11 @@ the rest of the vocabulary, each with bo(h) / |V|.
 Top-k reads the levels too (`_top_k`): the k most probable words are among the first words of
 each level in decreasing order of p, the children of h_j sorted once per context, so a history
 reads about k words of each level, not the vocabulary; the draw is then among those k (with
-top-p among them if asked). Top-p alone needs the whole distribution: those draws compute it
-for the batch (`NgramModel.distributions`, (B, V), from the children of each history's stored
-contexts; then `sampling_distributions`); so do the rare draws whose redraws keep failing, and
-models where a suffix is missing (a pruned ARPA file), without top-k.
+top-p among them if asked), for k up to |V| / TOP_K_SHARE. The whole distribution serves the
+rest: a larger k, top-p alone, add-δ's uniform fallback with top-k or top-p, the rare draws
+whose redraws keep failing, and models where a suffix is missing (a pruned ARPA file) without
+top-k. It is computed once per distinct history of the batch (`NgramModel.distributions`,
+(B, V), from the children of each history's stored contexts; then `sampling_distributions`).
 
 Random numbers are a hash of (seed, sentence number, step, draw), not a stream: sentence i is
 the same text whatever the batch size or how many sentences come before it in a batch.
@@ -45,6 +46,7 @@ REDRAWS = 3                 # rejection rounds; then an exact search of the leve
 FULL_BATCH_CELLS = 1 << 22  # (B, V) cells of one full-distribution batch
 CANCELLATION = 1e-9         # S_j − X_j below this share of S_j: too few digits left to trust
 SCAN = 8                    # contexts with at most this many children: their CDF is counted
+TOP_K_SHARE = 16            # top-k by levels for k <= V / this, else the whole distribution
 TOP_K_HISTORIES = 4096      # histories whose k best words are found together
 TOP_K_CELLS = 1 << 21       # cells of one padded matrix of their candidates (_best)
 MARGIN = 1e-9               # level 0 is read this far (relatively) below the k-th value: rounding
@@ -61,16 +63,18 @@ class NgramSampler:
         t = model.tables
         self.uniform = t.fallback != "backoff"
         self.top_k = config.top_k if config.top_k is not None and config.top_k < self.V else None
-        # top-k under the backoff rule: the k best words read level by level (_top_k)
-        self.ranked = self.top_k is not None and not self.uniform
-        self.full = not self.ranked and (self.top_k is not None or
+        # top-k under the backoff rule: the k best words read level by level (_top_k), while k
+        # is a small share of the vocabulary (at k = V/10 the whole distribution was faster)
+        self.top_k_levels = (self.top_k is not None and not self.uniform
+                             and self.top_k * TOP_K_SHARE <= self.V)
+        self.full = not self.top_k_levels and (self.top_k is not None or
                                          (config.top_p is not None and config.top_p < 1))
-        if not self.full and not self.ranked and not self.uniform and self.n > 1:
+        if not self.full and not self.top_k_levels and not self.uniform and self.n > 1:
             suffix = model.suffix_rows()
             self.full = any((suffix[k] < 0).any() for k in range(2, self.n + 1))
-        if self.ranked:
+        if self.top_k_levels:
             self._rank_tables()
-        if self.full or self.ranked:
+        if self.full or self.top_k_levels:
             return
         T = config.temperature
         n, V = self.n, self.V
@@ -144,7 +148,7 @@ class NgramSampler:
         """One token for each history (rows of `contexts`), sentence/step numbering the draws."""
         if self.full:
             return self._draw_full(contexts, key, sentence, step, np.arange(len(sentence)))
-        if self.ranked:
+        if self.top_k_levels:
             return self._draw_top_k(contexts, key, sentence, step)
         if self.n == 1:
             levels = np.zeros((len(sentence), 1))
