@@ -83,9 +83,11 @@ def test_unigram_and_five_gram_models_sample_their_distribution(corpus):
         assert statistic < chi_square_critical(df)
 
 
-def test_same_seed_same_text_whatever_the_batch_size(corpus):
+@pytest.mark.parametrize("top_k", [None, 2])          # 2: top-k read level by level
+def test_same_seed_same_text_whatever_the_batch_size(corpus, top_k):
     lm = NgramModel.fit(corpus, order=4, estimator=make_estimator("modified-kneser-ney", discount_fallback=True))
-    config = SamplingConfig(max_length=12)
+    config = SamplingConfig(max_length=12, top_k=top_k)
+    assert NgramSampler(lm, config).top_k_levels == (top_k is not None)
     one = list(sample_sentences(lm, 40, seed=9, config=config, batch_size=1))
     assert one == list(sample_sentences(lm, 40, seed=9, config=config, batch_size=7))
     assert one == list(sample_sentences(lm, 40, seed=9, config=config, batch_size=1000))
