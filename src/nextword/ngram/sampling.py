@@ -67,8 +67,8 @@ class NgramSampler:
         # is a small share of the vocabulary (at k = V/10 the whole distribution was faster)
         self.top_k_levels = (self.top_k is not None and not self.uniform
                              and self.top_k * TOP_K_SHARE <= self.V)
-        self.full = not self.top_k_levels and (self.top_k is not None or
-                                         (config.top_p is not None and config.top_p < 1))
+        top_p = config.top_p is not None and config.top_p < 1
+        self.full = not self.top_k_levels and (self.top_k is not None or top_p)
         if not self.full and not self.top_k_levels and not self.uniform and self.n > 1:
             suffix = model.suffix_rows()
             self.full = any((suffix[k] < 0).any() for k in range(2, self.n + 1))
@@ -425,6 +425,7 @@ class NgramSampler:
         ranked = np.argsort(-lp1, kind="stable")
         self.ranked0 = ranked[ranked != BOS_ID]
         self.ranked0_logprob = lp1[self.ranked0]
+        self.ranked0_negated = -self.ranked0_logprob                 # increasing: searchsorted
         self.ranked = [None, None] + [None] * (self.n - 1)       # made on first use
         self.sorted_blocks = [None] * self.n
 
@@ -477,8 +478,8 @@ class NgramSampler:
                 lo = np.zeros(size, dtype=np.int64)
                 count = np.full(size, len(self.ranked0))
                 logprob = self.ranked0_logprob
-                enough = np.searchsorted(-logprob, -(tau - backed[1]) + MARGIN * (1 + np.abs(tau)),
-                                         side="right")
+                enough = np.searchsorted(self.ranked0_negated,
+                                         backed[1] - tau + MARGIN * (1 + np.abs(tau)), side="right")
                 ranked = None
             else:
                 c = contexts[j]
