@@ -159,6 +159,12 @@ def all_suffix_rows(keys: list, vocab_size: int, order: int) -> list:
 SORT_QUERIES_ABOVE = 2048
 
 
+def ragged_ranges(start: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """start[i], start[i] + 1, ..., start[i] + length[i] - 1, for every i in turn."""
+    offsets = np.cumsum(length) - length
+    return np.repeat(start - offsets, length) + np.arange(int(length.sum()))
+
+
 def sorted_search(keys: np.ndarray, query: np.ndarray, side: str = "left") -> np.ndarray:
     """np.searchsorted, with many queries sorted first: NumPy's binary search starts from the
     previous answer when the queries increase, so sorted queries stay in cache (PTB test

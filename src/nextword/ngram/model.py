@@ -13,7 +13,7 @@ from nextword.fileio import model_folder, write_json_atomic
 from nextword.model import MODEL_FILE, VOCAB_FILE, LanguageModel, sentence_batches
 from nextword.ngram import hashing
 from nextword.ngram.counts import (DEFAULT_CHUNK_TOKENS, NO_HISTORY, NOT_FOUND, NgramCounts, PaddedStream,
-                                    count_ngrams, lookup)
+                                    count_ngrams, lookup, ragged_ranges)
 from nextword.ngram.estimators import estimator_traits
 from nextword.ngram.tables import Tables
 from nextword.text.vocabulary import BOS_ID, Vocabulary, read_corpus
@@ -343,7 +343,7 @@ class NgramModel(LanguageModel):
         probe per pair.
 
         Under the backoff rule every word starts at level 0, ln p(w) + B_1, and the words stored
-        after a stored context h_j (its children: the rows of table j+1 whose keys lie in
+        after a stored context h_j (its `children`: the rows of table j+1 whose keys lie in
         [h_j·V, (h_j+1)·V), found by two binary searches) take ln p(h_j, w) + B_{j+1}, level j
         over level j-1, where
 
@@ -363,17 +363,22 @@ class NgramModel(LanguageModel):
         out = np.asarray(t.logprob[1], np.float64)[None, :] + backed[1][:, None]
         for j in range(1, n):
             has = np.flatnonzero(contexts[j] >= 0)
-            c = contexts[j][has]
-            lo = np.searchsorted(self.keys[j + 1], c * V)
-            count = np.searchsorted(self.keys[j + 1], (c + 1) * V) - lo
-            total = int(count.sum())
-            if not total:
+            lo, count = self.children(j, contexts[j][has])
+            if not count.sum():
                 continue
             history = np.repeat(has, count)
-            rows = np.repeat(lo - (np.cumsum(count) - count), count) + np.arange(total)
+            rows = ragged_ranges(lo, count)
             out[history, self.keys[j + 1][rows] % V] = (
                 np.asarray(t.logprob[j + 1][rows], np.float64) + backed[j + 1][history])
         return out
+
+    def children(self, j: int, contexts: np.ndarray) -> tuple:
+        """(first, count): the words stored after each of these stored j-word contexts (rows
+        of table j) are rows first .. first + count - 1 of table j+1, in word order (the
+        table's keys are parent * V + word, sorted: two binary searches)."""
+        keys, V = self.keys[j + 1], self.vocab_size
+        first = np.searchsorted(keys, contexts * V)
+        return first, np.searchsorted(keys, (contexts + 1) * V) - first
 
     def batch_sampler(self, config):
         """Draws many sentences at once (nextword.ngram.sampling)."""

@@ -39,7 +39,7 @@ import numpy as np
 
 from nextword.generate import (BATCH_SENTENCES, SamplingConfig, sampling_distributions, seed_key,  # noqa: F401
                                uniforms)
-from nextword.ngram.counts import NO_HISTORY, sorted_search
+from nextword.ngram.counts import NO_HISTORY, ragged_ranges, sorted_search
 from nextword.text.vocabulary import BOS_ID, EOS_ID
 
 REDRAWS = 3                 # rejection rounds; then an exact search of the level's own words
@@ -442,7 +442,7 @@ class NgramSampler:
         if len(todo):
             contexts, first = np.unique(contexts[todo], return_index=True)
             lo, count = lo[todo][first], count[todo][first]
-            rows = _ragged(lo, count)
+            rows = ragged_ranges(lo, count)
             block = np.repeat(np.arange(len(lo)), count)
             lp = np.asarray(self.model.tables.logprob[k])[rows]
             self.ranked[k][rows] = rows[np.lexsort((-lp, block))]
@@ -486,16 +486,14 @@ class NgramSampler:
                 has = np.flatnonzero(c >= 0)
                 if not len(has):
                     continue
-                keys = model.keys[j + 1]
-                lo = np.searchsorted(keys, c[has] * V)
-                count = np.searchsorted(keys, (c[has] + 1) * V) - lo
+                lo, count = model.children(j, c[has])
                 ranked = self._ranked(j, c[has], lo, count)
                 logprob = np.asarray(t.logprob[j + 1])
                 enough = _count_at_least(logprob, ranked, lo, count,
                                          tau[has] - backed[j + 1][has]
                                          - MARGIN * (1 + np.abs(tau[has])))
             take = np.minimum(np.minimum(enough, k + above[has]), count)
-            place = _ragged(lo, take)
+            place = ragged_ranges(lo, take)
             rows = place if ranked is None else ranked[place]
             h = np.repeat(has, take)
             cut = np.flatnonzero(take < count)
@@ -603,12 +601,6 @@ class NgramSampler:
                 owner, drawn, blocks = _split_finished(owner, drawn, emitted, done)
                 yield from blocks
                 emitted = done
-
-
-def _ragged(start: np.ndarray, length: np.ndarray) -> np.ndarray:
-    """start[i], start[i] + 1, ..., start[i] + length[i] - 1, for every i in turn."""
-    offsets = np.cumsum(length) - length
-    return np.repeat(start - offsets, length) + np.arange(int(length.sum()))
 
 
 def _count_at_least(values: np.ndarray, ranked: np.ndarray, lo: np.ndarray, count: np.ndarray,
