@@ -61,10 +61,14 @@ def tree_rss_kb(pid: int) -> tuple[int, int]:
             continue
         todo.extend((child, mine) for child in children.get(p, []))
         # a child spawned by vfork (as the JVM and Python start processes) shows its parent's
-        # memory until it executes: the same address space, counted once
-        if mine != parents:
+        # memory until it executes: the same address space, counted once. The two were read
+        # at different moments, while the parent may allocate: within SHARED_SLACK of it.
+        if not (parents and all(abs(a - b) <= SHARED_SLACK * b for a, b in zip(mine, parents))):
             rss, anon = rss + mine[0], anon + mine[1]
     return rss, anon
+
+
+SHARED_SLACK = 0.02     # a child within 2% of its parent's VmRSS and RssAnon: its parent's memory
 
 
 def measured(args, stdin=None, env=None) -> tuple:
