@@ -537,7 +537,7 @@ class NgramSampler:
         which, first = self._histories(contexts, rows)
         u = uniforms(key, sentence, step, REDRAWS + 1)
         out = np.empty(len(rows), dtype=np.int64)
-        config = SamplingConfig(self.config.temperature, None, self.config.top_p)
+        config = SamplingConfig(temperature=self.config.temperature, top_p=self.config.top_p)
         unsure = []
         order = np.argsort(which, kind="stable")
         bounds = np.searchsorted(which[order], np.arange(0, len(first) + TOP_K_HISTORIES,
