@@ -477,9 +477,11 @@ class NgramSampler:
                 has = np.arange(size)
                 lo = np.zeros(size, dtype=np.int64)
                 count = np.full(size, len(self.ranked0))
+                most = np.minimum(count, k + above)
                 logprob = self.ranked0_logprob
-                enough = np.searchsorted(self.ranked0_negated,
-                                         backed[1] - tau + MARGIN * (1 + np.abs(tau)), side="right")
+                take = np.minimum(most, np.searchsorted(
+                    self.ranked0_negated, backed[1] - tau + MARGIN * (1 + np.abs(tau)),
+                    side="right"))
                 ranked = None
             else:
                 c = contexts[j]
@@ -487,12 +489,11 @@ class NgramSampler:
                 if not len(has):
                     continue
                 lo, count = model.children(j, c[has])
+                most = np.minimum(count, k + above[has])
                 ranked = self._ranked(j, c[has], lo, count)
                 logprob = np.asarray(t.logprob[j + 1])
-                enough = _count_at_least(logprob, ranked, lo, count,
-                                         tau[has] - backed[j + 1][has]
-                                         - MARGIN * (1 + np.abs(tau[has])))
-            take = np.minimum(np.minimum(enough, k + above[has]), count)
+                take = _count_at_least(logprob, ranked, lo, most, tau[has] - backed[j + 1][has]
+                                       - MARGIN * (1 + np.abs(tau[has])))
             place = ragged_ranges(lo, take)
             rows = place if ranked is None else ranked[place]
             h = np.repeat(has, take)
@@ -603,11 +604,11 @@ class NgramSampler:
                 emitted = done
 
 
-def _count_at_least(values: np.ndarray, ranked: np.ndarray, lo: np.ndarray, count: np.ndarray,
+def _count_at_least(values: np.ndarray, ranked: np.ndarray, lo: np.ndarray, most: np.ndarray,
                     floor: np.ndarray) -> np.ndarray:
-    """How many of values[ranked[lo_i]], values[ranked[lo_i + 1]], ... (count_i of them, in
-    decreasing order) are >= floor_i: a binary search in every block at once."""
-    a, b = np.zeros(len(lo), dtype=np.int64), count.astype(np.int64)    # the answer in [a, b]
+    """How many of values[ranked[lo_i]], values[ranked[lo_i + 1]], ... (in decreasing order)
+    are >= floor_i, up to most_i: a binary search in every block at once."""
+    a, b = np.zeros(len(lo), dtype=np.int64), most.astype(np.int64)     # the answer in [a, b]
     while True:
         open_ = np.flatnonzero(a < b)
         if not len(open_):
