@@ -221,19 +221,23 @@ def test_top_k_and_top_p_keep_what_a_stable_sort_keeps(rows, k, p):
                                              ("modified-kneser-ney", 5), ("katz", 3),
                                              ("witten-bell", 4), ("stupid-backoff", 3),
                                              ("pruned-arpa", 3)])
+@pytest.mark.parametrize("check_after", [0, 10 ** 9])      # suffixes checked at once, or never
 def test_top_k_read_level_by_level_is_the_whole_distributions_top_k(corpus, smoothing, order,
-                                                                     tmp_path, monkeypatch):
+                                                                     check_after, tmp_path,
+                                                                     monkeypatch):
     """The k best words found from the first words of each level (`_top_k`) are those of the
     whole distribution after the history (the k largest ln P, ties by lower id), with the same
     values to the bit, for histories met while sampling and unstored or before-<s> ones; most
     histories are read this way (it is unsure of those with a tie at the edge of what it read,
     many in a corpus this small: 65-100% are sure); and every draw is the whole distribution's
-    draw. (The vocabulary is small, so the share of it up to which top-k reads the levels is
-    lifted.)"""
+    draw. Whether a word is covered is asked of every higher context, or, once the model is
+    found to store every suffix (not the pruned file), of the next one up. (The vocabulary is
+    small, so the share of it up to which top-k reads the levels is lifted.)"""
     from nextword.ngram import sampling
     from nextword.ngram.arpa import read_arpa
 
     monkeypatch.setattr(sampling, "TOP_K_SHARE", 1)
+    monkeypatch.setattr(sampling, "SUFFIX_CHECK_AFTER", check_after)
 
     if smoothing == "pruned-arpa":
         (tmp_path / "p.arpa").write_text(PRUNED_ARPA)
@@ -271,6 +275,8 @@ def test_top_k_read_level_by_level_is_the_whole_distributions_top_k(corpus, smoo
                                   sampler._draw_full(contexts, key, sentence, steps,
                                                      np.arange(size)))
         assert sure > 0.5 * size * len(seen), (config, sure)
+        assert bool(sampler.one_probe) == (check_after == 0 and order > 1
+                                           and smoothing != "pruned-arpa")
 
 
 @settings(max_examples=150, deadline=None)
