@@ -463,8 +463,9 @@ class NgramSampler:
         word left unread might equal (they take the whole distribution instead).
 
         A word's ln P is that of its highest level: ln p(h_j, w) + B_{j+1} for a child w of
-        the stored h_j not stored after any h_{j'}, j' > j (a probe per higher stored context),
-        and ln p(w) + B_1 at level 0. Each level is read from the top of its ranked words (the
+        the stored h_j not stored after any h_{j'}, j' > j (a probe per higher stored context;
+        of h_{j+1} alone once the model is known to store every suffix), and ln p(w) + B_1 at
+        level 0. Each level is read from the top of its ranked words (the
         children of h_j by decreasing ln p; the vocabulary at level 0) down to whichever comes
         first: the end, a value below tau (less a margin for the rounding of the sums), or
         k more words than the levels above store (only those can be taken by a higher level).
@@ -529,8 +530,8 @@ class NgramSampler:
             # tau: the k-th word kept at this level (read in decreasing order), where there is one
             nth = np.cumsum(mine)
             nth -= np.repeat(np.concatenate([[0], nth])[np.cumsum(take) - take], take)
-            kth = np.flatnonzero(mine & (nth == k))
-            tau[h[kth]] = np.maximum(tau[h[kth]], v[kth])
+            kth_at = np.flatnonzero(mine & (nth == k))
+            tau[h[kth_at]] = np.maximum(tau[h[kth_at]], v[kth_at])
             hist.append(h[mine])
             word.append(w[mine])
             value.append(v[mine])
