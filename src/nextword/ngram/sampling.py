@@ -379,12 +379,11 @@ class NgramSampler:
         already chosen."""
         V = self.V
         which, first = self._histories(contexts, rows, level)
-        distinct = np.arange(len(first))
         u = uniforms(key, sentence[rows], step[rows], REDRAWS + 1)
         out = np.empty(len(rows), dtype=np.int64)
         per = max(1, FULL_BATCH_CELLS // V)
         words = np.arange(V, dtype=np.int64)
-        for at in range(0, len(distinct), per):
+        for at in range(0, len(first), per):
             r = first[at:at + per]
             b = len(r)
             logprobs = self.model.distributions(
@@ -393,14 +392,8 @@ class NgramSampler:
             probs = sampling_distributions(logprobs, self.config)
             if within is not None:
                 probs = np.where(within(r, level[r], np.tile(words, (b, 1))), probs, 0.0)
-            cdf = np.cumsum(probs, axis=1)
-            last = V - 1 - np.argmax(probs[:, ::-1] > 0, axis=1)     # last id with mass
-            # rows of these histories: inverse CDF over the flattened CDFs, each shifted by 2i
-            mine = np.flatnonzero((which >= at) & (which < at + b))
-            i = which[mine] - at
-            flat = (cdf + 2.0 * np.arange(b)[:, None]).ravel()
-            pick = np.searchsorted(flat, u[mine] * cdf[i, -1] + 2.0 * i, side="right") - i * V
-            out[mine] = np.minimum(pick, last[i])
+            mine = np.flatnonzero((which >= at) & (which < at + b))     # rows of these histories
+            out[mine] = _inverse_cdf_rows(probs, which[mine] - at, u[mine])
         return out
 
     def _histories(self, contexts, rows, level=None) -> tuple:
@@ -427,13 +420,13 @@ class NgramSampler:
         self.ranked0 = ranked[ranked != BOS_ID]
         self.ranked0_logprob = lp1[self.ranked0]
         self.ranked0_negated = -self.ranked0_logprob                 # increasing: searchsorted
-        self.ranked = [None, None] + [None] * (self.n - 1)       # made on first use
+        self.ranked = [None] * (self.n + 1)                      # made on first use
         self.sorted_blocks = [None] * self.n
         # is every suffix of a stored n-gram stored? Then a word stored after h_{j'}, j' > j+1,
         # is stored after h_{j+1} too, and one probe tells whether a level-j word is covered.
         # Asked (None until then) once SUFFIX_CHECK_AFTER histories have been read: the check
         # reads every table (0.06 s for PTB's 5-gram, 0.19 s for WikiText-2's), which a short
-        # run would not win back; at 10,000 PTB sentences one probe made top-k 24% faster
+        # run would not win back (one probe throughout: top-k 24% faster at 10,000 PTB sentences)
         self.one_probe, self.histories_read = None, 0
 
     def _ranked(self, j: int, contexts: np.ndarray, lo: np.ndarray,
@@ -560,14 +553,9 @@ class NgramSampler:
             r = first[at:at + TOP_K_HISTORIES]
             ids, logprobs, doubt = self._top_k([None] + [c[r] for c in contexts[1:]], len(r))
             probs = sampling_distributions(logprobs, config)
-            cdf = np.cumsum(probs, axis=1)
-            last = self.top_k - 1 - np.argmax(probs[:, ::-1] > 0, axis=1)
             mine = order[bounds[chunk]:bounds[chunk + 1]]
             i = which[mine] - at
-            flat = (cdf + 2.0 * np.arange(len(r))[:, None]).ravel()
-            pick = np.searchsorted(flat, u[mine] * cdf[i, -1] + 2.0 * i, side="right")
-            pick = np.minimum(pick - i * self.top_k, last[i])
-            out[mine] = ids[i, pick]
+            out[mine] = ids[i, _inverse_cdf_rows(probs, i, u[mine])]
             unsure.append(mine[doubt[i]])
         unsure = np.concatenate(unsure) if unsure else np.empty(0, dtype=np.int64)
         if len(unsure):
@@ -687,6 +675,18 @@ def _absent_rows(values: np.ndarray, no_history, not_found=None) -> np.ndarray:
     read as negative indices: one gather serves every history, no mask."""
     tail = [no_history, no_history if not_found is None else not_found]
     return np.concatenate([values, np.array(tail, dtype=values.dtype)])
+
+
+def _inverse_cdf_rows(probs: np.ndarray, row: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The column drawn for each u in [0, 1) from row[i] of `probs` (B, width; not normalised)
+    by inverse CDF, never a column past the row's last with mass: one binary search over the
+    rows' cumulative sums laid end to end, row i's shifted by 2i."""
+    cdf = np.cumsum(probs, axis=1)
+    width = probs.shape[1]
+    last = width - 1 - np.argmax(probs[:, ::-1] > 0, axis=1)
+    flat = (cdf + 2.0 * np.arange(len(probs))[:, None]).ravel()
+    pick = np.searchsorted(flat, u * cdf[row, -1] + 2.0 * row, side="right") - row * width
+    return np.minimum(pick, last[row])
 
 
 def _inverse_cdf(cum: np.ndarray, target: np.ndarray, lo: np.ndarray, hi: np.ndarray,
