@@ -38,11 +38,11 @@ class SamplingConfig:
         check_number("--max-length", self.max_length, 1, whole=True)
 
 
-def _stable_first(probs: np.ndarray, last: np.ndarray, count) -> np.ndarray:
+def _stable_first(values: np.ndarray, last: np.ndarray, count) -> np.ndarray:
     """Mask of the first `count` tokens of each row (B, V) in a stable sort by decreasing
-    probability, `last` (B, 1) being the count-th value: every token above it, then the ties
-    with it by lower id, as many as fit."""
-    above, tied = probs > last, probs == last
+    value (p for top-p, ln P for top-k), `last` (B, 1) being the count-th value: every token
+    above it, then the ties with it by lower id, as many as fit."""
+    above, tied = values > last, values == last
     room = count - np.count_nonzero(above, axis=1)
     keep = above | tied
     crowded = np.flatnonzero(np.count_nonzero(tied, axis=1) > room)    # more ties than room
