@@ -42,13 +42,13 @@ def _stable_first(values: np.ndarray, last: np.ndarray, count) -> np.ndarray:
     """Mask of the first `count` tokens of each row (B, V) in a stable sort by decreasing
     value (p for top-p, ln P for top-k), `last` (B, 1) being the count-th value: every token
     above it, then the ties with it by lower id, as many as fit."""
-    above, tied = values > last, values == last
-    room = count - np.count_nonzero(above, axis=1)
-    keep = above | tied
-    crowded = np.flatnonzero(np.count_nonzero(tied, axis=1) > room)    # more ties than room
+    keep, tied = values >= last, values == last
+    ties = np.count_nonzero(tied, axis=1)
+    room = count - (np.count_nonzero(keep, axis=1) - ties)              # count - those above
+    crowded = np.flatnonzero(ties > room)                               # more ties than room
     if len(crowded):
         first_ties = np.cumsum(tied[crowded], axis=1) <= room[crowded, None]
-        keep[crowded] = above[crowded] | (tied[crowded] & first_ties)
+        keep[crowded] = (values[crowded] > last[crowded]) | (tied[crowded] & first_ties)
     return keep
 
 
@@ -62,10 +62,11 @@ def sampling_distribution(logprobs: np.ndarray, config: SamplingConfig) -> np.nd
 
 def sampling_distributions(logprobs: np.ndarray, config: SamplingConfig) -> np.ndarray:
     """`sampling_distribution` for a batch: one row of ln P(w | history) per history, (B, V)."""
-    scaled = logprobs / config.temperature
-    finite = np.isfinite(scaled)
-    scaled = scaled - np.where(finite, scaled, -np.inf).max(axis=1, keepdims=True)
-    probs = np.exp(scaled)                                   # exp(-inf) = 0 for <s>
+    scaled = logprobs / config.temperature if config.temperature != 1 else logprobs
+    top = scaled.max(axis=1, keepdims=True)
+    if not np.isfinite(top).all():          # a row holding NaN or +inf, or no mass at all
+        top = np.where(np.isfinite(scaled), scaled, -np.inf).max(axis=1, keepdims=True)
+    probs = np.exp(scaled - top)                             # exp(-inf) = 0 for <s>
     if config.top_k is not None and config.top_k < probs.shape[1]:
         # exactly k tokens: the k largest ln P, ties with the k-th broken by the lower id (ln P,
         # not p_T: the temperature keeps their order, but its rounding could tie two); the k-th
@@ -79,11 +80,27 @@ def sampling_distributions(logprobs: np.ndarray, config: SamplingConfig) -> np.n
         # order; 10 ms against 117 for a stable argsort of 200 rows of 10,001 words)
         ordered = np.sort(probs, axis=1)[:, ::-1]
         cumulative = np.cumsum(ordered, axis=1)
-        cumulative /= cumulative[:, -1:]
-        kept = (cumulative < config.top_p).sum(axis=1) + 1
+        kept = _count_below(cumulative, config.top_p) + 1
         last = np.take_along_axis(ordered, kept[:, None] - 1, axis=1)
         probs = np.where(_stable_first(probs, last, kept), probs, 0.0)
     return probs / probs.sum(axis=1, keepdims=True)
+
+
+NUCLEUS_COLUMNS = 1024          # columns of the running mass first looked at for the nucleus
+
+
+def _count_below(cumulative: np.ndarray, p: float) -> np.ndarray:
+    """How many columns of each row's running mass (B, V), as a share of the row's total (its
+    last column), lie below p: read from the first columns, as many more as a row's share has
+    not reached p there (the nucleus is a few thousand words of a vocabulary of 33,278 words at
+    p = 0.9, WikiText-2's 5-gram), since the share only grows."""
+    total = cumulative[:, -1:]
+    width = NUCLEUS_COLUMNS
+    while True:
+        share = cumulative[:, :width] / total
+        if width >= cumulative.shape[1] or (share[:, -1] >= p).all():
+            return np.count_nonzero(share < p, axis=1)
+        width *= 4
 
 
 # ---- counter-based random numbers: a sentence depends on (seed, its number), not on a stream
