@@ -1,5 +1,6 @@
 """The batched n-gram sampler draws exactly the distribution next_logprobs gives."""
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -215,6 +216,25 @@ def test_top_k_and_top_p_keep_what_a_stable_sort_keeps(rows, k, p):
     assert np.array_equal(probs, weights / weights.sum(axis=1, keepdims=True))
     if k is not None:
         assert (np.count_nonzero(probs, axis=1) <= k).all()
+
+
+@pytest.mark.parametrize("columns", [1, 3, 1024])
+def test_nucleus_found_past_the_first_columns_of_the_running_mass(columns, monkeypatch):
+    """The nucleus is counted in the first columns of each row's running mass, and in more
+    where a row's share has not reached p there: wide nuclei (flat rows) and narrow ones (peaked
+    rows) in one batch give the stable sort's nucleus to the bit, at any starting width."""
+    generate_module = sys.modules["nextword.generate"]
+    monkeypatch.setattr(generate_module, "NUCLEUS_COLUMNS", columns)
+    rng = np.random.default_rng(7)
+    logprobs = np.concatenate([rng.normal(0, 0.1, (3, 40)), rng.normal(0, 4, (3, 40)),
+                               np.round(rng.normal(0, 1, (3, 40)))])       # ties at the edge
+    logprobs[:, 1] = -np.inf
+    for p in (0.2, 0.9, 0.99):
+        weights = stable_sort_filters(np.exp(logprobs - logprobs.max(axis=1, keepdims=True)),
+                                      None, p)
+        probs = sampling_distributions(logprobs, SamplingConfig(top_p=p))
+        assert np.array_equal(probs, weights / weights.sum(axis=1, keepdims=True))
+    assert np.count_nonzero(probs[:3], axis=1).min() > 3     # flat rows: wider than 3 columns
 
 
 @pytest.mark.parametrize("smoothing,order", [("modified-kneser-ney", 1), ("modified-kneser-ney", 3),
