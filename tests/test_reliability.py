@@ -578,6 +578,11 @@ FUZZ_FOUND = {
     "estimator is a list": ({"estimator": [1]}, "model.json: 'estimator' must be an object"),
     "unseen_context_logbackoff is NaN": ({"unseen_context_logbackoff": float("nan")},
                                          "unseen_context_logbackoff must be a finite number, got nan"),
+    "estimator name is an object": ({"estimator": {"name": {"config": False}}},
+                                    "model.json: the estimator's name must be a string, got "
+                                    "{'config': False}"),
+    "discounts are a string": ({"estimator": {"name": "modified-kneser-ney", "discounts": "x"}},
+                               "model.json: the estimator's discounts must be a list"),
 }
 
 

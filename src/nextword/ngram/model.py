@@ -531,12 +531,33 @@ class NgramModel(LanguageModel):
         if not math.isfinite(tables.unseen_context_logbackoff):
             raise NextwordError(f"{directory / MODEL_FILE}: unseen_context_logbackoff must be a "
                                 f"finite number, got {tables.unseen_context_logbackoff}")
-        if not isinstance(meta.get("estimator", {}), dict):
-            raise NextwordError(f"{directory / MODEL_FILE}: 'estimator' must be an object")
+        problem = _estimator_problem(meta.get("estimator", {}))
+        if problem:
+            raise NextwordError(f"{directory / MODEL_FILE}: {problem}")
         vocab = Vocabulary.load(directory / VOCAB_FILE)
         check_tables(directory / ARRAY_DIR, order, len(vocab), keys, tables, slots, hash_load)
         return cls(vocab, order, keys, tables, meta.get("estimator"), slots=slots,
                    hash_load=float(hash_load))
+
+
+def _estimator_problem(estimator) -> str | None:
+    """What is wrong with a model.json's "estimator" object, in the fields read after loading:
+    its name (which decides normalised and Kneser-Ney-like) and its discounts (one number or
+    list of numbers per order, shown by backoff_path); None when nothing is."""
+    if not isinstance(estimator, dict):
+        return "'estimator' must be an object"
+    name, discounts = estimator.get("name"), estimator.get("discounts")
+    if name is not None and not isinstance(name, str):
+        return f"the estimator's name must be a string, got {name!r}"
+
+    def number(x) -> bool:
+        return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+    if discounts is not None and not (isinstance(discounts, list) and all(
+            number(d) or (isinstance(d, list) and all(map(number, d))) for d in discounts)):
+        return f"the estimator's discounts must be a list of numbers or lists of numbers, got " \
+               f"{discounts!r}"
+    return None
 
 
 def _gather(table: np.ndarray, rows: np.ndarray) -> np.ndarray:
