@@ -83,3 +83,40 @@ def test_numpy_rnn_samples_many_sentences_at_once(random_corpus):
     config = SamplingConfig(max_length=6)
     assert list(sample_sentences(lm, 15, seed=1, config=config, batch_size=1)) == \
         list(sample_sentences(lm, 15, seed=1, config=config, batch_size=15))
+
+
+def test_inverse_cdf_by_blocks_is_the_running_sum_search():
+    """Integer weights summing to 256 add up exactly in any order, so the blocks' two-step
+    search must give what one running sum gives: the first column whose running sum exceeds
+    u · 256, for u at every boundary and between, never a column without mass; rows longer than
+    a block, with a ragged last block and empty blocks."""
+    from nextword.generate import DRAW_BLOCK, inverse_cdf
+
+    rng = np.random.default_rng(3)
+    V = 3 * DRAW_BLOCK + 17
+    weights = np.zeros((4, V))
+    for row, cells in zip(weights, (5, 40, 100, V)):
+        at = rng.choice(V, size=cells, replace=False)
+        at = at[at >= DRAW_BLOCK] if cells == 40 else at          # row 1: its first block empty
+        row[at] = 1.0
+        row[at[0]] += 256 - row.sum()                               # the row sums to 256
+    cdf = np.cumsum(weights, axis=1)
+    u = np.concatenate([np.arange(256) / 256, (np.arange(256) + 0.5) / 256])
+    for r in range(len(weights)):
+        expected = np.count_nonzero(cdf[r][None, :] <= (u * 256)[:, None], axis=1)
+        got = inverse_cdf(np.repeat(weights[r:r + 1], len(u), axis=0), u)
+        assert np.array_equal(got, expected)
+        assert (weights[r, got] > 0).all()
+
+
+def test_inverse_cdf_searches_a_row_whole_when_its_block_sums_round_apart():
+    """1, then weights of 1e-16 and a last column of none: the block's sum (pairwise) exceeds 1,
+    the running sum inside it (each 1e-16 lost against 1) stays at 1, so a u near 1 falls past
+    the block's running sum: the row is searched whole, and the draw is its last column with
+    mass, not the block's last column."""
+    from nextword.generate import DRAW_BLOCK, inverse_cdf
+
+    weights = np.array([[1.0] + [1e-16] * (DRAW_BLOCK - 2) + [0.0] * 6])
+    assert np.add.reduce(weights[0, :DRAW_BLOCK]) > 1.0                 # the premise
+    assert inverse_cdf(weights, np.array([1 - 2 ** -53])).tolist() == [DRAW_BLOCK - 2]
+    assert inverse_cdf(weights, np.array([0.5])).tolist() == [0]

@@ -62,6 +62,14 @@ def sampling_distribution(logprobs: np.ndarray, config: SamplingConfig) -> np.nd
 
 def sampling_distributions(logprobs: np.ndarray, config: SamplingConfig) -> np.ndarray:
     """`sampling_distribution` for a batch: one row of ln P(w | history) per history, (B, V)."""
+    weights = sampling_weights(logprobs, config)
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
+def sampling_weights(logprobs: np.ndarray, config: SamplingConfig) -> np.ndarray:
+    """`sampling_distributions` before the division by each row's sum: exp(ln P / T) relative
+    to the row's largest, zero outside the top k and the nucleus. What a draw by inverse CDF
+    needs (it scales its uniform number by the row's total instead: two passes fewer)."""
     scaled = logprobs / config.temperature if config.temperature != 1 else logprobs
     top = scaled.max(axis=1, keepdims=True)
     if not np.isfinite(top).all():          # a row holding NaN or +inf, or no mass at all
@@ -83,7 +91,7 @@ def sampling_distributions(logprobs: np.ndarray, config: SamplingConfig) -> np.n
         kept = _count_below(cumulative, config.top_p) + 1
         last = np.take_along_axis(ordered, kept[:, None] - 1, axis=1)
         probs = np.where(_stable_first(probs, last, kept), probs, 0.0)
-    return probs / probs.sum(axis=1, keepdims=True)
+    return probs
 
 
 NUCLEUS_COLUMNS = 1024          # columns of the running mass first looked at for the nucleus
@@ -133,7 +141,7 @@ class BatchedSampler:
     (B, V) ln P of the next token, and `select(state, rows)`, if given, the state of those rows
     only: a sentence that ends leaves the batch, so each step computes only the sentences still
     going (without it they are carried to the end of the longest, ~3/4 of the work at PTB's
-    lengths). Each row draws by inverse CDF from `sampling_distributions` with the
+    lengths). Each row draws by `inverse_cdf` from `sampling_weights` with the
     counter-based `uniforms`, so sentence i depends on the seed and i (up to the float rounding
     of a different batch shape)."""
 
@@ -151,10 +159,9 @@ class BatchedSampler:
             done = np.zeros(len(numbers), dtype=bool)   # rows kept after their end (no select)
             owner, drawn = [], []
             for t in range(self.config.max_length):
-                probs = sampling_distributions(self.logprobs(state), self.config)
-                cdf = np.cumsum(probs, axis=1)
-                u = uniforms(key, numbers[live], np.full(len(live), t), 0) * cdf[:, -1]
-                tokens = np.minimum((cdf <= u[:, None]).sum(axis=1), probs.shape[1] - 1)
+                weights = sampling_weights(self.logprobs(state), self.config)
+                u = uniforms(key, numbers[live], np.full(len(live), t), 0)
+                tokens = inverse_cdf(weights, u)
                 tokens = np.where(done, EOS_ID, tokens)
                 going = tokens != EOS_ID
                 owner.append(live[going])
@@ -173,6 +180,40 @@ class BatchedSampler:
             bounds = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=len(numbers)))])
             for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
                 yield words[a:b]
+
+
+DRAW_BLOCK = 64             # columns summed together before a row's running sum is searched
+
+
+def inverse_cdf(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """A column of each row of `weights` (B, V; not normalised) drawn by inverse CDF at u in
+    [0, 1): the first column whose running sum exceeds u times the row's total, never one
+    without mass. The running sum is read in two steps: the sums of blocks of DRAW_BLOCK
+    columns and their running sum find the block, then the running sum inside it the column
+    (a pass over the rows and a few small ones, 7-9x faster than np.cumsum over the rows for
+    256 rows of 10,000 or 33,278 words; the sums differ from a single running sum only in their
+    rounding). A row whose block the inner sum does not reach (rounding) is searched whole."""
+    size, V = weights.shape
+    rows = np.arange(size)
+    cumulative = np.cumsum(np.add.reduceat(weights, np.arange(0, V, DRAW_BLOCK), axis=1), axis=1)
+    target = u * cumulative[:, -1]
+    block = np.minimum(np.count_nonzero(cumulative <= target[:, None], axis=1),
+                       cumulative.shape[1] - 1)
+    columns = block[:, None] * DRAW_BLOCK + np.arange(DRAW_BLOCK)
+    inside = columns < V
+    np.minimum(columns, V - 1, out=columns)
+    values = np.where(inside, np.take_along_axis(weights, columns, axis=1), 0.0)
+    running = np.cumsum(values, axis=1)
+    running += np.where(block > 0, cumulative[rows, block - 1], 0.0)[:, None]
+    at = np.count_nonzero(running <= target[:, None], axis=1)
+    tokens = columns[rows, np.minimum(at, DRAW_BLOCK - 1)]
+    unreached = np.flatnonzero(at == DRAW_BLOCK)
+    if len(unreached):
+        whole = weights[unreached]
+        last = V - 1 - np.argmax(whole[:, ::-1] > 0, axis=1)
+        below = np.count_nonzero(np.cumsum(whole, axis=1) <= target[unreached, None], axis=1)
+        tokens[unreached] = np.minimum(below, last)
+    return tokens
 
 
 def sample_ids(model: LanguageModel, rng: np.random.Generator,
