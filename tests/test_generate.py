@@ -120,3 +120,15 @@ def test_inverse_cdf_searches_a_row_whole_when_its_block_sums_round_apart():
     assert np.add.reduce(weights[0, :DRAW_BLOCK]) > 1.0                 # the premise
     assert inverse_cdf(weights, np.array([1 - 2 ** -53])).tolist() == [DRAW_BLOCK - 2]
     assert inverse_cdf(weights, np.array([0.5])).tolist() == [0]
+
+
+def test_sampling_distributions_leave_their_input_alone():
+    """The weights are worked in place, but never in the caller's array (at T = 1 the scaled
+    log-probabilities are the input itself)."""
+    from nextword.generate import sampling_distributions
+
+    logprobs = np.log(np.array([[0.5, 0.3, 0.15, 0.05], [0.1, 0.2, 0.3, 0.4]]))
+    before = logprobs.copy()
+    for config in (SamplingConfig(), SamplingConfig(temperature=0.5, top_k=3, top_p=0.6)):
+        sampling_distributions(logprobs, config)
+        assert np.array_equal(logprobs, before)
