@@ -683,10 +683,14 @@ def _inverse_cdf_rows(probs: np.ndarray, row: np.ndarray, u: np.ndarray) -> np.n
     rows' cumulative sums laid end to end, row i's shifted by 2i."""
     cdf = np.cumsum(probs, axis=1)
     width = probs.shape[1]
-    last = width - 1 - np.argmax(probs[:, ::-1] > 0, axis=1)
-    flat = (cdf + 2.0 * np.arange(len(probs))[:, None]).ravel()
-    pick = np.searchsorted(flat, u * cdf[row, -1] + 2.0 * row, side="right") - row * width
-    return np.minimum(pick, last[row])
+    target = u * cdf[row, -1] + 2.0 * row
+    cdf += 2.0 * np.arange(len(probs))[:, None]
+    pick = np.searchsorted(cdf.ravel(), target, side="right") - row * width
+    # past the row's end (rounding): its last column with mass. Inside it, the first column
+    # whose sum exceeds the target has mass (a column without any repeats the sum before it)
+    past = np.flatnonzero(pick >= width)
+    pick[past] = width - 1 - np.argmax(probs[row[past], ::-1] > 0, axis=1)
+    return pick
 
 
 def _inverse_cdf(cum: np.ndarray, target: np.ndarray, lo: np.ndarray, hi: np.ndarray,
