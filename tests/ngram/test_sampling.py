@@ -104,6 +104,19 @@ def test_sentence_lengths_follow_the_model():
     assert generate(lm, 20, seed=1) == [["a", "b"]] * 20
 
 
+def test_inverse_cdf_rows_draws_each_rows_columns_with_mass():
+    """One search over the rows' running sums laid end to end (row i's shifted by 2i): each u
+    gives the first column of its row whose sum exceeds u times the row's total; never a
+    column without mass, even where the shift rounds the target past the row's last sum (row 1,
+    u just under 1: 3 - 2^-52 rounds to 3)."""
+    from nextword.ngram.sampling import _inverse_cdf_rows
+
+    probs = np.array([[0.0, 0.5, 0.0, 0.5, 0.0], [0.25, 0.75, 0.0, 0.0, 0.0]])
+    row = np.array([0, 0, 0, 0, 1, 1, 1])
+    u = np.array([0.0, 0.49, 0.5, 1 - 2 ** -53, 0.0, 0.25, 1 - 2 ** -53])
+    assert _inverse_cdf_rows(probs, row, u).tolist() == [1, 1, 3, 3, 0, 1, 1]
+
+
 def test_uniforms_are_uniform_and_keyed():
     u = uniforms(seed_key(1), np.arange(200_000), np.zeros(200_000, np.int64), 0)
     assert 0 <= u.min() and u.max() < 1
