@@ -80,3 +80,33 @@ def test_without_the_serve_extra_the_error_names_it(capsys, monkeypatch, model_d
     assert code == 1
     assert capsys.readouterr().err == ("nextword: error: serving needs uvicorn, which is not "
                                        "installed: pip install 'nextword[serve]'\n")
+
+
+def test_served_connections_send_without_waiting_for_acks():
+    """The listening socket names IPPROTO_TCP, so asyncio (uvicorn's loop) sets TCP_NODELAY on
+    every connection accepted from it; with protocol 0 it did not, and a response's second
+    write waited 40 ms for the client's delayed ACK on every keep-alive request."""
+    import asyncio
+
+    from nextword.commands.serve import listening_socket
+
+    async def accept_one() -> int:
+        seen = asyncio.get_running_loop().create_future()
+
+        class Probe(asyncio.Protocol):
+            def connection_made(self, transport):
+                sock = transport.get_extra_info("socket")
+                seen.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+                transport.close()
+
+        server = await asyncio.get_running_loop().create_server(
+            Probe, sock=listening_socket("127.0.0.1", 0))
+        port = server.sockets[0].getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            return await asyncio.wait_for(seen, 10)
+        finally:
+            writer.close()
+            server.close()
+
+    assert asyncio.run(accept_one()) != 0

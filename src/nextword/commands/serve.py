@@ -62,7 +62,11 @@ def listening_socket(host: str, port: int) -> socket.socket:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
     except socket.gaierror as error:
         raise NextwordError(f"--host {host}: cannot resolve ({error.strerror})") from None
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, not 0: the connections accepted from it inherit the protocol number,
+    # and asyncio sets TCP_NODELAY only on sockets that carry it. Without that, a response's
+    # second write waited for the client's delayed ACK: 40 ms on every request but a
+    # connection's first (keep-alive, as browsers use it)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
