@@ -43,7 +43,8 @@ def test_sampling_distribution_temperature_top_k_top_p():
 
 
 def test_bad_sampling_settings():
-    for kwargs in ({"temperature": 0}, {"top_k": 0}, {"top_p": 1.5}, {"max_length": 0}):
+    for kwargs in ({"temperature": 0}, {"temperature": 1e-320}, {"temperature": 0.0009},
+                   {"top_k": 0}, {"top_p": 1.5}, {"max_length": 0}):
         with pytest.raises(NextwordError):
             SamplingConfig(**kwargs)
 

@@ -20,6 +20,9 @@ NETWORK_BATCH_SENTENCES = 256
 DECODE_SENTENCES = 4096        # sentences of a batched sampler decoded together
 
 
+MIN_TEMPERATURE = 0.001
+
+
 @dataclass(frozen=True)
 class SamplingConfig:
     """temperature < 1 sharpens, > 1 flattens; top_k / top_p keep the k most likely tokens
@@ -32,7 +35,9 @@ class SamplingConfig:
     max_length: int = 100
 
     def __post_init__(self):
-        check_number("--temperature", self.temperature, 0, low_open=True)
+        # below 0.001, ln P / T and bo^(1/T) leave the float range for ordinary models (and a
+        # gap of 0.01 in ln P is already a factor e^-10); --top-k 1 is the exact greedy choice
+        check_number("--temperature", self.temperature, MIN_TEMPERATURE)
         check_number("--top-k", self.top_k, 1, whole=True, allow_none=True)
         check_number("--top-p", self.top_p, 0, 1, low_open=True, allow_none=True)
         check_number("--max-length", self.max_length, 1, whole=True)

@@ -117,6 +117,27 @@ def test_inverse_cdf_rows_draws_each_rows_columns_with_mass():
     assert _inverse_cdf_rows(probs, row, u).tolist() == [1, 1, 3, 3, 0, 1, 1]
 
 
+def test_backoff_weights_past_the_float_range_at_a_low_temperature(tmp_path):
+    """After "<s> a": bo(<s> a) = 10^10 and T = 0.03, so bo^(1/T) = e^768 leaves the float
+    range; the bigram level holds no word of its own (b, its only word, is the trigram's), and
+    inf · 0 made that level's mass NaN: every draw was word -1. The level masses of such a
+    history are now taken in logs, and the draws follow the distribution: bo(a) = 10^-10 makes
+    the unigram level p(w) itself, so b, c, </s> and a are nearly even (one thousandth of a
+    decade apart, raised to 1/T) and <unk> never drawn."""
+    from nextword.ngram.arpa import read_arpa
+
+    path = tmp_path / "large-backoff.arpa"
+    path.write_text("\\data\\\nngram 1=6\nngram 2=2\nngram 3=1\n\n\\1-grams:\n"
+                    "-0.5\t<s>\t0\n-0.6\t<unk>\n-0.302\ta\t-10\n-0.3\tb\n-0.3\tc\n"
+                    "-0.301\t</s>\n\n\\2-grams:\n-0.2\t<s> a\t10\n-0.3\ta b\n\n"
+                    "\\3-grams:\n-0.3\t<s> a b\n\n\\end\\\n")
+    lm = read_arpa(path)
+    observed, expected = draw_counts(lm, SamplingConfig(temperature=0.03), ["<s>", "a"])
+    statistic, df = chi_square(observed, expected)
+    assert df >= 3 and statistic < chi_square_critical(df), (statistic, df)
+    assert observed[lm.vocab.index["<unk>"]] == 0
+
+
 def test_uniforms_are_uniform_and_keyed():
     u = uniforms(seed_key(1), np.arange(200_000), np.zeros(200_000, np.int64), 0)
     assert 0 <= u.min() and u.max() < 1

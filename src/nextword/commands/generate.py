@@ -14,7 +14,8 @@ from nextword.generate import BATCH_SENTENCES, NETWORK_BATCH_SENTENCES
 @click.option("--count", "-k", default=5, show_default=True, type=Whole(0), help="Sentences to sample.")
 @click.option("--seed", default=None, type=SEED, help="Random seed (same seed, same sentences).")
 @click.option("--temperature", default=1.0, show_default=True, type=Positive(),
-              help="Divide log-probabilities by this: < 1 sharper, > 1 flatter.")
+              help="Divide log-probabilities by this: < 1 sharper, > 1 flatter (at least "
+                   "0.001; --top-k 1 takes the most likely word).")
 @click.option("--top-k", default=None, type=Whole(1), help="Sample among the k most likely tokens.")
 @click.option("--top-p", default=None, type=PROBABILITY, help="Nucleus sampling: smallest set reaching p.")
 @click.option("--max-length", default=100, show_default=True, type=Whole(1),

@@ -172,6 +172,7 @@ class NgramSampler:
         n, T = self.n, self.config.temperature
         size = len(contexts[1])
         levels = np.empty((size, n))
+        scale = np.empty((size, n))              # ln bo(h_{n-1}) + ... + ln bo(h_{j+1}), / T
         unsure = np.zeros(size, dtype=bool)
         log_bo = np.zeros(size)                  # ln bo(h_{n-1}) + ... + ln bo(h_{j+1})
         for j in range(n - 1, -1, -1):
@@ -185,11 +186,22 @@ class NgramSampler:
                 mass = np.where(stored, self.net[j + 1].take(above), lower)
                 unsure |= np.where(stored, self.unsure[j + 1].take(above),
                                    self.lost[j].take(c) if j else self.explicit0 <= 0)
-            levels[:, n - 1 - j] = np.exp(log_bo / T) * np.maximum(mass, 0.0)
+            scale[:, n - 1 - j] = log_bo / T
+            levels[:, n - 1 - j] = np.maximum(mass, 0.0)
             if j > 0:
                 log_bo += self.log_bo[j].take(c)
-        levels[unsure] = 0.0
-        return levels
+        with np.errstate(over="ignore", invalid="ignore"):
+            weighted = np.exp(scale) * levels
+        # bo^(1/T) past the float range (a model with bo > 1, Katz's, at a low T: e^(27/0.03)):
+        # those rows in logs, relative to their largest level (a row's scale is not drawn)
+        overflow = np.flatnonzero(~np.isfinite(weighted).all(axis=1))
+        if len(overflow):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                logs = np.log(levels[overflow]) + scale[overflow]
+                logs -= logs.max(axis=1, keepdims=True)
+            weighted[overflow] = np.nan_to_num(np.exp(logs), nan=0.0)
+        weighted[unsure] = 0.0
+        return weighted
 
     def _draw_levels(self, contexts, key, sentence, step, levels, draw_word, in_level,
                      finish=None) -> np.ndarray:
