@@ -84,28 +84,31 @@ class NgramSampler:
             self.weight = [None] + [np.nan_to_num(np.exp(np.asarray(t.logprob[k], np.float64) / T))
                                     for k in range(1, n + 1)]
         self.weight[1][BOS_ID] = 0.0
-        self.cum = [None] + [np.concatenate([[0.0], np.cumsum(w)]) for w in self.weight[1:]]
-        self.first, self.end, self.explicit, self.shadow, self.shadow_cum, self.children = (
-            [None] * n for _ in range(6))
+        self.cum = [None] + [_running_sum(w) for w in self.weight[1:]]
+        self.end, self.explicit, self.shadow_cum, self.children = ([None] * n for _ in range(4))
+        shadow_mass = [None] * n            # X_j per context: for the level tables only
         for j in range(1, n):               # contexts of length j: rows of table j
             size = V if j == 1 else len(model.keys[j])
             parents = model.keys[j + 1] // V
             count = np.bincount(parents, minlength=size)
-            self.end[j] = np.cumsum(count)                   # children: rows first..end-1 of j+1
-            self.first[j] = self.end[j] - count
-            self.children[j] = count
+            # children: rows end - count .. end - 1 of table j+1 (the first row is not kept: 8
+            # bytes a context; the counts, at most |V|, in 32 bits: 4 more)
+            self.end[j] = np.cumsum(count)
+            self.children[j] = count.astype(np.int32)
+            del count
             self.explicit[j] = _absent_rows(
                 np.bincount(parents, weights=self.weight[j + 1], minlength=size), 0.0)
             if not self.uniform:
                 shadow = self.weight[j][suffix[j + 1]]
-                self.shadow[j] = np.bincount(parents, weights=shadow, minlength=size)
-                self.shadow_cum[j] = np.concatenate([[0.0], np.cumsum(shadow)])
+                shadow_mass[j] = np.bincount(parents, weights=shadow, minlength=size)
+                self.shadow_cum[j] = _running_sum(shadow)
+                del shadow
         self.explicit0 = float(self.weight[1].sum())
         self.stored0 = int(np.count_nonzero(np.asarray(t.logprob[1]) > -np.inf))   # all but <s>
         if not self.uniform and n > 1:
-            self._level_tables(suffix)
+            self._level_tables(suffix, shadow_mass)
 
-    def _level_tables(self, suffix: list) -> None:
+    def _level_tables(self, suffix: list, shadow_mass: list) -> None:
         """Per stored context c = h_{j+1} (a row of table j+1), what level j keeps after it:
         net[j+1][c] = S_j(suffix(c)) − X_j(c), 0 when c's children are all of its suffix's
         (E_{j+1} = E_j), and unsure[j+1][c] when that difference lost its digits (see
@@ -122,7 +125,7 @@ class NgramSampler:
                 lower, here = self.explicit0, self.stored0
             else:
                 lower, here = self.explicit[j][suffix[j + 1]], self.children[j][suffix[j + 1]]
-            above, shadow = self.children[j + 1], self.shadow[j + 1]
+            above, shadow = self.children[j + 1], shadow_mass[j + 1]
             net = np.where(above == here, 0.0, lower - shadow)
             self.net[j + 1] = _absent_rows(net, 0.0)
             self.unsure[j + 1] = _absent_rows(
@@ -236,7 +239,8 @@ class NgramSampler:
         if j == 0:
             cum, lo, hi = self.cum[1], np.zeros(len(u), dtype=np.int64), np.full(len(u), self.V)
         else:
-            cum, lo, hi = self.cum[j + 1], self.first[j][context_rows], self.end[j][context_rows]
+            cum, hi = self.cum[j + 1], self.end[j][context_rows]
+            lo = hi - self.children[j][context_rows]
         target = cum[lo] + u * (cum[hi] - cum[lo])
         row = np.clip(_inverse_cdf(cum, target, lo, hi, j > 0), lo, np.maximum(hi - 1, lo))
         word = row if j == 0 else self.model.keys[j + 1][row] % self.V
@@ -300,11 +304,12 @@ class NgramSampler:
                 lo, hi = np.zeros(len(r), dtype=np.int64), np.full(len(r), V)
             else:
                 c = contexts[j][r]
-                lo, hi = self.first[j][c], self.end[j][c]
+                hi = self.end[j][c]
+                lo = hi - self.children[j][c]
             above = contexts[j + 1][r]
             found = above >= 0
             safe = np.maximum(above, 0)
-            s_lo = np.where(found, self.first[j + 1][safe], 0)
+            s_lo = np.where(found, self.end[j + 1][safe] - self.children[j + 1][safe], 0)
             scum, keys = self.shadow_cum[j + 1], self.model.keys[j + 2]
 
             def mass_through(row):              # complement CDF up to and including `row`
@@ -687,6 +692,14 @@ def _absent_rows(values: np.ndarray, no_history, not_found=None) -> np.ndarray:
     read as negative indices: one gather serves every history, no mask."""
     tail = [no_history, no_history if not_found is None else not_found]
     return np.concatenate([values, np.array(tail, dtype=values.dtype)])
+
+
+def _running_sum(values: np.ndarray) -> np.ndarray:
+    """0, then the running sum of `values`, written once (not a running sum and a copy)."""
+    out = np.empty(len(values) + 1)
+    out[0] = 0.0
+    np.cumsum(values, out=out[1:])
+    return out
 
 
 def _inverse_cdf_rows(probs: np.ndarray, row: np.ndarray, u: np.ndarray) -> np.ndarray:
