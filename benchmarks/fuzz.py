@@ -6,7 +6,8 @@ one NextwordError (the one-line message the CLI prints); any other exception is 
 
 Targets: the corpus reader (plain, gzip, with a byte-order mark), the ARPA reader (plain and
 gzip), the vocabulary reader, and model.json loading (n-gram and numpy-rnn folders, with and
-without the checksum list, each loaded model then scores a sentence and samples one).
+without the checksum list); each loaded model then scores a sentence and samples a few at four
+settings (temperatures 0.01 to 3, top-k, top-p), whose word ids must lie in the vocabulary.
 Inputs are mutations of valid seed files (byte flips, insertions, deletions, truncation, line
 swaps and duplications, numbers replaced by extreme ones; for model.json, values replaced by
 random JSON), drawn from a seeded generator: a run is reproducible. A crash is reported once per
@@ -34,8 +35,8 @@ from nextword.errors import NextwordError  # noqa: E402
 
 LINES = ["the cat sat on the mat", "the dog ran in the park", "a cat sat", "a dog ran",
          "the cat ran", "a dog sat on the mat"]
-EXTREME = [b"0", b"-1", b"999999999999", b"1e308", b"-1e308", b"nan", b"inf", b"-inf", b"1.5",
-           b"-0", b"18446744073709551617", b"", b"x"]
+EXTREME = [b"0", b"-1", b"30", b"-30", b"999999999999", b"1e308", b"-1e308", b"nan", b"inf",
+           b"-inf", b"1.5", b"-0", b"18446744073709551617", b"", b"x"]
 
 
 # ---- mutations ------------------------------------------------------------------------------
@@ -188,15 +189,29 @@ def run_model_json(item, work: Path, rng) -> None:
     score(load_model(target))
 
 
+SAMPLING = [dict(), dict(temperature=0.01), dict(temperature=0.05, top_k=3),
+            dict(temperature=3.0, top_p=0.5)]
+
+
 def score(lm) -> None:
-    """Use the loaded model as eval and generate do: a deferred error shows here."""
+    """Use the loaded model as eval and generate do: a deferred error shows here. Samples at
+    low and high temperatures, with top-k and top-p, must be word ids of the vocabulary (an id
+    of -1 would be decoded as the last word without an error)."""
     import numpy as np
 
     from nextword.generate import SamplingConfig, generate
 
     for logprobs in lm.sentence_logprobs([lm.vocab.encode(["the", "cat", "zebra"])]):
         assert logprobs.shape == (4,) and not np.isnan(logprobs).any()
-    generate(lm, 1, seed=0, config=SamplingConfig(max_length=5))
+    for settings in SAMPLING:
+        config = SamplingConfig(max_length=5, **settings)
+        make = getattr(lm, "batch_sampler", None)
+        if make is None:
+            generate(lm, 1, seed=0, config=config)
+            continue
+        for ids in make(config).sentences(3, seed=0):
+            # <unk> (0) or a word past the markers <s> (1) and </s> (2, which ends a sentence)
+            assert ((ids == 0) | ((ids > 2) & (ids < len(lm.vocab)))).all(), (settings, ids)
 
 
 TARGETS = {
