@@ -138,6 +138,23 @@ def test_backoff_weights_past_the_float_range_at_a_low_temperature(tmp_path):
     assert observed[lm.vocab.index["<unk>"]] == 0
 
 
+def test_a_level_mass_that_is_not_a_number_takes_the_exact_draw(corpus):
+    """Rows whose level masses sum to NaN (no level to trust) take the whole distribution's
+    draw, as rows whose masses all underflowed do; none is left at word -1."""
+    lm = NgramModel.fit(corpus, 3, make_estimator("katz"))
+    sampler = NgramSampler(lm, SamplingConfig())
+    contexts = sampler.advance(sampler.start(6), np.array([3, 4, 5, 6, 7, 8]))
+    key, sentence, step = seed_key(2), np.arange(6), np.ones(6, dtype=np.int64)
+    levels = sampler._backoff_levels(contexts)
+    levels[[1, 4], 0] = np.nan
+    words = sampler._draw_levels(contexts, key, sentence, step, levels, sampler._backoff_word,
+                                 sampler._in_backoff_level(contexts),
+                                 sampler._backoff_word_by_search)
+    assert (words >= 0).all()
+    assert words[[1, 4]].tolist() == sampler._draw_full(contexts, key, sentence, step,
+                                                         np.array([1, 4])).tolist()
+
+
 def test_uniforms_are_uniform_and_keyed():
     u = uniforms(seed_key(1), np.arange(200_000), np.zeros(200_000, np.int64), 0)
     assert 0 <= u.min() and u.max() < 1

@@ -228,7 +228,7 @@ class NgramSampler:
         left = np.flatnonzero((words < 0) & (total > 0))
         if len(left):       # still rejected: the exact draw, kept to the level already chosen
             words[left] = self._draw_full(contexts, key, sentence, step, left, in_level, level)
-        left = np.flatnonzero(total <= 0)
+        left = np.flatnonzero(~(total > 0))     # NaN too: never a word left at -1
         if len(left):       # no level to trust or all underflowed (tiny T): the exact draw
             words[left] = self._draw_full(contexts, key, sentence, step, left)
         return words
