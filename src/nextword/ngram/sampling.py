@@ -196,7 +196,7 @@ class NgramSampler:
         with np.errstate(over="ignore", invalid="ignore"):
             weighted = np.exp(scale) * levels
         # bo^(1/T) past the float range (a model with bo > 1, Katz's, at a low T: e^(27/0.03)):
-        # those rows in logs, relative to their largest level (a row's scale is not drawn)
+        # those rows in logs, relative to their largest level (a draw reads only the ratios)
         overflow = np.flatnonzero(~np.isfinite(weighted).all(axis=1))
         if len(overflow):
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -703,9 +703,10 @@ def _running_sum(values: np.ndarray) -> np.ndarray:
 
 
 def _inverse_cdf_rows(probs: np.ndarray, row: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """The column drawn for each u in [0, 1) from row[i] of `probs` (B, width; not normalised)
-    by inverse CDF, never a column past the row's last with mass: one binary search over the
-    rows' cumulative sums laid end to end, row i's shifted by 2i."""
+    """The column drawn for each u in [0, 1) from row[i] of `probs` (B, width; each row's
+    mass at most about 1, as the distributions given are, so that the shift of 2i keeps the rows
+    apart) by inverse CDF, never a column past the row's last with mass: one binary search over
+    the rows' cumulative sums laid end to end, row i's shifted by 2i."""
     cdf = np.cumsum(probs, axis=1)
     width = probs.shape[1]
     target = u * cdf[row, -1] + 2.0 * row
