@@ -191,6 +191,20 @@ class BatchedSampler:
                 yield words[a:b]
 
 
+def batch_steps(model: LanguageModel, config: SamplingConfig):
+    """(init, step, logprobs, select) of a model whose sentences advance side by side (an
+    n-gram model's `batch_steps`, a network's or a mixture's `BatchedSampler`), for a model
+    that samples it with others; None for a model that advances one sentence at a time."""
+    steps = getattr(model, "batch_steps", None)
+    if steps is not None:
+        return steps()
+    make = getattr(model, "batch_sampler", None)
+    sampler = make(config) if make is not None else None
+    if isinstance(sampler, BatchedSampler) and sampler.select is not None:
+        return sampler.init, sampler.step, sampler.logprobs, sampler.select
+    return None
+
+
 DRAW_BLOCK = 64             # columns summed together before a row's running sum is searched
 
 
@@ -253,8 +267,8 @@ def sample_sentences(model: LanguageModel, count: int, seed: int | None = None,
     if count < 0:
         raise NextwordError(f"count must be >= 0, got {count}")
     batched = getattr(model, "batch_sampler", None)
-    if batched is not None:
-        sampler = batched(config)
+    sampler = batched(config) if batched is not None else None     # None: this one cannot
+    if sampler is not None:
         sentences = (sampler.sentences(count, seed) if batch_size is None else
                      sampler.sentences(count, seed, batch_size))
         while block := list(islice(sentences, DECODE_SENTENCES)):

@@ -15,6 +15,7 @@ from nextword.evaluate import evaluate
 from nextword.model import load_model
 from nextword.ngram import AddDelta, NgramModel
 from nextword.ngram import ModifiedKneserNey
+from nextword.generate import SamplingConfig
 from nextword.text.vocabulary import BOS_ID, Vocabulary
 
 TRAIN = [line.split() for line in ["the cat sat on the mat", "the dog ran in the park",
@@ -295,3 +296,88 @@ def test_perplexity_of_a_diverged_reading_is_inf_not_an_error():
 
     assert perplexity(np.array([-1000.0, -1000.0])) == math.inf
     assert perplexity(np.array([math.log(0.5), math.log(0.125)])) == pytest.approx(4.0)   # (2·8)^½
+
+
+# ---- sampling many sentences at once ----------------------------------------------------------
+def rnn_like(vocab: Vocabulary):
+    """A NumPy RNN with random weights: a component that steps a batch its own way."""
+    from nextword.reference.model import NumpyRNNModel
+
+    return NumpyRNNModel.initialise(vocab, 3, 8)
+
+
+def test_batched_mixture_steps_give_next_logprobs(models):
+    """The batched sampler's distributions after each prefix are `next_logprobs`' after it: to
+    the bit for n-gram components (their whole distributions, combined element by element as
+    `_combine` combines them), to rounding with an RNN (its batch in one matrix product)."""
+    bigram, trigram = models
+    shuffled = NgramModel.fit(TRAIN, order=3, estimator=ModifiedKneserNey(discount_fallback=True),
+                              vocab=permuted(trigram.vocab))
+    prefixes = [[], ["the"], ["the", "cat"], ["a", "dog", "ran", "in"], ["zebra", "the"]]
+    for components, exact in (([bigram, shuffled], True), ([trigram, rnn_like(trigram.vocab)],
+                                                             False)):
+        lm = Mixture(components, [0.3, 0.7])
+        sampler = lm.batch_sampler(SamplingConfig())
+        for prefix in prefixes:
+            ids = lm.vocab.encode(prefix)
+            state = sampler.init(3)
+            for token in ids:
+                state = sampler.step(state, np.full(3, token))
+            batched = sampler.logprobs(sampler.select(state, np.array([2])))[0]
+            expected = lm.next_logprobs(lm.state_for(ids))
+            if exact:
+                assert np.array_equal(batched, expected), prefix
+            else:
+                np.testing.assert_allclose(batched, expected, rtol=0, atol=1e-9)
+
+
+def test_batched_mixture_draws_its_distribution_whatever_the_batch_size(models):
+    """First words of 20,000 sentences by the batched sampler against the mixture's first
+    distribution (chi-square at p = 1e-4), and the same text at batch sizes 1, 7 and 256."""
+    from chi_square import chi_square, chi_square_critical
+    from nextword.generate import sample_sentences, sampling_distribution
+
+    bigram, trigram = models
+    lm = Mixture([trigram, rnn_like(trigram.vocab)], [0.6, 0.4])
+    config = SamplingConfig(temperature=0.8, max_length=1)
+    draws = 20_000
+    first = [s[0] if s else "</s>" for s in sample_sentences(lm, draws, seed=3, config=config)]
+    observed = np.bincount(lm.vocab.encode(first), minlength=len(lm.vocab))
+    expected = sampling_distribution(lm.next_logprobs(lm.initial_state()), config) * draws
+    statistic, df = chi_square(observed, expected)
+    assert df >= 5 and statistic < chi_square_critical(df), (statistic, df)
+    texts = [list(sample_sentences(lm, 20, seed=5, config=SamplingConfig(), batch_size=size))
+             for size in (1, 7, 256)]
+    assert texts[0] == texts[1] == texts[2]
+
+
+def test_a_mixture_with_a_component_stepped_one_sentence_at_a_time_samples_that_way(models):
+    """A component without batched steps: no batched sampler, and `generate` draws one
+    sentence at a time (the same text for the same seed)."""
+    from nextword.generate import generate
+    from nextword.model import LanguageModel
+
+    bigram, trigram = models
+
+    class OneAtATime(LanguageModel):
+        vocab, normalised = trigram.vocab, True
+
+        def sentence_logprobs(self, sentences):
+            return trigram.sentence_logprobs(sentences)
+
+        def initial_state(self):
+            return trigram.initial_state()
+
+        def next_logprobs(self, state):
+            return trigram.next_logprobs(state)
+
+        def advance(self, state, token):
+            return trigram.advance(state, token)
+
+        def save(self, directory, force=False):
+            raise NotImplementedError
+
+    lm = Mixture([bigram, OneAtATime()], [0.5, 0.5])
+    assert lm.batch_sampler(SamplingConfig()) is None
+    text = generate(lm, 5, seed=2)
+    assert len(text) == 5 and text == generate(lm, 5, seed=2)

@@ -1,9 +1,9 @@
 """The batched n-gram sampler draws exactly the distribution next_logprobs gives."""
-import math
 import sys
 
 import numpy as np
 import pytest
+from chi_square import chi_square, chi_square_critical
 from hypothesis import given, settings, strategies as st
 
 from nextword.generate import (SamplingConfig, generate, sample_sentences, sampling_distribution,
@@ -13,22 +13,6 @@ from nextword.ngram.model import NgramModel
 from nextword.ngram.sampling import NgramSampler, seed_key, uniforms
 
 DRAWS = 50_000
-
-
-def chi_square_critical(df: int, z: float = 3.719) -> float:
-    """Wilson–Hilferty: the chi-square quantile at the normal quantile z (3.719: p = 1e-4)."""
-    c = 2.0 / (9.0 * df)
-    return df * (1.0 - c + z * math.sqrt(c)) ** 3
-
-
-def chi_square(observed: np.ndarray, expected: np.ndarray) -> tuple[float, int]:
-    """Pearson's statistic, cells with expected < 5 pooled into one."""
-    small = expected < 5
-    obs = np.append(observed[~small], observed[small].sum())
-    exp = np.append(expected[~small], expected[small].sum())
-    if exp[-1] == 0:
-        obs, exp = obs[:-1], exp[:-1]
-    return float(((obs - exp) ** 2 / exp).sum()), len(exp) - 1
 
 
 def draw_counts(lm, config, context, seed=5):

@@ -386,6 +386,23 @@ class NgramModel(LanguageModel):
 
         return NgramSampler(self, config)
 
+    def batch_steps(self) -> tuple:
+        """(init, step, logprobs, select) of many histories side by side, as
+        `nextword.generate.BatchedSampler` takes them, for a model that samples this one with
+        others (a mixture): a state is (rows, the context rows of each history), its
+        distributions the whole ones (`distributions`, <s> at -inf)."""
+        from nextword.ngram.sampling import advance_contexts, start_contexts
+
+        def logprobs(state):
+            out = self.distributions(state[1], state[0])
+            out[:, BOS_ID] = -np.inf
+            return out
+
+        return (lambda size: (size, start_contexts(self.order, size)),
+                lambda state, tokens: (len(tokens), advance_contexts(self, state[1], tokens)),
+                logprobs,
+                lambda state, rows: (len(rows), [None] + [c[rows] for c in state[1][1:]]))
+
     def backoff_path(self, context: Sequence[int], words: np.ndarray) -> dict:
         """How P(w | context) is reached, for each of `words`: the explanation the lecture draws.
 

@@ -136,16 +136,10 @@ class NgramSampler:
 
     # ---- states --------------------------------------------------------------------------
     def start(self, size: int) -> list:
-        """Context rows after <s> for `size` sentences: [None, h_1, ..., h_{n-1}]."""
-        return [None] + [np.full(size, BOS_ID if j == 1 else NO_HISTORY, dtype=np.int64)
-                         for j in range(1, self.n)]
+        return start_contexts(self.n, size)
 
     def advance(self, contexts: list, words: np.ndarray) -> list:
-        """Context rows after reading `words`: h'_j = (h_{j-1}, w), the scorer's trie walk."""
-        new = [None, words.astype(np.int64)]
-        for j in range(2, self.n):
-            new.append(self.model.extend(j, contexts[j - 1], words))
-        return new
+        return advance_contexts(self.model, contexts, words)
 
     # ---- one token per history -----------------------------------------------------------
     def draw(self, contexts: list, key, sentence: np.ndarray, step: np.ndarray) -> np.ndarray:
@@ -692,6 +686,20 @@ def _absent_rows(values: np.ndarray, no_history, not_found=None) -> np.ndarray:
     read as negative indices: one gather serves every history, no mask."""
     tail = [no_history, no_history if not_found is None else not_found]
     return np.concatenate([values, np.array(tail, dtype=values.dtype)])
+
+
+def start_contexts(order: int, size: int) -> list:
+    """Context rows after <s> for `size` sentences: [None, h_1, ..., h_{n-1}]."""
+    return [None] + [np.full(size, BOS_ID if j == 1 else NO_HISTORY, dtype=np.int64)
+                     for j in range(1, order)]
+
+
+def advance_contexts(model, contexts: list, words: np.ndarray) -> list:
+    """Context rows after reading `words`: h'_j = (h_{j-1}, w), the scorer's trie walk."""
+    new = [None, words.astype(np.int64)]
+    for j in range(2, model.order):
+        new.append(model.extend(j, contexts[j - 1], words))
+    return new
 
 
 def _running_sum(values: np.ndarray) -> np.ndarray:

@@ -25,11 +25,11 @@ def synthesize(model, tokens: int, path: str | Path, seed: int = 0, batch: int =
     if tokens < 1:
         raise NextwordError(f"--tokens must be >= 1, got {tokens}")
     make = getattr(model, "batch_sampler", None)
-    if make is None:
+    sampler = make(SamplingConfig(max_length=MAX_WORDS)) if make is not None else None
+    if sampler is None:
         raise NextwordError("synth samples n-gram models (a model folder or an ARPA file)")
     # a short corpus does not wait for a large batch: rows for about the sentences needed
-    sentences = make(SamplingConfig(max_length=MAX_WORDS)).sentences(
-        sys.maxsize >> 2, seed, min(batch, max(64, tokens // 16)))
+    sentences = sampler.sentences(sys.maxsize >> 2, seed, min(batch, max(64, tokens // 16)))
     written = {"sentences": 0, "words": 0}
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8", newline="\n") as out:
         block: list = []
