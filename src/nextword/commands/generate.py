@@ -25,7 +25,8 @@ from nextword.generate import BATCH_SENTENCES, NETWORK_BATCH_SENTENCES
                    "progress bar, instead of printing them.")
 @click.option("--batch-size", default=None, type=int,
               help=f"Sentences drawn together (the text does not depend on it) [default: "
-                   f"{BATCH_SENTENCES:,} for n-gram models, {NETWORK_BATCH_SENTENCES} for networks].")
+                   f"{BATCH_SENTENCES:,} for n-gram models, {NETWORK_BATCH_SENTENCES} for networks "
+                   f"and mixtures].")
 def generate(model_path, count, seed, temperature, top_k, top_p, max_length, output, batch_size):
     """Sample COUNT sentences from a saved model, one per line."""
     from nextword.errors import NextwordError
