@@ -309,14 +309,17 @@ def rnn_like(vocab: Vocabulary):
 def test_batched_mixture_steps_give_next_logprobs(models):
     """The batched sampler's distributions after each prefix are `next_logprobs`' after it: to
     the bit for n-gram components (their whole distributions, combined element by element as
-    `_combine` combines them), to rounding with an RNN (its batch in one matrix product)."""
+    `_combine` combines them, or by `_combine` itself when log-linear), to rounding with an RNN
+    (its batch in one matrix product)."""
     bigram, trigram = models
     shuffled = NgramModel.fit(TRAIN, order=3, estimator=ModifiedKneserNey(discount_fallback=True),
                               vocab=permuted(trigram.vocab))
     prefixes = [[], ["the"], ["the", "cat"], ["a", "dog", "ran", "in"], ["zebra", "the"]]
-    for components, exact in (([bigram, shuffled], True), ([trigram, rnn_like(trigram.vocab)],
-                                                             False)):
-        lm = Mixture(components, [0.3, 0.7])
+    rnn = rnn_like(trigram.vocab)
+    for components, combination, exact in (([bigram, shuffled], "linear", True),
+                                           ([bigram, shuffled], "log-linear", True),
+                                           ([trigram, rnn], "linear", False)):
+        lm = Mixture(components, [0.3, 0.7], combination)
         sampler = lm.batch_sampler(SamplingConfig())
         for prefix in prefixes:
             ids = lm.vocab.encode(prefix)
