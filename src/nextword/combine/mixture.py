@@ -266,10 +266,11 @@ class Mixture(LanguageModel):
 
     def _combine_rows(self, parts: list) -> np.ndarray:
         """`_combine` of the components' ln P given as one (B, V) array each (theirs to
-        overwrite): for a linear mixture the same operations element by element (the largest,
-        the exponentials and their sum in the components' order), so the same numbers, without
-        reductions along an axis of K values (they took half of a batch's time at 256 rows of
-        10,000 words), in place."""
+        overwrite): for a linear mixture `linear_logprobs`' operations element by element (the
+        largest, the exponentials and their sum in the components' order), so the same numbers
+        for fewer than eight components (NumPy sums eight or more pairwise), in place. For 256
+        rows of 10,000 words: 19 ms, against 59 for `_logsumexp` over a leading axis of K and 207
+        over the last one (the reductions along K took half of a batch's time)."""
         if self.combination != "linear":
             return self._combine(np.stack(parts, axis=-1))
         for part, w in zip(parts, _log(self.weights)):
