@@ -206,10 +206,11 @@ def score(lm) -> None:
     for settings in SAMPLING:
         config = SamplingConfig(max_length=5, **settings)
         make = getattr(lm, "batch_sampler", None)
-        if make is None:
+        sampler = make(config) if make is not None else None
+        if sampler is None:
             generate(lm, 1, seed=0, config=config)
             continue
-        for ids in make(config).sentences(3, seed=0):
+        for ids in sampler.sentences(3, seed=0):
             # <unk> (0) or a word past the markers <s> (1) and </s> (2, which ends a sentence)
             assert ((ids == 0) | ((ids > 2) & (ids < len(lm.vocab)))).all(), (settings, ids)
 
