@@ -137,14 +137,14 @@ def _line_blocks(lines: Iterable[str], name: str) -> Iterator[tuple]:
     iterator = iter(lines)
     before, size = 0, max(1, fileio.READ_BLOCK >> 10)    # lines before it; lines in the next
     while chunk := list(islice(iterator, size)):
-        try:
-            text = "\n".join(chunk)
+        try:        # each line and its newline, in one string (text + "\n" would copy it again)
+            text = "\n".join(chunk + [""])
         except TypeError:
             at = next(i for i, line in enumerate(chunk) if not isinstance(line, str))
             raise NextwordError(f"{name}:{before + at + 1}: expected a line of text (str), got "
                                 f"{type(chunk[at]).__name__}") from None
         try:
-            block = (text + "\n").encode("utf-8")
+            block = text.encode("utf-8")
             if block.count(b"\n") != len(chunk):      # newlines inside lines: spaces to str.split
                 block = ("\n".join(line.replace("\n", " ") for line in chunk) + "\n").encode()
         except UnicodeEncodeError:
