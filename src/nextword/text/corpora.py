@@ -115,7 +115,7 @@ def lines_corpus(lines: Iterable[str], name: str = "lines") -> Corpus:
     `Model.score` takes a line. The lines are checked as a file's are (a control character is
     an error naming its line, counted from 1) and given as bytes too (`Corpus.blocks`, joined
     ~READ_BLOCK bytes at a time), so that evaluating them numbers their words without a
-    string per word (against the kenlm module given the same lines, PTB test 0.97-1.02x its
+    string per word (against the kenlm module given the same lines, PTB test 0.94-1.13x its
     speed, 0.90-0.93x from token lists: docs/benchmarks.md)."""
     if isinstance(lines, (str, bytes)):
         raise NextwordError(f"{name}: expected a list of lines, got one {type(lines).__name__}")
